@@ -1,0 +1,70 @@
+"""The forum: an open idea-exchange for researchers. ``create_app`` builds it."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from forum import config as settings
+from forum.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True,
+                static_folder=str(Path(__file__).resolve().parent.parent / "static"))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_object(settings.Defaults)
+    app.config.update({k: v for k, v in settings.from_environment().items() if v is not None})
+    app.config.update(config or {})
+    _fill_in_defaults(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    with app.app_context():
+        from forum.database import configure_sqlite
+        configure_sqlite(db.engine)
+
+    from forum import cli, errors, templating
+    from forum.accounts.views import bp as accounts_bp
+    from forum.threads.views import bp as threads_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(threads_bp)
+    errors.register(app)
+    templating.register(app)
+    cli.register(app)
+    return app
+
+
+def _fill_in_defaults(app: Flask) -> None:
+    """Settings that depend on the instance folder, decided once the folder is known."""
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'forum.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.normalize_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config.get("SEARCH_INDEX_DIR"):
+        app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(instance / "secret_key")
+    secure = app.config.get("PREFERRED_URL_SCHEME") == "https"
+    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+
+
+def _instance_secret_key(path: Path) -> str:
+    """A random key made on first start and kept, so sessions survive restarts."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,54 @@
+"""Account forms: they validate input; services change state."""
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Email, InputRequired, Length, Regexp, ValidationError
+
+from forum.accounts.passwords import password_problem
+
+
+class RegisterForm(FlaskForm):
+    username = StringField("Username", validators=[
+        InputRequired(), Length(3, 30),
+        Regexp(r"^[A-Za-z0-9_-]+$", message="Use only letters, digits, '_' and '-'.")])
+    email = EmailField("Email", validators=[
+        InputRequired(), Length(max=254), Email(message="Enter a valid email address.",
+                                                check_deliverability=False)])
+    password = PasswordField("Password", validators=[InputRequired()],
+                             description="At least 10 characters; not a common password.")
+    submit = SubmitField("Create account")
+
+    def validate_password(self, field):
+        problem = password_problem(field.data, username=self.username.data or "",
+                                   email=self.email.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+
+class LoginForm(FlaskForm):
+    login = StringField("Username or email", validators=[InputRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)])
+    remember = BooleanField("Remember me")
+    submit = SubmitField("Log in")
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField("Display name", validators=[Length(max=80)])
+    affiliation = StringField("Affiliation", validators=[Length(max=120)])
+    bio = TextAreaField("Bio", validators=[Length(max=2000)])
+    save_profile = SubmitField("Save profile")
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[InputRequired()])
+    new_password = PasswordField("New password", validators=[InputRequired()],
+                                 description="At least 10 characters; not a common password.")
+    change_password = SubmitField("Change password")
+
+    def validate_new_password(self, field):
+        problem = password_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token, for POST-only buttons (log out, delete)."""

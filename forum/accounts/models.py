@@ -1,0 +1,71 @@
+"""The User: who can post, and what they tell others about themselves."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Index, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from forum.database import UTCDateTime, utcnow
+from forum.extensions import db
+
+# argon2-cffi's defaults are RFC 9106's low-memory profile: argon2id, t=3,
+# m=64 MiB, p=4, stronger than OWASP's minimum (m=19 MiB, t=2, p=1).
+PASSWORD_HASHER = PasswordHasher()
+
+ROLES = ("member", "moderator", "admin")
+
+
+def new_session_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(30))
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(80), default="")
+    affiliation: Mapped[str] = mapped_column(String(120), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    banned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Flask-Login stores this, not the id: rotating it logs out every other session.
+    session_key: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_key)
+
+    def get_id(self) -> str:
+        return self.session_key
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = PASSWORD_HASHER.hash(password)
+
+    def check_password(self, password: str) -> bool:
+        try:
+            return PASSWORD_HASHER.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in ("moderator", "admin")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: banned members are logged out
+        return not self.banned
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+# Usernames are unique whatever their case: "Ada" and "ada" are one person.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)

@@ -1,0 +1,104 @@
+"""Register, log in and out, profiles and settings."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from forum.accounts import services
+from forum.accounts.forms import ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm
+from forum.accounts.models import User
+from forum.extensions import db, login_manager
+from forum.threads import queries
+
+bp = Blueprint("accounts", __name__)
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "Log in to continue."
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(session_key: str) -> User | None:
+    return db.session.scalar(select(User).where(User.session_key == session_key))
+
+
+@bp.route("/auth/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register(form.username.data, form.email.data, form.password.data)
+        except services.AccountError as error:
+            getattr(form, error.field).errors.append(error.message)
+        else:
+            login_user(user)
+            flash(f"Welcome, {user.username}!", "success")
+            return redirect(url_for("threads.index"))
+    return render_template("accounts/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/auth/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.login.data, form.password.data)
+        if user is not None and user.is_active:
+            login_user(user, remember=form.remember.data)
+            return redirect(services.safe_next(request.args.get("next")) or url_for("threads.index"))
+        # One message for a wrong username and a wrong password: never say which.
+        form.form_errors.append("Wrong username, email or password.")
+    status = 401 if form.form_errors else 422 if form.errors else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/auth/logout")
+def logout():
+    if ConfirmForm().validate_on_submit():
+        logout_user()
+        flash("You are logged out.", "info")
+    return redirect(url_for("threads.index"))
+
+
+@bp.route("/u/<username>")
+def profile(username: str):
+    user = services.find_by_username(username)
+    if user is None:
+        abort(404, description=f"There is no member called {username!r}.")
+    threads = db.paginate(queries.threads_by(user.id), per_page=10, page=_page_arg("tp"),
+                          error_out=False)
+    replies = db.paginate(queries.replies_by(user.id), per_page=10, page=_page_arg("rp"),
+                          error_out=False)
+    return render_template("accounts/profile.html", user=user, threads=threads, replies=replies)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    # Two forms on one page: only the one whose button was pressed reads the request.
+    if "change_password" in request.form:
+        profile_form, password_form = ProfileForm(formdata=None, obj=current_user), PasswordForm()
+    else:
+        profile_form, password_form = ProfileForm(obj=current_user), PasswordForm(formdata=None)
+    status = 200
+    if profile_form.save_profile.data and profile_form.validate_on_submit():
+        services.update_profile(current_user, display_name=profile_form.display_name.data,
+                                affiliation=profile_form.affiliation.data, bio=profile_form.bio.data)
+        flash("Profile saved.", "success")
+        return redirect(url_for(".settings"))
+    if password_form.change_password.data and password_form.validate_on_submit():
+        try:
+            services.change_password(current_user, password_form.current_password.data,
+                                     password_form.new_password.data)
+        except services.AccountError as error:
+            password_form.current_password.errors.append(error.message)
+        else:
+            login_user(current_user)  # this session carries the new key; the others end
+            flash("Password changed. Your other sessions were logged out.", "success")
+            return redirect(url_for(".settings"))
+    if profile_form.errors or password_form.errors:
+        status = 422
+    return render_template("accounts/settings.html", profile_form=profile_form,
+                           password_form=password_form), status
+
+
+def _page_arg(name: str) -> int:
+    return max(request.args.get(name, 1, type=int) or 1, 1)

@@ -1,0 +1,66 @@
+"""Engine set-up that DESIGN.md's SQLite rule asks for, and small column helpers.
+
+SQLite: every connection gets WAL, a busy timeout, foreign keys and
+``synchronous=NORMAL``. pysqlite's own transaction handling is switched off
+(SQLAlchemy's documented recipe) so that we emit BEGIN ourselves: requests
+with a safe method (GET, HEAD, OPTIONS) never write, so they begin a deferred
+read transaction; every other transaction (POST requests, CLI commands,
+tests) begins IMMEDIATE and so takes the write lock up front. A deferred
+transaction that reads and then writes fails at once with "database is
+locked" under concurrent writers, whatever the timeout.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import has_request_context, request
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+BUSY_TIMEOUT_MS = 5000
+READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def configure_sqlite(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN" if _is_read_only_request() else "BEGIN IMMEDIATE")
+
+
+def _is_read_only_request() -> bool:
+    return has_request_context() and request.method in READ_ONLY_METHODS

@@ -1,0 +1,41 @@
+"""Jinja filters and globals: relative times with the exact UTC time on hover."""
+from datetime import datetime, timezone
+
+from flask import current_app
+from markupsafe import Markup, escape
+
+UNITS = (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400),
+         ("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def timeago(moment: datetime | None, now: datetime | None = None) -> str:
+    if moment is None:
+        return ""
+    now = now or datetime.now(timezone.utc)
+    seconds = int((now - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for name, size in UNITS:
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {name}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def time_tag(moment: datetime | None) -> Markup:
+    """``<time>`` saying "3 hours ago", with the exact UTC time on hover."""
+    if moment is None:
+        return Markup("")
+    exact = moment.astimezone(timezone.utc)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        exact.isoformat(timespec="seconds"), exact.strftime("%Y-%m-%d %H:%M UTC"),
+        escape(timeago(exact)))
+
+
+def register(app) -> None:
+    app.add_template_filter(timeago)
+    app.add_template_filter(time_tag)
+
+    @app.context_processor
+    def site():
+        return {"site_name": current_app.config["FORUM_SITE_NAME"]}

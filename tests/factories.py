@@ -1,0 +1,41 @@
+"""Test data through the real services, so stored HTML is rendered as in production."""
+from __future__ import annotations
+
+import itertools
+
+from forum.accounts import services as accounts
+from forum.accounts.models import User
+from forum.extensions import db
+from forum.threads import services as threads
+
+PASSWORD = "correct horse battery"
+_seq = itertools.count()
+
+
+def make_user(password: str = PASSWORD, **fields) -> User:
+    n = next(_seq)
+    username = fields.pop("username", f"user{n}")
+    email = fields.pop("email", f"{username}@example.org")
+    user = accounts.register(username, email, password, **fields)
+    return _loaded(user)
+
+
+def make_thread(author: User, title: str = "A thread about ideas", body: str = "Some *body*."):
+    return _loaded(threads.start_thread(_current(author), title, body))
+
+
+def make_reply(thread, author: User, body: str = "A reply.", parent=None, stance=None):
+    post = threads.reply(_current(thread), _current(author), body,
+                         parent_id=parent.id if parent else None, stance=stance)
+    return _loaded(post)
+
+
+def _current(obj):
+    """The row as the database has it now (merge would write a stale copy back)."""
+    return db.session.get(type(obj), obj.id)
+
+
+def _loaded(obj):
+    db.session.refresh(obj)  # loaded now, so still readable after the app context closes
+    db.session.expunge(obj)
+    return obj

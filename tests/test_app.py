@@ -1,0 +1,108 @@
+import pytest
+from sqlalchemy import func, select, text
+
+from forum import create_app
+from forum.accounts.models import User
+from forum.extensions import db
+from forum.threads.models import Thread
+from forum.templating import timeago
+from tests.factories import make_user
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"}
+    first = create_app(config)
+    key_file = tmp_path.joinpath("instance")  # not used: Flask's instance path is the package's
+    second = create_app(config)
+    assert first.config["SECRET_KEY"] and len(first.config["SECRET_KEY"]) >= 64
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert not key_file.exists()
+
+
+def test_settings_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("FORUM_SITE_NAME", "Physics Exchange")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
+    monkeypatch.setenv("MAIL_PORT", "2525")
+    app = create_app()
+    assert app.config["FORUM_SITE_NAME"] == "Physics Exchange"
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert app.config["MAIL_PORT"] == 2525
+
+
+def test_config_dict_overrides_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("FORUM_SITE_NAME", "From env")
+    app = create_app({"FORUM_SITE_NAME": "From dict",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert app.config["FORUM_SITE_NAME"] == "From dict"
+
+
+def test_sqlite_connections_are_set_up(app):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite pragmas only")
+    with app.app_context():
+        pragmas = {name: db.session.execute(text(f"PRAGMA {name}")).scalar()
+                   for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000,
+                       "synchronous": 1}
+
+
+def test_sqlite_write_transactions_begin_immediate(app):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite locking only")
+    seen = []
+    with app.app_context():
+        from sqlalchemy import event
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda conn, cur, statement, *a: seen.append(statement))
+        make_user()
+    assert "BEGIN IMMEDIATE" in seen
+
+
+def test_unique_username_index_holds_in_the_database(app):
+    from sqlalchemy.exc import IntegrityError
+    with app.app_context():
+        make_user(username="Ada")
+        db.session.add(User(username="ADA", email="other@example.org", password_hash="x"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_error_pages_use_the_layout(app, client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert 'class="site-header"' in response.get_data(as_text=True)
+    assert client.post("/").status_code == 405
+
+
+def test_pages_have_no_inline_script_or_handlers(app, client):
+    import re
+    page = client.get("/auth/register").get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page)
+    assert not re.search(r"\son[a-z]+=", page)
+
+
+def test_seed_demo_fills_an_empty_database_once(app, runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert "Demo logins" in result.output
+    with app.app_context():
+        users = db.session.scalar(select(func.count(User.id)))
+        threads = db.session.scalar(select(func.count(Thread.id)))
+        bodies = " ".join(db.session.scalars(select(Thread.body)))
+    assert users >= 4 and threads >= 3
+    assert "1706.03762" in bodies and "github.com/" in bodies
+    again = runner.invoke(args=["seed-demo"])
+    assert "not seeding" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == users
+
+
+@pytest.mark.parametrize("seconds, expected", [
+    (5, "just now"), (60, "1 minute ago"), (3 * 3600 + 5, "3 hours ago"),
+    (86400, "1 day ago"), (40 * 86400, "1 month ago"), (800 * 86400, "2 years ago"),
+])
+def test_timeago(seconds, expected):
+    from datetime import datetime, timedelta, timezone
+    now = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    assert timeago(now - timedelta(seconds=seconds), now) == expected
