@@ -28,13 +28,14 @@ def create_app(config: dict | None = None) -> Flask:
         from forum.database import configure_sqlite
         configure_sqlite(db.engine)
 
-    from forum import cli, errors, templating
+    from forum import cli, errors, security, templating
     from forum.accounts.views import bp as accounts_bp
     from forum.threads.views import bp as threads_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(threads_bp)
     errors.register(app)
+    security.register(app)
     templating.register(app)
     cli.register(app)
     return app
@@ -51,9 +52,8 @@ def _fill_in_defaults(app: Flask) -> None:
         app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(instance / "secret_key")
-    secure = app.config.get("PREFERRED_URL_SCHEME") == "https"
-    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    if app.config.get("PREFERRED_URL_SCHEME") == "https":
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def _instance_secret_key(path: Path) -> str:
