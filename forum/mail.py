@@ -1,0 +1,316 @@
+"""Outgoing email: the only module that talks SMTP (STYLE.md rule 9).
+
+    send(message)            one message; raises MailError if it was not delivered
+    send_many(messages)      a batch; yields (message, error-or-None) per message
+    build_message(...)       a plain-text (+ optional HTML) EmailMessage
+
+The backend comes from the app config, read from ``flask.current_app`` when
+sending starts, so tests pick one through config rather than monkeypatching:
+
+- ``smtp``: ``MAIL_SERVER``/``MAIL_PORT``; ``MAIL_USE_SSL`` connects with
+  implicit TLS (``SMTP_SSL``), ``MAIL_USE_TLS`` upgrades with STARTTLS (the two
+  are exclusive); ``MAIL_USERNAME``/``MAIL_PASSWORD`` log in when a username is
+  set. Every socket operation has a 10 s timeout (``SMTP_TIMEOUT``), so a dead
+  server costs seconds, never a hung worker.
+- ``console``: prints headers and the decoded text parts to stdout (and logs a
+  one-line summary), so a developer can click the link in a confirmation mail.
+- ``file``: writes each message as ``<UTC timestamp>-<uuid>.eml`` into
+  ``MAIL_FILE_DIR`` or ``<instance_path>/mail``; written under a temporary name
+  and renamed, so a reader never sees half a file.
+
+Decisions:
+
+- Messages are completed in place before sending: ``From`` defaults to
+  ``MAIL_DEFAULT_SENDER``; ``Date`` and ``Message-ID`` are added when absent
+  (the Message-ID domain is ``SERVER_NAME`` without its port, or ``localhost``).
+  The caller can therefore read ``message["Message-ID"]`` afterwards to record
+  the delivery. The same domain is our EHLO name, which spares smtplib a
+  ``getfqdn()`` DNS lookup that can hang on a host without network.
+- ``send_many`` opens one SMTP connection for the whole batch, lazily at the
+  first message, and closes it when the generator finishes or is closed. A
+  connection that drops (disconnect, reset, or a 421 "closing channel" reply)
+  is reopened once and the message retried once; a server that has dropped a
+  message may in rare cases have accepted it, so delivery is at least once.
+  A server that cannot be reached or refuses our login fails the current
+  message and every later one with the same MailError, without trying again,
+  so a batch of a thousand against a dead server takes one timeout, not a
+  thousand.
+- A refusal of one message (a 4xx/5xx reply to MAIL, RCPT or DATA, an address
+  the server cannot take) fails only that message; the connection is reused.
+- Failures are reported as ``MailError`` whose text names the server and the
+  SMTP reply, so it can be stored as the delivery's error as is. Programming
+  errors (anything that is not SMTP, socket or encoding trouble) propagate.
+- An unknown ``MAIL_BACKEND`` raises at once: no message could go anywhere.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+import sys
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+__all__ = ["MailError", "build_message", "send", "send_many"]
+
+SMTP_TIMEOUT = 10  # seconds, for connect and for each command
+BACKENDS = ("smtp", "console", "file")
+
+log = logging.getLogger(__name__)
+
+Result = tuple[EmailMessage, Exception | None]
+
+
+class MailError(Exception):
+    """A message could not be handed over; the text says why, for a person."""
+
+
+def build_message(to: str | Iterable[str], subject: str, text: str, html: str | None = None,
+                  headers: Mapping[str, str] | None = None) -> EmailMessage:
+    """A message with a text body, and an HTML alternative when ``html`` is given.
+
+    ``to`` is one address or several. ``From``, ``Date`` and ``Message-ID`` are
+    filled in when the message is sent, unless ``headers`` sets them.
+    """
+    message = EmailMessage()
+    message["To"] = to if isinstance(to, str) else ", ".join(to)
+    message["Subject"] = subject
+    for name, value in (headers or {}).items():
+        del message[name]
+        message[name] = value
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def send(message: EmailMessage) -> None:
+    """Send one message over the configured backend; raise MailError on failure."""
+    for _message, error in send_many([message]):
+        if error is not None:
+            raise error
+
+
+def send_many(messages: Iterable[EmailMessage]) -> Iterator[Result]:
+    """Send each message, yielding ``(message, None)`` or ``(message, MailError)``.
+
+    Lazy: nothing is sent until the result is iterated, and the caller can
+    record each outcome as it comes. Exhaust or ``close()`` the iterator so the
+    SMTP connection is closed promptly.
+    """
+    config = current_app.config
+    backend = str(config.get("MAIL_BACKEND") or "console").strip().lower()
+    if backend == "smtp":
+        return _send_smtp(messages, config)
+    if backend == "console":
+        return _send_each(messages, config, _write_console)
+    if backend == "file":
+        folder = config.get("MAIL_FILE_DIR") or os.path.join(current_app.instance_path, "mail")
+        return _send_each(messages, config, lambda message: _write_file(message, Path(folder)))
+    raise MailError(f"MAIL_BACKEND is {backend!r}; expected one of {', '.join(BACKENDS)}.")
+
+
+# -- completing a message ------------------------------------------------------
+
+def _domain(config: Mapping[str, Any]) -> str:
+    """The host part of SERVER_NAME ("forum.example.org:8000" -> "forum.example.org")."""
+    server_name = config.get("SERVER_NAME") or "localhost"
+    if server_name.endswith("]"):  # a bare IPv6 literal: its colons are not a port
+        return server_name
+    return server_name.rsplit(":", 1)[0]
+
+
+def _complete(message: EmailMessage, config: Mapping[str, Any]) -> None:
+    """Add From, Date and Message-ID when the message lacks them."""
+    if message["From"] is None:
+        sender = config.get("MAIL_DEFAULT_SENDER")
+        if not sender:
+            raise MailError("The message has no From header and MAIL_DEFAULT_SENDER is not set.")
+        message["From"] = sender
+    if not any(message[name] for name in ("To", "Cc", "Bcc")):
+        raise MailError("The message has no recipients (To, Cc or Bcc).")
+    if message["Date"] is None:
+        message["Date"] = format_datetime(datetime.now(timezone.utc))
+    if message["Message-ID"] is None:
+        message["Message-ID"] = make_msgid(domain=_domain(config))
+
+
+# -- console and file ------------------------------------------------------------
+
+def _send_each(messages: Iterable[EmailMessage], config: Mapping[str, Any], write) -> Iterator[Result]:
+    for message in messages:
+        try:
+            _complete(message, config)
+            write(message)
+        except MailError as error:
+            yield message, error
+        except (OSError, ValueError) as error:  # disk full, unwritable folder, unencodable header
+            yield message, MailError(f"Could not write the message: {error}")
+        else:
+            yield message, None
+
+
+def _write_console(message: EmailMessage) -> None:
+    lines = ["-" * 72]
+    lines += [f"{name}: {value}" for name, value in message.items()]
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            lines += ["", f"[{part.get_content_type()}]", part.get_content().rstrip("\n")]
+    lines.append("-" * 72)
+    print("\n".join(lines), file=sys.stdout, flush=True)
+    log.info("Email (console) to %s: %s", message["To"], message["Subject"])
+
+
+def _write_file(message: EmailMessage, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    path = folder / f"{stamp}-{uuid.uuid4().hex}.eml"
+    partial = path.with_suffix(".eml.part")
+    partial.write_bytes(message.as_bytes())
+    os.replace(partial, path)  # atomic: a reader sees the whole message or none
+    return path
+
+
+# -- SMTP ------------------------------------------------------------------------
+
+class _Unreachable(MailError):
+    """The server cannot be reached or refuses the session: every later message would fail too."""
+
+
+class _Dropped(Exception):
+    """The connection went away mid-conversation; worth one reconnect."""
+
+
+def _send_smtp(messages: Iterable[EmailMessage], config: Mapping[str, Any]) -> Iterator[Result]:
+    session = _SMTPSession(config)
+    down: MailError | None = None
+    try:
+        for message in messages:
+            if down is not None:
+                yield message, down
+                continue
+            try:
+                _complete(message, config)
+                session.deliver(message)
+            except _Unreachable as error:
+                down = MailError(str(error))
+                yield message, down
+            except MailError as error:
+                yield message, error
+            else:
+                yield message, None
+    finally:
+        session.close()
+
+
+class _SMTPSession:
+    """One lazily opened SMTP connection, reopened once per message when it drops."""
+
+    def __init__(self, config: Mapping[str, Any]):
+        self.host = config.get("MAIL_SERVER") or "localhost"
+        self.use_ssl = bool(config.get("MAIL_USE_SSL"))
+        self.use_tls = bool(config.get("MAIL_USE_TLS"))
+        self.username = config.get("MAIL_USERNAME")
+        self.password = config.get("MAIL_PASSWORD") or ""
+        self.local_hostname = _domain(config)
+        try:
+            self.port = int(config.get("MAIL_PORT") or (465 if self.use_ssl else 25))
+        except (TypeError, ValueError):
+            raise _Unreachable(f"MAIL_PORT is {config.get('MAIL_PORT')!r}; expected a number.") from None
+        self.smtp: smtplib.SMTP | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def deliver(self, message: EmailMessage) -> None:
+        try:
+            self._send(message)
+        except _Dropped:
+            self.close()
+            try:
+                self._send(message)  # the one retry, on a fresh connection
+            except _Dropped as error:
+                self.close()
+                raise MailError(f"The mail server {self.where} dropped the connection twice: "
+                                f"{error.__cause__ or error}") from error
+
+    def _send(self, message: EmailMessage) -> None:
+        if self.smtp is None:
+            self.smtp = self._connect()
+        try:
+            self.smtp.send_message(message)
+        except (smtplib.SMTPServerDisconnected, ConnectionError) as error:
+            raise _Dropped() from error
+        except smtplib.SMTPRecipientsRefused as error:
+            refused = "; ".join(f"{address}: {_reply(code, text)}"
+                                for address, (code, text) in error.recipients.items())
+            raise MailError(f"The mail server {self.where} refused the recipients: {refused}") from error
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code == 421:  # "closing transmission channel": smtplib has closed it
+                raise _Dropped() from error
+            raise MailError(f"The mail server {self.where} refused the message: "
+                            f"{_reply(error.smtp_code, error.smtp_error)}") from error
+        except (smtplib.SMTPException, ValueError) as error:  # e.g. non-ASCII address without SMTPUTF8
+            raise MailError(f"Could not send the message through {self.where}: {error}") from error
+        except OSError as error:  # a timeout: the server is alive but too slow; don't retry
+            self.close()
+            raise MailError(f"The mail server {self.where} did not answer in time: {error}") from error
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.use_ssl and self.use_tls:
+            raise _Unreachable("MAIL_USE_SSL and MAIL_USE_TLS are both set; choose one "
+                               "(SSL for implicit TLS, usually port 465; TLS for STARTTLS, usually 587).")
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP | None = None
+        try:
+            if self.use_ssl:
+                smtp = smtplib.SMTP_SSL(self.host, self.port, local_hostname=self.local_hostname,
+                                        timeout=SMTP_TIMEOUT, context=context)
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname,
+                                    timeout=SMTP_TIMEOUT)
+            if self.use_tls:
+                smtp.starttls(context=context)
+            if self.username:
+                smtp.login(self.username, self.password)
+            return smtp
+        except smtplib.SMTPAuthenticationError as error:
+            _quietly_close(smtp)
+            raise _Unreachable(f"The mail server {self.where} refused the login for "
+                               f"MAIL_USERNAME {self.username!r}: "
+                               f"{_reply(error.smtp_code, error.smtp_error)}") from error
+        except smtplib.SMTPNotSupportedError as error:
+            _quietly_close(smtp)
+            raise _Unreachable(f"The mail server {self.where} does not support what the settings "
+                               f"ask for: {error}") from error
+        except (smtplib.SMTPException, OSError) as error:
+            _quietly_close(smtp)
+            raise _Unreachable(f"Could not connect to the mail server {self.where}: {error}") from error
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+def _quietly_close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is not None:
+        smtp.close()
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip()
