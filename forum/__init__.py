@@ -30,9 +30,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     from forum import cli, errors, security, templating
     from forum.accounts.views import bp as accounts_bp
+    from forum.health import bp as health_bp
     from forum.threads.views import bp as threads_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(health_bp)
     app.register_blueprint(threads_bp)
     errors.register(app)
     security.register(app)
