@@ -124,7 +124,7 @@ def _canonical(match: re.Match) -> str | None:
     """The canonical id of a regex match, or None when its numbers are impossible."""
     if match["yymm"]:
         yymm, num = match["yymm"], match["num"]
-        year, month = int(yymm[:2]), int(yymm[2:])
+        month = int(yymm[2:])
         if not 1 <= month <= 12 or int(yymm) < 704 or int(num) == 0:
             return None
         if (len(num) == 4) != (int(yymm) <= 1412):

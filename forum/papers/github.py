@@ -15,15 +15,17 @@ What counts as a repository link:
   (``settings``, ``features``, ``topics``, ``orgs``, ``sponsors``...): see
   ``forum.papers.github_reserved``.
 
-Name rules (GitHub's sign-up form and repository-creation validation, as
-documented by GitHub Docs "Creating a new repository" and enforced on
-https://github.com/signup; see also the shepherd/github-username-regex
-notes): an owner is 1-39 ASCII letters, digits or single hyphens, not
-starting or ending with a hyphen; a repository name is 1-100 characters of
-``[A-Za-z0-9._-]``, never ``.`` or ``..``. A ``.git`` suffix is the clone URL
-form and is stripped. Trailing dots are stripped too: in prose "see
-github.com/a/b." the dot ends the sentence, and GitHub itself does not keep
-a trailing dot on names it creates.
+Name rules: an owner is 1-39 ASCII letters, digits or single hyphens, not
+starting or ending with a hyphen (GitHub's sign-up form, https://github.com/signup:
+"Username may only contain alphanumeric characters or single hyphens, and
+cannot begin or end with a hyphen", 39 characters at most); a repository
+name is 1-100 characters of ``[A-Za-z0-9._-]`` (GitHub replaces any other
+character with ``-`` when creating one; REST API "Create a repository",
+https://docs.github.com/en/rest/repos/repos), never ``.`` or ``..``. A few
+legacy accounts break the owner rule (e.g. a trailing hyphen); they are not
+recognised, a deliberate trade for fewer false positives in prose. A ``.git``
+suffix is the clone URL form and is stripped. Trailing dots are stripped
+too: in prose "see github.com/a/b." the dot ends the sentence.
 
 Names are returned as written; callers compare them case-insensitively
 (GitHub does), and ``find_repos`` dedupes that way, keeping the first form.
