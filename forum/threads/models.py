@@ -5,6 +5,11 @@ Deletes are soft (``deleted_at``) so the tree below a deleted reply stays
 readable. Markdown is rendered once, when written, into ``body_html``.
 Relationships that list pages touch are ``lazy="raise"``: an accidental N+1
 fails in a test instead of slowing a page; queries name their eager loads.
+
+Scores (and a reply's up/down counts) are stored on the row and changed only
+by SQL increments in ``votes.py``; a ``Vote`` row per member and target is the
+truth they can be rebuilt from. A ``Revision`` keeps each replaced version of
+a thread or reply; tags hang off threads through ``thread_tags``.
 """
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ import re
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, SmallInteger,
+                        String, Table, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.accounts.models import User
@@ -26,6 +32,23 @@ def slugify(title: str, max_length: int = 80) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug[:max_length].rstrip("-") or "thread"
+
+
+thread_tags = Table(
+    "thread_tags", db.metadata,
+    Column("thread_id", ForeignKey("threads.id"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id"), primary_key=True, index=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)  # already normalized
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.name}>"
 
 
 class Thread(db.Model):
@@ -47,6 +70,7 @@ class Thread(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User] = relationship(lazy="raise")
+    tags: Mapped[list[Tag]] = relationship(secondary=thread_tags, lazy="raise", order_by=Tag.name)
 
     @property
     def slug(self) -> str:
@@ -65,6 +89,12 @@ class Thread(db.Model):
     def can_be_replied_to_by(self, user) -> bool:
         return user.is_authenticated and not self.is_deleted and not self.locked
 
+    def can_be_voted_on_by(self, user) -> bool:
+        return user.is_authenticated and not self.is_deleted and user.id != self.author_id
+
+    def can_show_history_to(self, user) -> bool:
+        return not self.is_deleted or (user.is_authenticated and user.is_moderator)
+
     def __repr__(self) -> str:
         return f"<Thread {self.id} {self.title!r}>"
 
@@ -80,6 +110,9 @@ class Post(db.Model):
     body_html: Mapped[str] = mapped_column(Text)
     stance: Mapped[str | None] = mapped_column(String(16))
     score: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept beside the score because Best order needs both (a Wilson bound, not a difference).
+    up_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    down_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -101,5 +134,47 @@ class Post(db.Model):
 
     can_be_deleted_by = can_be_edited_by
 
+    def can_be_voted_on_by(self, user) -> bool:
+        return user.is_authenticated and not self.is_deleted and user.id != self.author_id
+
+    def can_show_history_to(self, user) -> bool:
+        return not self.is_deleted or (user.is_authenticated and user.is_moderator)
+
     def __repr__(self) -> str:
         return f"<Post {self.id} in thread {self.thread_id}>"
+
+
+class Vote(db.Model):
+    """One member's +1 or -1 on one thread or one reply (exactly one of the two)."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        UniqueConstraint("user_id", "thread_id", name="uq_votes_user_id_thread_id"),
+        UniqueConstraint("user_id", "post_id", name="uq_votes_user_id_post_id"),
+        CheckConstraint("value IN (-1, 1)", name="value_is_one"),
+        CheckConstraint("(thread_id IS NULL) <> (post_id IS NULL)", name="one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    value: Mapped[int] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Revision(db.Model):
+    """A version of a thread or reply as it was before an edit replaced it."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (
+        CheckConstraint("(thread_id IS NULL) <> (post_id IS NULL)", name="one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(200))  # threads only
+    body: Mapped[str] = mapped_column(Text)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this version was written
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,25 +1,78 @@
 """Select builders for the thread pages, each carrying its eager loads."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from forum.extensions import db
-from forum.threads.models import Post, Thread
+from forum.threads import ranking
+from forum.threads.models import STANCES, Post, Revision, Tag, Thread, thread_tags
 
 # Deeper replies are drawn at this indentation and say "in reply to @name".
 MAX_INDENT = 6
 
 
-def front_page() -> Select:
-    """Threads by latest activity; a deleted thread stays listed while it has replies."""
-    return (
+def front_page(tab: str = "active", *, now: datetime | None = None, period: str = "all",
+               tag: str | None = None) -> Select:
+    """Threads for one front-page tab (see ``ranking``), pinned ones first.
+
+    A deleted thread stays listed while it has replies. ``tag`` narrows the
+    list to threads carrying that (normalized) tag.
+    """
+    query = (
         select(Thread)
-        .options(joinedload(Thread.author))
+        .options(joinedload(Thread.author), selectinload(Thread.tags))
         .where(or_(Thread.deleted_at.is_(None), Thread.reply_count > 0))
-        .order_by(Thread.pinned.desc(), Thread.last_activity_at.desc(), Thread.id.desc())
+    )
+    if tag is not None:
+        query = query.where(Thread.id.in_(
+            select(thread_tags.c.thread_id).join(Tag, Tag.id == thread_tags.c.tag_id)
+            .where(Tag.name == tag)))
+    order = [Thread.pinned.desc()]
+    if tab == "hot":
+        order.append(ranking.hotness_sql(Thread, now or _now(), db.engine.dialect.name).desc())
+    elif tab == "new":
+        order.append(Thread.created_at.desc())
+    elif tab == "top":
+        since = ranking.TOP_PERIODS.get(period)
+        if since is not None:
+            query = query.where(Thread.created_at >= (now or _now()) - since)
+        order.append(Thread.score.desc())
+    else:
+        order.append(Thread.last_activity_at.desc())
+    return query.order_by(*order, Thread.id.desc())
+
+
+def _now() -> datetime:
+    from forum.database import utcnow
+    return utcnow()
+
+
+def all_tags() -> list[tuple[str, int]]:
+    """Every tag with the number of live threads carrying it, most used first."""
+    count = func.count(Thread.id)
+    return db.session.execute(
+        select(Tag.name, count)
+        .join(thread_tags, thread_tags.c.tag_id == Tag.id)
+        .join(Thread, Thread.id == thread_tags.c.thread_id)
+        .where(Thread.deleted_at.is_(None))
+        .group_by(Tag.name).order_by(count.desc(), Tag.name)
+    ).all()
+
+
+def tag_suggestions(limit: int = 200) -> list[str]:
+    return [name for name, _ in all_tags()[:limit]]
+
+
+def thread_for_page(thread_id: int) -> Thread | None:
+    """A thread with what its page shows: author and tags."""
+    return db.session.scalar(
+        select(Thread).options(joinedload(Thread.author), selectinload(Thread.tags))
+        .where(Thread.id == thread_id)
     )
 
 
@@ -34,6 +87,28 @@ def post_with_thread(post_id: int) -> Post | None:
         select(Post).options(joinedload(Post.thread), joinedload(Post.author))
         .where(Post.id == post_id)
     )
+
+
+def revisions_of(target: Thread | Post) -> list[Revision]:
+    column = Revision.thread_id if isinstance(target, Thread) else Revision.post_id
+    return list(db.session.scalars(
+        select(Revision).where(column == target.id).order_by(Revision.id)))
+
+
+def karma_of(user_id: int) -> int:
+    """The sum of the scores of a member's threads and replies (deleted ones too: votes stay)."""
+    threads = select(func.coalesce(func.sum(Thread.score), 0)).where(Thread.author_id == user_id)
+    posts = select(func.coalesce(func.sum(Post.score), 0)).where(Post.author_id == user_id)
+    return int(db.session.scalar(select(threads.scalar_subquery() + posts.scalar_subquery())))
+
+
+def stance_counts_of(user_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Post.stance, func.count(Post.id))
+        .where(Post.author_id == user_id, Post.deleted_at.is_(None), Post.stance.is_not(None))
+        .group_by(Post.stance)).all()
+    found = dict(rows)
+    return {stance: found.get(stance, 0) for stance in STANCES}
 
 
 def threads_by(user_id: int) -> Select:
@@ -71,24 +146,42 @@ class ReplyTree:
     top_level_count: int
     page: int
     pages: int
+    sort: str = "best"
+    stance: str | None = None
+    stance_counts: dict[str, int] = field(default_factory=dict)
+    participants: int = 0
 
 
-def reply_tree(thread_id: int, page: int, per_page: int) -> ReplyTree:
+def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
+               stance: str | None = None, thread_author_id: int | None = None) -> ReplyTree:
     """All replies in one query, as a depth-first list for one page of top-level replies.
 
     Replies are paginated by top-level reply, each with its whole subtree, so
-    a conversation is never cut in half across pages.
+    a conversation is never cut in half across pages. Siblings follow
+    ``sort`` (see ``ranking.reply_sort_key``). With a ``stance``, the page
+    lists only the replies taking it, flat, each saying whom it answers.
+    The debate summary (stance counts, participants) comes from the same rows.
     """
     posts = db.session.scalars(
         select(Post).options(joinedload(Post.author))
         .where(Post.thread_id == thread_id).order_by(Post.created_at, Post.id)
     ).all()
     by_id = {post.id: post for post in posts}
-    children: dict[int | None, list[Post]] = {}
-    for post in posts:
-        parent_id = post.parent_id if post.parent_id in by_id else None
-        children.setdefault(parent_id, []).append(post)
-    roots = children.get(None, [])
+    live = [post for post in posts if not post.is_deleted]
+    counts = Counter(post.stance for post in live if post.stance)
+    authors = {post.author_id for post in live} | ({thread_author_id} if thread_author_id else set())
+    key = ranking.reply_sort_key(sort)
+    if stance is not None:
+        roots = sorted((post for post in live if post.stance == stance), key=key)
+        children: dict[int | None, list[Post]] = {}
+    else:
+        children = {}
+        for post in posts:
+            parent_id = post.parent_id if post.parent_id in by_id else None
+            children.setdefault(parent_id, []).append(post)
+        for siblings in children.values():
+            siblings.sort(key=key)
+        roots = children.get(None, [])
     pages = max(1, -(-len(roots) // per_page))
     page = min(max(page, 1), pages)
     rows: list[ReplyRow] = []
@@ -97,17 +190,19 @@ def reply_tree(thread_id: int, page: int, per_page: int) -> ReplyTree:
         post, depth = stack.pop()
         rows.append(ReplyRow(post, depth, by_id.get(post.parent_id)))
         stack.extend((child, depth + 1) for child in reversed(children.get(post.id, [])))
-    return ReplyTree(rows, len(roots), page, pages)
+    return ReplyTree(rows, len(roots), page, pages, sort, stance,
+                     {name: counts.get(name, 0) for name in STANCES}, len(authors))
 
 
-def page_of_post(post: Post, per_page: int) -> int:
-    """The thread page on which a reply appears (for permalinks)."""
-    parents = dict(db.session.execute(
-        select(Post.id, Post.parent_id).where(Post.thread_id == post.thread_id)).all())
+def page_of_post(post: Post, per_page: int, sort: str = "best") -> int:
+    """The thread page on which a reply appears (for permalinks), in ``sort`` order."""
+    rows = db.session.execute(
+        select(Post.id, Post.parent_id, Post.created_at, Post.up_count, Post.down_count)
+        .where(Post.thread_id == post.thread_id)).all()
+    parents = {row.id: row.parent_id for row in rows}
     root_id = post.id
     while parents.get(root_id) is not None:
         root_id = parents[root_id]
-    roots = db.session.scalars(
-        select(Post.id).where(Post.thread_id == post.thread_id, Post.parent_id.is_(None))
-        .order_by(Post.created_at, Post.id)).all()
-    return roots.index(root_id) // per_page + 1 if root_id in roots else 1
+    roots = sorted((row for row in rows if row.parent_id is None), key=ranking.reply_sort_key(sort))
+    ids = [row.id for row in roots]
+    return ids.index(root_id) // per_page + 1 if root_id in ids else 1

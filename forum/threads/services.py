@@ -2,17 +2,20 @@
 
 Counters on the thread (reply count, last activity) are changed with SQL
 increments in the same transaction as the reply, never read-modify-write,
-so concurrent replies cannot lose an update.
+so concurrent replies cannot lose an update. Every edit first keeps the
+version it replaces as a ``Revision``; an edit that changes nothing is refused.
+Votes live in ``votes.py``.
 """
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 
 from forum.accounts.models import User
 from forum.database import utcnow
 from forum.extensions import db
-from forum.threads.models import STANCES, Post, Thread
+from forum.threads.models import STANCES, Post, Revision, Tag, Thread, thread_tags
 from forum.threads.rendering import render_post_body
+from forum.threads.tags import TagError, parse_tags, tags_named
 
 TITLE_LENGTH = (5, 200)
 BODY_MAX_LENGTH = 50_000
@@ -27,20 +30,36 @@ class PostingError(ValueError):
         self.status = status
 
 
-def start_thread(author: User, title: str, body: str) -> Thread:
+def start_thread(author: User, title: str, body: str, tags: str | list[str] | None = None) -> Thread:
+    names = _tag_names(tags)
     thread = Thread(author=author, title=title.strip(), body=body,
                     body_html=render_post_body(body))
+    thread.tags = tags_named(names)
     db.session.add(thread)
     db.session.commit()
     return thread
 
 
-def edit_thread(thread: Thread, title: str, body: str) -> Thread:
+def edit_thread(thread: Thread, title: str, body: str,
+                tags: str | list[str] | None = None) -> Thread:
+    """Change a thread; ``tags=None`` keeps its tags. The old title and body become a Revision."""
     _refuse_if_deleted(thread, "This thread was deleted and can no longer be edited.")
-    thread.title = title.strip()
-    thread.body = body
-    thread.body_html = render_post_body(body)
-    thread.edited_at = utcnow()
+    names = None if tags is None else _tag_names(tags)
+    title = title.strip()
+    text_changed = title != thread.title or body != thread.body
+    tags_changed = names is not None and sorted(names) != tag_names_of(thread.id)
+    if not text_changed and not tags_changed:
+        raise PostingError("Nothing changed: edit the title, body or tags, or go back.", 422)
+    if text_changed:
+        now = utcnow()
+        db.session.add(Revision(thread_id=thread.id, title=thread.title, body=thread.body,
+                                written_at=thread.edited_at or thread.created_at, replaced_at=now))
+        thread.title = title
+        thread.body = body
+        thread.body_html = render_post_body(body)
+        thread.edited_at = now
+    if tags_changed:
+        _set_tags(thread.id, names)
     db.session.commit()
     return thread
 
@@ -75,11 +94,23 @@ def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = No
     return post
 
 
-def edit_post(post: Post, body: str) -> Post:
+def edit_post(post: Post, body: str, *, stance: str | None | type(...) = ...) -> Post:
+    """Change a reply's body (and stance, when given). The old body becomes a Revision."""
     _refuse_if_deleted(post, "This reply was deleted and can no longer be edited.")
-    post.body = body
-    post.body_html = render_post_body(body)
-    post.edited_at = utcnow()
+    if stance is not ... and stance is not None and stance not in STANCES:
+        raise PostingError(f"Unknown stance {stance!r}.", 400)
+    stance_changed = stance is not ... and stance != post.stance
+    if body == post.body and not stance_changed:
+        raise PostingError("Nothing changed: edit the text, or go back.", 422)
+    if body != post.body:
+        now = utcnow()
+        db.session.add(Revision(post_id=post.id, body=post.body,
+                                written_at=post.edited_at or post.created_at, replaced_at=now))
+        post.body = body
+        post.body_html = render_post_body(body)
+        post.edited_at = now
+    if stance_changed:
+        post.stance = stance
     db.session.commit()
     return post
 
@@ -94,6 +125,28 @@ def delete_post(post: Post) -> None:
         .values(reply_count=Thread.reply_count - 1)
     )
     db.session.commit()
+
+
+def tag_names_of(thread_id: int) -> list[str]:
+    return list(db.session.scalars(
+        select(Tag.name).join(thread_tags, thread_tags.c.tag_id == Tag.id)
+        .where(thread_tags.c.thread_id == thread_id).order_by(Tag.name)))
+
+
+def _set_tags(thread_id: int, names: list[str]) -> None:
+    """Replace a thread's tags with plain statements (the relationship may not be loaded)."""
+    db.session.execute(delete(thread_tags).where(thread_tags.c.thread_id == thread_id))
+    tags = tags_named(names)
+    if tags:
+        db.session.execute(thread_tags.insert(), [{"thread_id": thread_id, "tag_id": tag.id}
+                                                  for tag in tags])
+
+
+def _tag_names(tags: str | list[str] | None) -> list[str]:
+    try:
+        return parse_tags(tags if isinstance(tags, str) or tags is None else " ".join(tags))
+    except TagError as error:
+        raise PostingError(error.message, 422) from None
 
 
 def _refuse_if_deleted(target, message: str) -> None:

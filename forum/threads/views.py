@@ -1,35 +1,139 @@
-"""Front page, thread pages, and the forms to start, reply, edit and delete."""
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+"""Front page and tag listings, thread pages, and the forms to start, reply, edit and delete."""
+import difflib
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, url_for)
 from flask_login import current_user, login_required
 
 from forum.accounts.forms import ConfirmForm
+from forum.database import utcnow
 from forum.extensions import db
 from forum.markup import render_markdown
-from forum.threads import queries, services
-from forum.threads.forms import EditPostForm, ReplyForm, ThreadForm
-from forum.threads.models import Post, Thread
+from forum.threads import queries, ranking, services, votes
+from forum.threads.forms import EditPostForm, ReplyForm, ThreadForm, VoteForm
+from forum.threads.models import STANCES, Post, Thread
+from forum.threads.tags import normalize_tag
 
 bp = Blueprint("threads", __name__)
 
 
 @bp.route("/")
 def index():
+    return _thread_list("threads/index.html")
+
+
+@bp.route("/tags")
+def tags():
+    return render_template("threads/tags.html", tags=queries.all_tags())
+
+
+@bp.route("/tags/<tag>")
+def tag(tag: str):
+    name = normalize_tag(tag)
+    if name is None:
+        abort(404, description=f"{tag[:40]!r} is not a valid tag.")
+    if name != tag:
+        return redirect(url_for(".tag", tag=name, **request.args), 301)
+    return _thread_list("threads/tag.html", tag=name)
+
+
+def _thread_list(template: str, tag: str | None = None):
+    tab = request.args.get("tab", "hot")
+    period = request.args.get("period", "week")
+    if tab not in ranking.TABS or period not in ranking.TOP_PERIODS:
+        abort(400, description="Unknown tab or period: use hot, active, new or top "
+                               "(top with day, week, month, year or all).")
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    threads = db.paginate(queries.front_page(), page=page, error_out=False,
-                          per_page=current_app.config["THREADS_PER_PAGE"])
-    return render_template("threads/index.html", threads=threads)
+    now = utcnow()
+    threads = db.paginate(queries.front_page(tab, now=now, period=period, tag=tag), page=page,
+                          error_out=False, per_page=current_app.config["THREADS_PER_PAGE"])
+    explain = {thread.id: ranking.explain_hotness(thread, now) for thread in threads.items}
+    return render_template(template, threads=threads, tab=tab, period=period, tag=tag,
+                           explain=explain, tabs=ranking.TABS, periods=ranking.TOP_PERIODS)
 
 
 @bp.route("/t/<int:thread_id>")
 @bp.route("/t/<int:thread_id>/<slug>")
 def show(thread_id: int, slug: str | None = None):
-    thread = queries.thread_with_author(thread_id) or _not_found_thread()
+    thread = queries.thread_for_page(thread_id) or _not_found_thread()
     if slug != thread.slug:
         return redirect(thread_url(thread, **request.args), 301)
+    sort, stance = _reply_order()
     tree = queries.reply_tree(thread.id, request.args.get("page", 1, type=int) or 1,
-                              current_app.config["REPLIES_PER_PAGE"])
-    return render_template("threads/show.html", thread=thread, tree=tree,
-                           form=ReplyForm(formdata=None), confirm=ConfirmForm())
+                              current_app.config["REPLIES_PER_PAGE"], sort=sort, stance=stance,
+                              thread_author_id=thread.author_id)
+    my_votes = votes.votes_by(current_user.id, thread.id) if current_user.is_authenticated else {}
+    return render_template("threads/show.html", thread=thread, tree=tree, my_votes=my_votes,
+                           form=ReplyForm(formdata=None), confirm=ConfirmForm(),
+                           vote_form=VoteForm(), stances=STANCES, sorts=ranking.REPLY_SORTS)
+
+
+def _reply_order() -> tuple[str, str | None]:
+    sort = request.args.get("sort", "best")
+    stance = request.args.get("stance") or None
+    if sort not in ranking.REPLY_SORTS:
+        abort(400, description="Unknown sort: use best, oldest or newest.")
+    if stance is not None and stance not in STANCES:
+        abort(400, description="Unknown stance: use " + ", ".join(STANCES) + ".")
+    return sort, stance
+
+
+@bp.post("/t/<int:thread_id>/vote")
+@login_required
+def vote_thread(thread_id: int):
+    thread = db.session.get(Thread, thread_id) or _not_found_thread()
+    return _vote(thread, thread_url(thread, _anchor="top"))
+
+
+@bp.post("/p/<int:post_id>/vote")
+@login_required
+def vote_post(post_id: int):
+    post = queries.post_with_thread(post_id) or abort(404, description="That reply does not exist.")
+    return _vote(post, post_url(post))
+
+
+def _vote(target, back: str):
+    """Vote, then answer JSON to the script or redirect back to the page without it."""
+    wants_json = request.accept_mimetypes.best == "application/json"
+    try:
+        if not VoteForm().validate_on_submit():
+            raise votes.VoteError("This form expired; reload the page and vote again.", 400)
+        result = votes.cast_vote(current_user, target, votes.parse_vote_value(request.form.get("value")))
+    except votes.VoteError as error:
+        if wants_json:
+            return jsonify(error=error.message), error.status
+        abort(error.status, description=error.message)
+    if wants_json:
+        return jsonify(score=result.score, vote=result.vote)
+    return redirect(back)
+
+
+@bp.route("/t/<int:thread_id>/history")
+def thread_history(thread_id: int):
+    thread = queries.thread_with_author(thread_id) or _not_found_thread()
+    return _history(thread, thread_url(thread))
+
+
+@bp.route("/p/<int:post_id>/history")
+def post_history(post_id: int):
+    post = queries.post_with_thread(post_id) or abort(404, description="That reply does not exist.")
+    return _history(post, post_url(post))
+
+
+def _history(target, back: str):
+    if not target.can_show_history_to(current_user):
+        abort(410, description="This was deleted; its history is not shown.")
+    versions = [*queries.revisions_of(target), target]
+    steps = [_diff(older, newer) for older, newer in zip(versions, versions[1:])]
+    return render_template("threads/history.html", target=target, versions=versions,
+                           steps=steps, back=back)
+
+
+def _diff(older, newer) -> list[str]:
+    def text(version):
+        title = getattr(version, "title", None)
+        return ([f"# {title}", ""] if title else []) + version.body.splitlines()
+    return list(difflib.unified_diff(text(older), text(newer), "before", "after", lineterm="", n=2))
 
 
 @bp.route("/t/new", methods=["GET", "POST"])
@@ -37,20 +141,28 @@ def show(thread_id: int, slug: str | None = None):
 def new():
     form = ThreadForm()
     if form.validate_on_submit() and not form.preview.data:
-        thread = services.start_thread(current_user, form.title.data, form.body.data)
+        thread = services.start_thread(current_user, form.title.data, form.body.data,
+                                       form.tags.data)
         return redirect(thread_url(thread))
-    return _render_form("threads/new.html", form, form.body.data)
+    return _render_form("threads/new.html", form, form.body.data,
+                        suggestions=queries.tag_suggestions())
 
 
 @bp.route("/t/<int:thread_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(thread_id: int):
-    thread = _editable(queries.thread_with_author(thread_id) or _not_found_thread())
-    form = ThreadForm(obj=thread)
+    thread = _editable(queries.thread_for_page(thread_id) or _not_found_thread())
+    form = ThreadForm(obj=thread, tags=", ".join(tag.name for tag in thread.tags))
     if form.validate_on_submit() and not form.preview.data:
-        services.edit_thread(thread, form.title.data, form.body.data)
+        try:
+            services.edit_thread(thread, form.title.data, form.body.data, form.tags.data or "")
+        except services.PostingError as error:
+            form.form_errors.append(error.message)
+            return _render_form("threads/edit.html", form, form.body.data, error.status,
+                                thread=thread, suggestions=queries.tag_suggestions())
         return redirect(thread_url(thread))
-    return _render_form("threads/edit.html", form, form.body.data, thread=thread)
+    return _render_form("threads/edit.html", form, form.body.data, thread=thread,
+                        suggestions=queries.tag_suggestions())
 
 
 @bp.post("/t/<int:thread_id>/delete")
@@ -76,7 +188,8 @@ def reply(thread_id: int):
         return _render_form("threads/reply.html", form, form.body.data, 400, thread=thread)
     if form.validate_on_submit() and not form.preview.data:
         try:
-            post = services.reply(thread, current_user, form.body.data, parent_id=parent and parent.id)
+            post = services.reply(thread, current_user, form.body.data,
+                                  parent_id=parent and parent.id, stance=form.stance.data or None)
         except services.PostingError as error:
             form.form_errors.append(error.message)
             return _render_form("threads/reply.html", form, form.body.data, error.status,
@@ -103,7 +216,12 @@ def edit_post(post_id: int):
     form = EditPostForm(obj=post)
     if form.validate_on_submit() and not form.preview.data:
         thread = post.thread
-        services.edit_post(post, form.body.data)
+        try:
+            services.edit_post(post, form.body.data, stance=form.stance.data or None)
+        except services.PostingError as error:
+            form.form_errors.append(error.message)
+            return _render_form("threads/edit_post.html", form, form.body.data, error.status,
+                                post=post)
         return redirect(post_url(post, thread))
     return _render_form("threads/edit_post.html", form, form.body.data, post=post)
 
