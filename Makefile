@@ -30,8 +30,9 @@ run: install
 test: install-dev
 	$(BIN)/python -m pytest
 
+# Every bench/*.py script in turn; helper modules start with "_" and are skipped.
 bench: install-dev
-	$(BIN)/python bench/thread_page.py
+	for f in bench/[!_]*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache

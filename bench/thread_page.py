@@ -1,0 +1,384 @@
+"""Benchmark: the thread page with 1,000 replies, and the front page, against /healthz.
+
+Run by ``make bench`` (or ``.venv/bin/python bench/thread_page.py``). It builds
+a throw-away SQLite database with the real migrations, seeds 50 members, one
+thread with 1,000 replies in a realistic nested mix (Markdown rendered once,
+as the services do) and about 200 other threads, then:
+
+1. In process, through ``app.test_client()``: times ``/healthz`` (the
+   hello-world baseline), ``/`` and the thread page, interleaved, and prints
+   p50/p95 in ms, the SQL statements each request runs, and the ratio of each
+   p50 to the baseline's.
+2. Under gunicorn (``-w 2``, loopback, same database): loads ``/healthz`` and
+   ``/`` with the same load generator (bench/_loadgen.py) and prints
+   requests/s of each and the ratio.
+
+Targets (issue 2): thread page p50 <= 60 ms in process; front page throughput
+under gunicorn >= 20% of /healthz's. ``--strict`` exits 1 when one is missed.
+Everything is bounded in time, and gunicorn is stopped on every exit path.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _loadgen as loadgen  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import event, insert  # noqa: E402
+
+from forum import create_app  # noqa: E402
+from forum.accounts.models import PASSWORD_HASHER, User  # noqa: E402
+from forum.extensions import db  # noqa: E402
+from forum.threads.models import Post, Thread  # noqa: E402
+from forum.threads.rendering import render_post_body  # noqa: E402
+
+USERS = 50
+REPLIES = 1_000
+OTHER_THREADS = 200
+TOP_LEVEL_SHARE = 0.3  # the rest answer an earlier reply, mostly a recent one
+THREAD_P50_TARGET_MS = 60.0
+FRONT_THROUGHPUT_TARGET = 0.20  # of /healthz's requests per second
+GUNICORN_START_SECONDS = 30.0
+SECRET_KEY = "bench-secret-not-for-production"
+
+WORDS = ("attention scaling benchmark baseline ablation gradient dataset variance "
+         "prior posterior estimator kernel sparse dense recall retrieval token "
+         "optimizer schedule convergence regime replication evidence claim model "
+         "loss curve compute inference latency memory throughput noise seed").split()
+
+
+def main() -> int:
+    args = _arguments()
+    rng = random.Random(2)
+    with tempfile.TemporaryDirectory(prefix="forum-bench-") as folder:
+        database_url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        app = create_app({
+            "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY,
+            "SEARCH_INDEX_DIR": str(Path(folder) / "index"), "MAIL_BACKEND": "console",
+            "RATELIMIT_ENABLED": False,
+        })
+        started = time.perf_counter()
+        with app.app_context():
+            upgrade(revision="heads")
+            thread_id, slug, page_one_rows = _seed(rng)
+        print(f"Seeded {USERS} users, 1 thread with {REPLIES} replies and {OTHER_THREADS} other "
+              f"threads in {time.perf_counter() - started:.1f} s ({database_url}).")
+        thread_path = f"/t/{thread_id}/{slug}"
+        print(f"The thread page draws {page_one_rows} of the {REPLIES} replies on page 1 "
+              f"(REPLIES_PER_PAGE={app.config['REPLIES_PER_PAGE']} top-level replies, "
+              "each with its subtree).\n")
+
+        thread_p50 = _in_process(app, thread_path, args.requests)
+        if args.profile:
+            _profile(app, thread_path)
+        with app.app_context():
+            db.engine.dispose()
+        ratio = None
+        if not args.skip_gunicorn:
+            ratio = _under_gunicorn(database_url, folder, args.seconds, args.workers,
+                                    args.connections)
+
+    met = [thread_p50 <= THREAD_P50_TARGET_MS]
+    print(f"\nTarget: thread page p50 <= {THREAD_P50_TARGET_MS:.0f} ms in process: "
+          f"{thread_p50:.1f} ms -> {'MET' if met[0] else 'MISSED'}")
+    if ratio is not None:
+        met.append(ratio >= FRONT_THROUGHPUT_TARGET)
+        print(f"Target: front page throughput >= {FRONT_THROUGHPUT_TARGET:.0%} of /healthz under "
+              f"gunicorn: {ratio:.1%} -> {'MET' if met[-1] else 'MISSED'}")
+    return 1 if args.strict and not all(met) else 0
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per route")
+    parser.add_argument("--seconds", type=float, default=5.0, help="gunicorn load per route")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--connections", type=int, default=4, help="load generator connections")
+    parser.add_argument("--skip-gunicorn", action="store_true", help="in-process figures only")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the thread page and print where the time goes")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return parser.parse_args()
+
+
+# -- seeding ---------------------------------------------------------------
+
+def _seed(rng: random.Random) -> tuple[int, str, int]:
+    """Rows inserted directly (one argon2 hash for all), bodies rendered as the services do."""
+    password_hash = PASSWORD_HASHER.hash("bench password")
+    db.session.execute(insert(User), [
+        {"id": n, "username": f"member{n}", "email": f"member{n}@bench.example",
+         "password_hash": password_hash, "display_name": f"Member {n}",
+         "affiliation": rng.choice(["", "Lab of Ideas", "Institute of Evidence"]),
+         "session_key": f"bench-session-{n}"}
+        for n in range(1, USERS + 1)])
+    now = datetime.now(timezone.utc)
+    start = now - timedelta(days=30)
+    thread = {"id": 1, "title": "A long debate: does scaling alone explain emergent abilities?",
+              "body": _body(rng), "author_id": 1, "created_at": start,
+              "last_activity_at": now - timedelta(minutes=5), "reply_count": REPLIES}
+    thread["body_html"] = render_post_body(thread["body"])
+    db.session.execute(insert(Thread), [thread])
+
+    replies = []
+    for n in range(1, REPLIES + 1):
+        parent_id = None
+        if n > 1 and rng.random() > TOP_LEVEL_SHARE:
+            # answer a recent reply more often than an old one, as conversations go
+            parent_id = max(1, n - 1 - int(rng.expovariate(1 / 20)))
+        body = _body(rng)
+        replies.append({
+            "id": n, "thread_id": 1, "parent_id": parent_id, "author_id": rng.randint(1, USERS),
+            "body": body, "body_html": render_post_body(body),
+            "stance": rng.choice([None, None, "supports", "challenges", "question", "evidence"]),
+            "score": rng.randint(0, 40),
+            "created_at": start + timedelta(seconds=n * 2500),
+            "edited_at": start + timedelta(seconds=n * 2500 + 60) if n % 17 == 0 else None,
+            "deleted_at": start + timedelta(seconds=n * 2500 + 90) if n % 97 == 0 else None,
+        })
+    db.session.execute(insert(Post), replies)
+    _seed_other_threads(rng, now, first_post_id=REPLIES + 1)
+    db.session.commit()
+
+    from forum.threads import queries
+    from flask import current_app
+    tree = queries.reply_tree(1, 1, current_app.config["REPLIES_PER_PAGE"])
+    slug = db.session.get(Thread, 1).slug
+    db.session.remove()
+    return 1, slug, len(tree.rows)
+
+
+def _seed_other_threads(rng: random.Random, now: datetime, first_post_id: int) -> None:
+    """About 200 other threads with a few replies each; bodies from a small rendered pool."""
+    pool = []
+    for _ in range(40):
+        body = _body(rng)
+        pool.append((body, render_post_body(body)))
+    threads, posts, post_id = [], [], first_post_id
+    for n in range(2, OTHER_THREADS + 2):
+        created = now - timedelta(days=rng.uniform(1, 90))
+        reply_total = rng.choice([0, 0, 1, 2, 3, 5, 8, 13])
+        body, html = rng.choice(pool)
+        threads.append({
+            "id": n, "title": f"Question {n}: {' '.join(rng.sample(WORDS, 5))}",
+            "body": body, "body_html": html, "author_id": rng.randint(1, USERS),
+            "created_at": created, "reply_count": reply_total, "pinned": n == 2,
+            "last_activity_at": created + timedelta(hours=reply_total * 3),
+            "deleted_at": created if n % 50 == 0 else None,
+        })
+        for k in range(reply_total):
+            body, html = rng.choice(pool)
+            posts.append({"id": post_id, "thread_id": n, "parent_id": None,
+                          "author_id": rng.randint(1, USERS), "body": body, "body_html": html,
+                          "created_at": created + timedelta(hours=(k + 1) * 3)})
+            post_id += 1
+    db.session.execute(insert(Thread), threads)
+    db.session.execute(insert(Post), posts)
+
+
+def _body(rng: random.Random) -> str:
+    """A Markdown reply as researchers write them: prose, lists, code, links, mentions."""
+    def sentence() -> str:
+        words = rng.sample(WORDS, rng.randint(6, 14))
+        return words[0].capitalize() + " " + " ".join(words[1:]) + "."
+
+    parts = [" ".join(sentence() for _ in range(rng.randint(1, 4)))]
+    kind = rng.random()
+    if kind < 0.15:
+        parts.append("\n".join(f"- {sentence()}" for _ in range(rng.randint(2, 4))))
+    elif kind < 0.25:
+        parts.append("```python\nfor step in range(steps):\n    loss = model(batch)\n"
+                     "    loss.backward()\n```")
+    elif kind < 0.40:
+        parts.append(f"See arXiv:{rng.randint(1501, 2412)}.{rng.randint(10000, 99999)} and "
+                     f"https://github.com/example/repo{rng.randint(1, 30)} for the *details*.")
+    elif kind < 0.55:
+        parts.append(f"@member{rng.randint(1, USERS)} what **baseline** did you use?")
+    elif kind < 0.65:
+        parts.append("> " + sentence())
+    if rng.random() < 0.3:
+        parts.append(" ".join(sentence() for _ in range(rng.randint(2, 5))))
+    return "\n\n".join(parts)
+
+
+# -- in process ------------------------------------------------------------
+
+def _in_process(app, thread_path: str, requests: int) -> float:
+    """Interleaved timings of each route; returns the thread page's p50 in ms."""
+    routes = [("/healthz (baseline)", "/healthz"), ("/ (front page)", "/"),
+              ("thread page (page 1)", thread_path),
+              ("thread page (all 1,000 on one page)", thread_path + "?all")]
+    client = app.test_client()
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    samples = {path: [] for _, path in routes}
+    cpu = {path: [] for _, path in routes}  # CPU time: robust when other processes share the CPUs
+    queries = {}
+    try:
+        for _ in range(20):  # warm-up: templates compiled, connections pooled
+            for _, path in routes:
+                _get(app, client, path)
+        for _ in range(requests):
+            for _, path in routes:
+                statements.clear()
+                started, cpu_started = time.perf_counter(), time.process_time()
+                _get(app, client, path)
+                samples[path].append(time.perf_counter() - started)
+                cpu[path].append(time.process_time() - cpu_started)
+                queries[path] = sum(1 for s in statements if s.strip().upper() != "BEGIN")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    baseline = statistics.median(samples["/healthz"])
+    print(f"In process (app.test_client), {requests} requests per route, interleaved:")
+    print(f"{'route':38} {'p50 ms':>8} {'p95 ms':>8} {'CPU p50':>8} {'queries':>8} {'p50 ratio':>10}")
+    for label, path in routes:
+        p50, p95 = _ms(samples[path], 0.5), _ms(samples[path], 0.95)
+        print(f"{label:38} {p50:8.2f} {p95:8.2f} {_ms(cpu[path], 0.5):8.2f} {queries[path]:8d} "
+              f"{statistics.median(samples[path]) / baseline:9.1f}x")
+    print("(p50/p95: wall time; CPU p50: this process's CPU time, which other work on the\n"
+          " machine inflates less; queries: SQL statements per request, BEGIN not counted)")
+    load = os.getloadavg()[0]
+    if load > (os.cpu_count() or 1):
+        print(f"Note: load average {load:.1f} on {os.cpu_count()} CPUs: other work competes, "
+              "wall times are inflated.")
+    return _ms(samples[thread_path], 0.5)
+
+
+def _get(app, client, path: str):
+    """GET a path; ``?all`` asks for every reply on one page by raising REPLIES_PER_PAGE."""
+    everything = path.endswith("?all")
+    saved = app.config["REPLIES_PER_PAGE"]
+    if everything:
+        app.config["REPLIES_PER_PAGE"] = REPLIES
+    try:
+        response = client.get(path.removesuffix("?all"))
+    finally:
+        app.config["REPLIES_PER_PAGE"] = saved
+    if response.status_code != 200:
+        raise SystemExit(f"GET {path} answered {response.status_code}")
+    return response
+
+
+def _ms(samples: list[float], quantile: float) -> float:
+    if quantile == 0.5:
+        return statistics.median(samples) * 1000
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] * 1000
+
+
+def _profile(app, thread_path: str) -> None:
+    client = app.test_client()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(30):
+        _get(app, client, thread_path)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(25)
+    print("\ncProfile of 30 thread-page requests:\n" + out.getvalue())
+
+
+# -- under gunicorn --------------------------------------------------------
+
+def _under_gunicorn(database_url: str, folder: str, seconds: float, workers: int,
+                    connections: int) -> float | None:
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY,
+           "SEARCH_INDEX_DIR": str(Path(folder) / "index"), "MAIL_BACKEND": "console",
+           "RATELIMIT_ENABLED": "false"}
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers),
+               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    previous = {sig: signal.signal(sig, _stop_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _wait_until_up(server, port)
+        # warm-up: every worker imports templates and opens its connection
+        loadgen.measure(port, ["/healthz", "/"], 1.0, connections=connections)
+        results = loadgen.measure(port, ["/healthz", "/"], seconds, connections=connections)
+    finally:
+        _stop(server)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    print(f"\nUnder gunicorn (-w {workers} sync, 127.0.0.1:{port}), {connections} connections, "
+          f"{seconds:.0f} s per route in alternating 1 s slices:")
+    print(f"{'route':20} {'req/s':>9} {'p50 ms':>8} {'errors':>7} {'client CPU':>11}")
+    for path, result in results.items():
+        label = "/healthz (baseline)" if path == "/healthz" else "/ (front page)"
+        bad = result.errors + sum(c for s, c in result.statuses.items() if s != 200)
+        print(f"{label:20} {result.per_second:9.0f} {result.median_ms:8.2f} {bad:7d} "
+              f"{result.client_cpu_share:10.0%}")
+        if bad:
+            raise SystemExit(f"{path}: {bad} failed requests ({result.statuses})")
+    ratio = results["/"].per_second / results["/healthz"].per_second
+    print(f"front page / healthz throughput: {ratio:.1%}")
+    return ratio
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_up(server: subprocess.Popen, port: int) -> None:
+    deadline = time.monotonic() + GUNICORN_START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode} before serving")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer within {GUNICORN_START_SECONDS:.0f} s")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """TERM the whole process group (master and workers), KILL it if it lingers."""
+    if server.poll() is not None:
+        return
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+def _stop_on_signal(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds through the finally that stops gunicorn
+
+
+if __name__ == "__main__":
+    sys.exit(main())
