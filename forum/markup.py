@@ -46,6 +46,7 @@ from collections.abc import Callable
 from functools import partial
 
 import bleach
+from bleach.css_sanitizer import CSSSanitizer
 from bleach.linkifier import LinkifyFilter
 from latex2mathml.converter import convert as latex_to_mathml
 from markdown import Markdown
@@ -116,9 +117,6 @@ class _DisplayMathInline(InlineProcessor):
 class _MentionInline(InlineProcessor):
     """@name: a link when ``md.mention_lookup`` knows the user, else left as text."""
 
-    def __init__(self, pattern, md):
-        super().__init__(pattern, md)
-
     def handleMatch(self, m, data):
         lookup = getattr(self.md, "mention_lookup", None)
         url = lookup(m.group(1)) if lookup else None
@@ -164,9 +162,7 @@ def _new_cleaner() -> bleach.Cleaner:
     )
 
 
-def _css_sanitizer():
-    from bleach.css_sanitizer import CSSSanitizer
-
+def _css_sanitizer() -> CSSSanitizer:
     # Python-Markdown's tables write column alignment as style="text-align: ...".
     return CSSSanitizer(allowed_css_properties=["text-align"])
 
@@ -230,8 +226,7 @@ def find_mentions(text: str) -> list[str]:
     seen: dict[str, str] = {}
 
     def record(name: str) -> None:
-        seen.setdefault(name.lower(), name)
-        return None
+        seen.setdefault(name.lower(), name)  # None: nothing becomes a link, we only collect
 
     _markdown(text or "", record)
     return list(seen.values())
