@@ -31,11 +31,16 @@ def create_app(config: dict | None = None) -> Flask:
     from forum import cli, errors, security, templating
     from forum.accounts.views import bp as accounts_bp
     from forum.health import bp as health_bp
+    from forum.papers import linking as paper_linking  # noqa: F401  (registers its listener)
+    from forum.papers.cli import papers_cli
+    from forum.papers.views import bp as papers_bp
     from forum.threads.views import bp as threads_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(threads_bp)
+    app.register_blueprint(papers_bp)
+    app.cli.add_command(papers_cli)
     errors.register(app)
     security.register(app)
     templating.register(app)
