@@ -67,7 +67,9 @@ def profile(username: str):
                           error_out=False)
     replies = db.paginate(queries.replies_by(user.id), per_page=10, page=_page_arg("rp"),
                           error_out=False)
-    return render_template("accounts/profile.html", user=user, threads=threads, replies=replies)
+    return render_template("accounts/profile.html", user=user, threads=threads, replies=replies,
+                           karma=queries.karma_of(user.id),
+                           stance_counts=queries.stance_counts_of(user.id))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
