@@ -30,6 +30,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from forum import cli, errors, security, templating
     from forum.accounts.views import bp as accounts_bp
+    from forum.digest import cli as digest_cli
+    from forum.digest.views import bp as digest_bp
     from forum.health import bp as health_bp
     from forum.papers import linking as paper_linking  # noqa: F401  (registers its listener)
     from forum.papers.cli import papers_cli
@@ -37,6 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
     from forum.threads.views import bp as threads_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(digest_bp)
+    digest_cli.register(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(threads_bp)
     app.register_blueprint(papers_bp)

@@ -20,6 +20,8 @@ from sqlalchemy import create_engine, text
 from forum import create_app
 from forum.extensions import db
 
+pytest_plugins = ["tests.mailserver"]
+
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 

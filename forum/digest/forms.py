@@ -1,0 +1,24 @@
+"""Digest forms: they validate; services change state."""
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, StringField, SubmitField
+from wtforms.validators import Email, InputRequired, Length
+
+
+class SubscribeForm(FlaskForm):
+    email = EmailField("Email", validators=[
+        InputRequired(message="Enter your email address."), Length(max=254),
+        Email(message="Enter a valid email address, like ada@example.org.", check_deliverability=False)])
+    subscribe = SubmitField("Subscribe")
+
+
+class ConfirmForm(FlaskForm):
+    confirm = SubmitField("Confirm my subscription")
+
+
+class DigestSettingsForm(FlaskForm):
+    enabled = BooleanField("Send me the weekly digest")
+    tags = StringField("Only threads with these tags", validators=[Length(max=500)],
+                       description="Comma-separated tag names; leave both empty for the whole forum.")
+    papers = StringField("Or mentioning these arXiv papers", validators=[Length(max=500)],
+                         description="Comma-separated arXiv ids, like 2301.12345.")
+    save = SubmitField("Save digest settings")

@@ -1,0 +1,86 @@
+"""Digest subscriptions, issues and deliveries.
+
+``DigestDelivery`` is the key to sending each digest exactly once: one row per
+(issue, subscription), unique, whose ``status`` moves pending -> sending ->
+sent (or failed, retried up to a limit). See ``sending.py``.
+
+A subscription's follows are a small JSON document ``{"tags": [...],
+"papers": [...]}`` (tag names and arXiv ids): read whole with the row, never
+queried into, so a join table would add nothing.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from forum.database import UTCDateTime, utcnow
+from forum.extensions import db
+
+STATUSES = ("pending", "sending", "sent", "failed")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Subscription(db.Model):
+    __tablename__ = "digest_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    # The secret inside unsubscribe links; rotating it voids every link already sent.
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    follows: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None
+
+    @property
+    def followed_tags(self) -> list[str]:
+        return list((self.follows or {}).get("tags", []))
+
+    @property
+    def followed_papers(self) -> list[str]:
+        return list((self.follows or {}).get("papers", []))
+
+    @property
+    def is_personal(self) -> bool:
+        return bool(self.followed_tags or self.followed_papers)
+
+
+class DigestIssue(db.Model):
+    __tablename__ = "digest_issues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), unique=True)  # ISO week, "2026-W48"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The selection as it was when the issue was made: archive pages and late
+    # retries show the same content even after threads change or get deleted.
+    sections: Mapped[dict] = mapped_column(JSON)
+
+
+class DigestDelivery(db.Model):
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (UniqueConstraint("issue_id", "subscription_id",
+                                       name="uq_digest_deliveries_issue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("digest_issues.id"))
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("digest_subscriptions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+
+    issue: Mapped[DigestIssue] = relationship(lazy="raise")
+    subscription: Mapped[Subscription] = relationship(lazy="raise")

@@ -1,0 +1,128 @@
+"""Digest pages: subscribe, confirm, unsubscribe (one-click), preview, archive, feed, settings."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from forum import mail
+from forum.database import utcnow
+from forum.digest import selection, services, tokens
+from forum.digest.forms import ConfirmForm, DigestSettingsForm, SubscribeForm
+from forum.digest.models import DigestIssue
+from forum.extensions import csrf, db
+from forum.papers.arxiv import normalize_arxiv_id
+
+bp = Blueprint("digest", __name__, url_prefix="/digest")
+
+ARCHIVE_SIZE = 104  # two years of issues on one page
+
+
+@bp.route("", methods=["GET", "POST"])
+def subscribe():
+    form = SubscribeForm()
+    if form.validate_on_submit():
+        try:
+            services.request_subscription(form.email.data)
+        except mail.MailError:
+            form.email.errors.append("We could not send the confirmation email just now. "
+                                     "Please try again in a few minutes.")
+            return render_template("digest/subscribe.html", form=form), 503
+        return render_template("digest/check_inbox.html", email=form.email.data)
+    return render_template("digest/subscribe.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    # GET only shows a button: mail scanners follow links, and a GET never writes.
+    form = ConfirmForm()
+    try:
+        email = tokens.read_confirm_token(token)
+        if form.validate_on_submit():
+            services.confirm(token)
+            return render_template("digest/confirmed.html", email=email)
+    except tokens.BadToken as error:
+        return render_template("digest/bad_link.html", expired=error.expired), 410 if error.expired else 404
+    return render_template("digest/confirm.html", form=form, email=email)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058 one-click: the mail client POSTs with no session; the signed token is the authority
+def unsubscribe(token: str):
+    try:
+        subscription = services.find_by_unsubscribe_token(token)
+    except tokens.BadToken:
+        return render_template("digest/bad_link.html", expired=False), 404
+    if request.method == "POST":
+        services.unsubscribe(subscription)
+        return render_template("digest/unsubscribed.html", email=subscription.email)
+    return render_template("digest/unsubscribe.html", email=subscription.email,
+                           already=subscription.unsubscribed_at is not None)
+
+
+@bp.route("/preview")
+def preview():
+    start, end = selection.week_bounds(utcnow().date())
+    sections = selection.select_week(start, end)
+    return render_template("digest/issue.html", sections=sections, week=selection.week_label(start),
+                           is_preview=True)
+
+
+@bp.route("/archive")
+def archive():
+    issues = db.session.scalars(select(DigestIssue).order_by(DigestIssue.week.desc()).limit(ARCHIVE_SIZE)).all()
+    return render_template("digest/archive.html", issues=issues)
+
+
+@bp.route("/<week>")
+def issue(week: str):
+    issue = db.session.scalar(select(DigestIssue).where(DigestIssue.week == week.upper()))
+    if issue is None:
+        abort(404, f"There is no digest for {week}.")
+    return render_template("digest/issue.html", sections=issue.sections, week=issue.week, is_preview=False)
+
+
+@bp.route("/feed.atom")
+def feed():
+    issues = db.session.scalars(select(DigestIssue).order_by(DigestIssue.week.desc()).limit(20)).all()
+    response = make_response(render_template("digest/feed.atom", issues=issues,
+                                             updated=issues[0].created_at if issues else utcnow()))
+    response.mimetype = "application/atom+xml"
+    return response
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    subscription = services.member_subscription(current_user)
+    form = DigestSettingsForm(obj=None)
+    if request.method == "GET" and subscription is not None:
+        form.enabled.data = subscription.is_active
+        form.tags.data = ", ".join(subscription.followed_tags)
+        form.papers.data = ", ".join(subscription.followed_papers)
+    if form.validate_on_submit():
+        tags, papers, bad = _parse_follows(form.tags.data, form.papers.data)
+        if bad:
+            form.papers.errors.append(f"Not an arXiv id: {', '.join(bad)}.")
+        else:
+            try:
+                state = services.set_member_digest(current_user, form.enabled.data, tags, papers)
+            except mail.MailError:
+                form.enabled.errors.append("We could not send the confirmation email just now; try again later.")
+                return render_template("digest/settings.html", form=form), 503
+            flash({"on": "Digest settings saved: the digest is on.",
+                   "off": "Digest settings saved: the digest is off.",
+                   "confirm": "Check your inbox: follow the link we sent to switch the digest on."}[state],
+                  "success")
+            return redirect(url_for("digest.settings"))
+    return render_template("digest/settings.html", form=form), 422 if form.errors else 200
+
+
+def _parse_follows(tags_text: str, papers_text: str) -> tuple[list[str], list[str], list[str]]:
+    tags = sorted({t.strip().lower() for t in (tags_text or "").split(",") if t.strip()})
+    papers, bad = [], []
+    for raw in (p.strip() for p in (papers_text or "").split(",")):
+        if raw:
+            canonical = normalize_arxiv_id(raw)
+            (papers if canonical else bad).append(canonical or raw)
+    return tags, sorted(set(papers)), bad
