@@ -140,6 +140,8 @@ def _diff(older, newer) -> list[str]:
 @login_required
 def new():
     form = ThreadForm()
+    if request.method == "GET" and request.args.get("paper"):
+        _prefill_paper(form, request.args["paper"])
     if form.validate_on_submit() and not form.preview.data:
         thread = services.start_thread(current_user, form.title.data, form.body.data,
                                        form.tags.data)
@@ -277,3 +279,11 @@ def _editable(target):
 
 def _not_found_thread():
     abort(404, description="That thread does not exist.")
+
+
+def _prefill_paper(form: ThreadForm, ident: str) -> None:
+    """"Start a debate about this paper": the new thread's body begins by citing it."""
+    from forum.papers.arxiv import normalize_arxiv_id
+    arxiv_id = normalize_arxiv_id(ident)
+    if arxiv_id:
+        form.body.data = f"Discussing arXiv:{arxiv_id}\n\n"

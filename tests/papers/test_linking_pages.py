@@ -108,3 +108,12 @@ def test_deleted_thread_is_not_listed_on_the_paper_page(app, client, login):
     login(user)
     client.post(f"/t/{thread.id}/delete")
     assert "Soon deleted thread" not in client.get("/papers/1706.03762").get_data(as_text=True)
+
+
+def test_start_a_debate_about_a_paper_prefills_the_form(app, client, login):
+    with app.app_context():
+        user = make_user()
+    login(user)
+    page = client.get("/t/new?paper=arXiv:1706.03762v2").get_data(as_text=True)
+    assert "Discussing arXiv:1706.03762" in page
+    assert "Discussing" not in client.get("/t/new?paper=nonsense").get_data(as_text=True)
