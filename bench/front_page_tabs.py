@@ -1,0 +1,128 @@
+"""Benchmark: the front page on each tab (Hot, Active, New, Top per period) with 5,000 threads.
+
+Run by ``make bench`` (or ``.venv/bin/python bench/front_page_tabs.py``). It
+builds a throw-away SQLite database with the real migrations (or uses
+``--database-url``, e.g. a scratch PostgreSQL database, which it fills), seeds
+50 members, 5,000 threads spread over two years with scores, reply counts and
+up to three tags each, then times each tab in process through
+``app.test_client()`` and prints p50/p95 in ms and the SQL statements per
+request. Hot is computed in SQL at query time, so this is its worst case: every
+live thread is scored on every request. Self-contained: nothing else in
+``bench/`` is imported.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import event, insert, select  # noqa: E402
+
+from forum import create_app  # noqa: E402
+from forum.accounts.models import PASSWORD_HASHER, User  # noqa: E402
+from forum.extensions import db  # noqa: E402
+from forum.threads.models import Tag, Thread, thread_tags  # noqa: E402
+
+USERS = 50
+THREADS = 5_000
+TAGS = ("cs.lg", "cs.cl", "stat.ml", "transformers", "scaling", "rl", "theory", "reproduction",
+        "datasets", "hep-th", "q-bio.nc", "optimization")
+SPAN = timedelta(days=730)
+TABS = [("hot", None), ("active", None), ("new", None), ("top", "day"), ("top", "week"),
+        ("top", "month"), ("top", "year"), ("top", "all")]
+SECRET_KEY = "bench-secret-not-for-production"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=40, help="timed requests per tab")
+    parser.add_argument("--database-url", help="fill and use this (empty) database instead of SQLite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="forum-bench-tabs-") as folder:
+        url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY,
+                          "SEARCH_INDEX_DIR": str(Path(folder) / "index"),
+                          "MAIL_BACKEND": "console", "RATELIMIT_ENABLED": False})
+        started = time.perf_counter()
+        with app.app_context():
+            upgrade(revision="heads")
+            _seed(random.Random(3))
+            dialect = db.engine.dialect.name
+        print(f"Front page tabs, {THREADS:,} threads on {dialect} "
+              f"(seeded in {time.perf_counter() - started:.1f} s), {args.requests} requests each")
+        rows = [_time_tab(app, tab, period, args.requests) for tab, period in TABS]
+        with app.app_context():
+            db.engine.dispose()
+    print(f"{'tab':<12} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    for name, p50, p95, queries in rows:
+        print(f"{name:<12} {p50:>8.1f} {p95:>8.1f} {queries:>8}")
+    return 0
+
+
+def _seed(rng: random.Random) -> None:
+    hasher_hash = PASSWORD_HASHER.hash("bench-password")  # one hash: argon2 is slow on purpose
+    now = datetime.now(timezone.utc)
+    db.session.execute(insert(User), [
+        {"username": f"member{n}", "email": f"member{n}@bench.example", "password_hash": hasher_hash,
+         "display_name": f"Member {n}", "affiliation": "", "bio": "", "role": "member",
+         "banned": False, "created_at": now - SPAN, "session_key": f"bench-session-{n}"}
+        for n in range(USERS)])
+    user_ids = list(db.session.scalars(select(User.id)))
+    threads = []
+    for n in range(THREADS):
+        created = now - SPAN * rng.random() ** 2  # more recent threads than old ones
+        replies = int(rng.paretovariate(1.5)) - 1
+        threads.append({
+            "title": f"Thread {n}: does scaling explain emergent ability {n}?", "body": "Body",
+            "body_html": "<p>Body</p>", "author_id": rng.choice(user_ids), "created_at": created,
+            "last_activity_at": created + (now - created) * rng.random() * (replies > 0),
+            "score": int(rng.gauss(3, 6)), "reply_count": replies, "locked": False,
+            "pinned": n < 2, "deleted_at": now if rng.random() < 0.01 else None})
+    db.session.execute(insert(Thread), threads)
+    db.session.execute(insert(Tag), [{"name": name} for name in TAGS])
+    tag_ids = list(db.session.scalars(select(Tag.id)))
+    thread_ids = list(db.session.scalars(select(Thread.id)))
+    db.session.execute(insert(thread_tags), [
+        {"thread_id": thread_id, "tag_id": tag_id}
+        for thread_id in thread_ids for tag_id in rng.sample(tag_ids, rng.randint(0, 3))])
+    db.session.commit()
+
+
+def _time_tab(app, tab: str, period: str | None, requests: int):
+    url = f"/?tab={tab}" + (f"&period={period}" if period else "")
+    client = app.test_client()
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")):
+            statements.append(statement)
+
+    for _ in range(3):  # warm caches and compiled statements
+        assert client.get(url).status_code == 200, url
+    event.listen(engine, "before_cursor_execute", record)
+    client.get(url)
+    event.remove(engine, "before_cursor_execute", record)
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, url
+    timings.sort()
+    p95 = timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
+    return (f"{tab} {period}" if period else tab), statistics.median(timings), p95, len(statements)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The thread page costs a fixed number of SQL queries, whatever its size."""
+from sqlalchemy import event, insert, update
+
+from forum.database import utcnow
+from forum.extensions import db
+from forum.threads import services
+from forum.threads.models import Post, Thread, Vote
+from tests.factories import make_user
+
+
+def count_queries(app, client, url):
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    return len(statements), response.get_data(as_text=True)
+
+
+def _thread_with(size: int, authors, viewer) -> Thread:
+    """A tagged thread with ``size`` replies (a third nested), each voted on by the viewer."""
+    thread = services.start_thread(db.session.get(type(authors[0]), authors[0].id),
+                                   f"Thread of {size}", "Body", "cs.lg nlp stat.ml")
+    now = utcnow()
+    ids = []
+    for n in range(size):  # plain inserts: 500 replies through the service would be slow
+        parent = ids[-1] if ids and n % 3 else None
+        ids.append(db.session.execute(insert(Post).values(
+            thread_id=thread.id, parent_id=parent, author_id=authors[n % len(authors)].id,
+            body=f"Reply {n}", body_html=f"<p>Reply {n}</p>", stance=("supports", None)[n % 2],
+            score=0, created_at=now).returning(Post.id)).scalar_one())
+    db.session.execute(insert(Vote), [
+        {"user_id": viewer.id, "post_id": post_id, "value": 1 if i % 2 else -1, "created_at": now}
+        for i, post_id in enumerate(ids)])
+    db.session.execute(insert(Vote), [{"user_id": viewer.id, "thread_id": thread.id, "value": 1,
+                                       "created_at": now}])
+    db.session.execute(update(Thread).where(Thread.id == thread.id).values(reply_count=size))
+    db.session.commit()
+    return db.session.get(Thread, thread.id)
+
+
+def test_thread_page_costs_the_same_queries_at_5_and_500_replies(app, client, login):
+    app.config["REPLIES_PER_PAGE"] = 1000  # every reply on one page, so all are drawn
+    counts = {}
+    with app.app_context():
+        viewer = make_user()
+        authors = [make_user() for _ in range(5)]
+    login(viewer)
+    for size in (5, 500):
+        with app.app_context():
+            thread = _thread_with(size, authors, viewer)
+            url = f"/t/{thread.id}/{thread.slug}"
+        counts[size], page = count_queries(app, client, url)
+        assert page.count('aria-pressed="true"') == size + 1  # the viewer's own votes are shown
+        assert 'href="/tags/stat.ml"' in page and f"Reply {size - 1}" in page
+    assert counts[5] == counts[500]
+    assert counts[5] <= 5  # viewer, thread with author, its tags, replies with authors, viewer's votes
+
+
+def test_front_page_costs_the_same_queries_at_any_length(app, client):
+    counts = {}
+    with app.app_context():
+        author = make_user()
+    for total in (2, 20):
+        with app.app_context():
+            for n in range(total - (2 if total == 20 else 0)):
+                services.start_thread(db.session.get(type(author), author.id), f"Thread {total} {n}",
+                                      "Body", "tag-a tag-b")
+        for tab in ("hot", "active", "new", "top"):
+            counts[(total, tab)], _ = count_queries(app, client, f"/?tab={tab}&period=all")
+    for tab in ("hot", "active", "new", "top"):
+        assert counts[(2, tab)] == counts[(20, tab)]
