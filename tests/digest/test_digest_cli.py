@@ -1,0 +1,69 @@
+"""flask digest send / preview: bad input gives a clear message, never a traceback."""
+from __future__ import annotations
+
+import pytest
+
+from tests.digest.helpers import busy_week, subscribe
+
+
+@pytest.mark.parametrize("week, message", [
+    ("2026-48", "not an ISO week"),
+    ("last week", "not an ISO week"),
+    ("2026-W54", "has no week 54"),
+    ("2021-W53", "has no week 53"),
+    ("2999-W01", "has not started yet"),
+])
+def test_bad_week_values(mail_app, week, message):
+    result = mail_app.test_cli_runner().invoke(args=["digest", "send", "--week", week])
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_send_with_progress_and_summary_then_rerun(mail_app, smtp_server, week):
+    with mail_app.app_context():
+        busy_week()
+        subscribe("a@example.org", "b@example.org")
+    runner = mail_app.test_cli_runner()
+    result = runner.invoke(args=["digest", "send", "--week", week])
+    assert result.exit_code == 0, result.output
+    assert f"Digest {week}: 2 sent, 0 failed" in result.output
+    again = runner.invoke(args=["digest", "send", "--week", week])
+    assert f"Digest {week}: 0 sent, 0 failed" in again.output
+    assert len(smtp_server.messages) == 2
+
+
+def test_dry_run_sends_and_writes_nothing(mail_app, smtp_server, week):
+    with mail_app.app_context():
+        busy_week()
+        subscribe("a@example.org")
+    runner = mail_app.test_cli_runner()
+    result = runner.invoke(args=["digest", "send", "--week", week, "--dry-run"])
+    assert result.exit_code == 0 and "dry run" in result.output and "Scaling laws" in result.output
+    assert smtp_server.messages == []
+    assert "No digest has been sent" in mail_app.test_client().get("/digest/archive").get_data(as_text=True)
+
+
+def test_misconfigured_smtp_is_a_clear_message(mail_app, week):
+    mail_app.config.update({"MAIL_PORT": 1})
+    with mail_app.app_context():
+        busy_week()
+        subscribe("a@example.org")
+    result = mail_app.test_cli_runner().invoke(args=["digest", "send", "--week", week])
+    assert result.exit_code == 1
+    assert "Could not connect to the mail server 127.0.0.1:1" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_server_name_is_a_clear_message(mail_app, week):
+    mail_app.config["SERVER_NAME"] = None
+    result = mail_app.test_cli_runner().invoke(args=["digest", "send", "--week", week])
+    assert result.exit_code == 1 and "SERVER_NAME is not set" in result.output
+
+
+def test_quiet_week_and_preview(mail_app, week):
+    runner = mail_app.test_cli_runner()
+    assert "no digest to send" in runner.invoke(args=["digest", "send", "--week", "2020-W10"]).output
+    with mail_app.app_context():
+        busy_week()
+    result = runner.invoke(args=["digest", "preview", "--week", week])
+    assert result.exit_code == 0 and "TOP DEBATES" in result.output and "https://forum.test/t/" in result.output

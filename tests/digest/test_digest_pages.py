@@ -1,0 +1,148 @@
+"""Subscribing, confirming, leaving and reading the digest on the web."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from forum.digest import sending, tokens
+from forum.digest.models import Subscription
+from forum.extensions import db
+from tests.digest.helpers import busy_week, subscribe
+from tests.factories import make_user
+
+
+def confirm_link(message) -> str:
+    return re.search(r"https://forum\.test(/digest/confirm/\S+)", message.get_content())[1]
+
+
+def test_double_opt_in_through_the_emailed_link(mail_app, smtp_server):
+    client = mail_app.test_client()
+    response = client.post("/digest", data={"email": "Ada@Example.org"})
+    assert response.status_code == 200 and b"Check your inbox" in response.data
+    [message] = smtp_server.messages
+    assert message["To"] == "ada@example.org"
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)) is None  # nothing stored before confirming
+    link = confirm_link(message)
+    page = client.get(link)
+    assert page.status_code == 200 and b"Confirm my subscription" in page.data
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)) is None  # a GET never writes
+    assert b"subscribed" in client.post(link).data
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)).is_active
+
+
+def test_already_subscribed_gets_the_same_answer(mail_app, smtp_server):
+    with mail_app.app_context():
+        subscribe("known@example.org")
+    client = mail_app.test_client()
+    known = client.post("/digest", data={"email": "known@example.org"})
+    new = client.post("/digest", data={"email": "new@example.org"})
+    assert known.status_code == new.status_code == 200
+    assert known.data.replace(b"known@", b"X@") == new.data.replace(b"new@", b"X@")
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("", b"Enter your email address."),
+    ("not-an-address", b"Enter a valid email address"),
+])
+def test_bad_address_is_refused_and_kept(mail_app, smtp_server, typed, message):
+    response = mail_app.test_client().post("/digest", data={"email": typed})
+    assert response.status_code == 422 and message in response.data
+    assert f'value="{typed}"'.encode() in response.data or not typed
+    assert smtp_server.messages == []
+
+
+def test_mail_server_down_is_a_clear_503_that_keeps_the_address(mail_app, smtp_server):
+    mail_app.config["MAIL_PORT"] = 1
+    response = mail_app.test_client().post("/digest", data={"email": "ada@example.org"})
+    assert response.status_code == 503
+    assert b"could not send the confirmation email" in response.data and b"ada@example.org" in response.data
+
+
+def test_expired_and_tampered_confirmation_links(mail_app):
+    class OldSigner(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time() - tokens.CONFIRM_MAX_AGE.total_seconds() - 60)
+
+    old = URLSafeTimedSerializer("test-secret", salt="digest-confirm", signer=OldSigner).dumps("a@example.org")
+    client = mail_app.test_client()
+    expired = client.get(f"/digest/confirm/{old}")
+    assert expired.status_code == 410 and b"expired" in expired.data
+    assert client.post(f"/digest/confirm/{old}").status_code == 410
+    with mail_app.test_request_context():
+        good = tokens.confirm_token("a@example.org")
+    tampered = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
+    assert client.get(f"/digest/confirm/{tampered}").status_code == 404
+    forged = URLSafeTimedSerializer("wrong-key", salt="digest-confirm").dumps("victim@example.org")
+    assert client.post(f"/digest/confirm/{forged}").status_code == 404
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)) is None
+
+
+def test_tampered_unsubscribe_link_changes_nothing(mail_app):
+    with mail_app.app_context():
+        subscribe("stay@example.org")
+        secret = db.session.scalar(select(Subscription.token))
+    with mail_app.test_request_context():
+        good = tokens.unsubscribe_token(secret)
+    client = mail_app.test_client()
+    assert client.post(f"/digest/unsubscribe/{good[:-2]}xx").status_code == 404
+    assert client.post("/digest/unsubscribe/nonsense").status_code == 404
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)).is_active
+    assert client.post(f"/digest/unsubscribe/{good}").status_code == 200
+    assert b"already unsubscribed" in client.get(f"/digest/unsubscribe/{good}").data
+
+
+def test_footer_form_on_every_page(client):
+    for path in ("/", "/digest/archive", "/auth/login"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'class="footer-subscribe"' in page and 'action="/digest"' in page
+
+
+def test_preview_archive_issue_page_and_feed(mail_app, smtp_server, week):
+    with mail_app.app_context():
+        busy_week()
+        subscribe("reader@example.org")
+        sending.send_week(week)
+    client = mail_app.test_client()
+    assert b"Scaling laws are overrated" in client.get("/digest/preview").data
+    archive = client.get("/digest/archive").get_data(as_text=True)
+    assert f"/digest/{week}" in archive
+    assert b"Scaling laws are overrated" in client.get(f"/digest/{week}").data
+    assert client.get("/digest/2001-W01").status_code == 404
+    feed = client.get("/digest/feed.atom")
+    assert feed.mimetype == "application/atom+xml"
+    assert f"https://forum.test/digest/{week}".encode() in feed.data
+
+
+def test_member_switches_digest_on_and_off_in_settings(mail_app, smtp_server, login):
+    with mail_app.app_context():
+        member = make_user()
+    client = mail_app.test_client()
+    client.post("/auth/login", data={"login": member.username, "password": "correct horse battery"})
+    assert client.get("/digest/settings").status_code == 200
+    response = client.post("/digest/settings", data={"enabled": "y", "tags": "ML, Theory",
+                                                      "papers": "arXiv:2301.12345v2"})
+    assert response.status_code == 302
+    [message] = smtp_server.messages  # the address is confirmed by email first
+    client.post(confirm_link(message))
+    with mail_app.app_context():
+        subscription = db.session.scalar(select(Subscription))
+        assert subscription.is_active and subscription.user_id == member.id
+        assert subscription.follows == {"tags": ["ml", "theory"], "papers": ["2301.12345"]}
+    client.post("/digest/settings", data={"tags": "", "papers": ""})
+    with mail_app.app_context():
+        assert not db.session.scalar(select(Subscription)).is_active
+    bad = client.post("/digest/settings", data={"enabled": "y", "papers": "not-a-paper"})
+    assert bad.status_code == 422 and b"Not an arXiv id: not-a-paper" in bad.data
+
+
+def test_settings_need_login(client):
+    assert client.get("/digest/settings").status_code == 302
