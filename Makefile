@@ -27,8 +27,15 @@ run: install
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install-dev
+test: install-dev browser
 	$(BIN)/python -m pytest
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers
+# here). Needs root; where it cannot be installed those tests skip, saying why.
+browser:
+	@test -x /usr/bin/chromium || { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium) >/dev/null 2>&1 \
+		|| echo "Chromium could not be installed: the browser tests will be skipped."; }
 
 # Every bench/*.py script in turn; helper modules start with "_" and are skipped.
 bench: install-dev
