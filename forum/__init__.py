@@ -36,6 +36,8 @@ def create_app(config: dict | None = None) -> Flask:
     from forum.papers import linking as paper_linking  # noqa: F401  (registers its listener)
     from forum.papers.cli import papers_cli
     from forum.papers.views import bp as papers_bp
+    from forum.search import cli as search_cli, outbox as search_outbox
+    from forum.search.views import bp as search_bp
     from forum.threads.views import bp as threads_bp
 
     app.register_blueprint(accounts_bp)
@@ -43,8 +45,11 @@ def create_app(config: dict | None = None) -> Flask:
     digest_cli.register(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(threads_bp)
+    app.register_blueprint(search_bp)
     app.register_blueprint(papers_bp)
     app.cli.add_command(papers_cli)
+    search_outbox.register_listeners()
+    search_cli.register(app)
     errors.register(app)
     security.register(app)
     templating.register(app)

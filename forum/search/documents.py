@@ -1,0 +1,113 @@
+"""Search documents built from the database: one plain dict per thread or reply.
+
+A document is ``None`` when its row is gone or soft-deleted, which tells the
+index to delete the key. Replies carry their thread's tags, so ``tag:`` finds
+them too. Cited papers and repositories come from the papers package's link
+rows when that package is installed.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from forum.threads.models import Post, Thread
+
+BATCH = 1000
+
+
+def _citations(session: Session, thread_ids: set[int]) -> tuple[dict, dict]:
+    """(thread_id, post_id or None) -> arXiv ids, and -> repositories (owner/name, lower case)."""
+    papers: dict = defaultdict(list)
+    repos: dict = defaultdict(list)
+    if not thread_ids:
+        return papers, repos
+    try:
+        from forum.papers.models import Paper, PaperMention, RepoMention, Repository
+    except ImportError:  # the papers package is not installed: no citations to index
+        return papers, repos
+    for thread_id, post_id, arxiv_id in session.execute(
+            select(PaperMention.thread_id, PaperMention.post_id, Paper.arxiv_id)
+            .join(Paper, Paper.id == PaperMention.paper_id)
+            .where(PaperMention.thread_id.in_(thread_ids))):
+        papers[(thread_id, post_id)].append(arxiv_id.lower())
+    for thread_id, post_id, name in session.execute(
+            select(RepoMention.thread_id, RepoMention.post_id, Repository.full_name_lower)
+            .join(Repository, Repository.id == RepoMention.repository_id)
+            .where(RepoMention.thread_id.in_(thread_ids))):
+        repos[(thread_id, post_id)].append(name)
+    return papers, repos
+
+
+def thread_document(thread: Thread, papers: dict, repos: dict) -> dict | None:
+    if thread.deleted_at is not None:
+        return None
+    return {"key": f"thread:{thread.id}", "kind": "thread", "thread_id": thread.id,
+            "title": thread.title, "body": thread.body, "authors": [thread.author.username],
+            "tags": [t.name for t in thread.tags], "papers": papers.get((thread.id, None), []),
+            "repos": repos.get((thread.id, None), []), "created": thread.created_at,
+            "score": thread.score}
+
+
+def post_document(post: Post, papers: dict, repos: dict) -> dict | None:
+    if post.deleted_at is not None or post.thread.deleted_at is not None:
+        return None
+    return {"key": f"post:{post.id}", "kind": "reply", "thread_id": post.thread_id,
+            "post_id": post.id, "title": "", "body": post.body,
+            "authors": [post.author.username], "tags": [t.name for t in post.thread.tags],
+            "papers": papers.get((post.thread_id, post.id), []),
+            "repos": repos.get((post.thread_id, post.id), []), "stance": post.stance,
+            "created": post.created_at, "score": post.score}
+
+
+def _threads(session: Session, ids) -> list[Thread]:
+    return list(session.scalars(select(Thread).where(Thread.id.in_(ids))
+                                .options(selectinload(Thread.author), selectinload(Thread.tags))))
+
+
+def _posts(session: Session, condition) -> list[Post]:
+    return list(session.scalars(select(Post).where(condition).options(
+        selectinload(Post.author), selectinload(Post.thread).selectinload(Thread.tags))))
+
+
+def for_keys(session: Session, keys: list[tuple[str, str]]) -> list[tuple[str, dict | None]]:
+    """(key, op) pairs to (key, document or None), in key order, each key once."""
+    thread_ids = {int(k.split(":")[1]) for k, _ in keys if k.startswith("thread:")}
+    post_ids = {int(k.split(":")[1]) for k, _ in keys if k.startswith("post:")}
+    tag_threads = {int(k.split(":")[1]) for k, op in keys if op == "tags" and k.startswith("thread:")}
+    threads = {t.id: t for t in _threads(session, thread_ids)}
+    posts = {p.id: p for p in _posts(session, Post.id.in_(post_ids))} if post_ids else {}
+    if tag_threads:
+        for post in _posts(session, Post.thread_id.in_(tag_threads)):
+            posts[post.id] = post
+            post_ids.add(post.id)
+    papers, repos = _citations(session, thread_ids | {p.thread_id for p in posts.values()})
+    out = [(f"thread:{i}", thread_document(threads[i], papers, repos) if i in threads else None)
+           for i in sorted(thread_ids)]
+    out += [(f"post:{i}", post_document(posts[i], papers, repos) if i in posts else None)
+            for i in sorted(post_ids)]
+    return out
+
+
+def iter_all(session_factory) -> Iterator[dict]:
+    """Every live document, read in short transactions of ``BATCH`` rows (keyset by id)."""
+    for model in (Thread, Post):
+        last = 0
+        while True:
+            with session_factory() as session:
+                ids = list(session.scalars(select(model.id).where(model.id > last)
+                                           .order_by(model.id).limit(BATCH)))
+                if not ids:
+                    break
+                prefix = "thread" if model is Thread else "post"
+                docs = for_keys(session, [(f"{prefix}:{i}", "update") for i in ids])
+            last = ids[-1]
+            yield from (doc for _, doc in docs if doc is not None)
+
+
+def count_all(session: Session) -> int:
+    from sqlalchemy import func
+    return (session.scalar(select(func.count(Thread.id))) or 0) + \
+        (session.scalar(select(func.count(Post.id))) or 0)

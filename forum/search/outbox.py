@@ -1,0 +1,247 @@
+"""Keeping the index in step with the database through the outbox (DESIGN.md §5).
+
+- ``_record_changes`` (``after_flush``) inserts a ``SearchOutbox`` row for each
+  thread or reply added, changed or deleted, on the flushing connection, so the
+  row commits or rolls back with the change itself.
+- ``_drain_after_commit`` (``after_commit``) then calls ``drain()``, which takes
+  the index writer lock *first*, reads pending rows and builds their documents
+  in a new short transaction, applies them, commits the index, and only then
+  deletes the rows it applied. Reading under the writer lock orders concurrent
+  drains: a later drain always reads a later database state, so an old version
+  can never overwrite a newer one.
+- A locked or failing index leaves the rows; the next drain or
+  ``flask search sync`` applies them. ``rebuild()`` fills a fresh generation.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from flask import current_app, has_app_context
+from sqlalchemy import delete, event, func, insert, inspect, select
+from sqlalchemy.orm import Session
+
+from forum.database import utcnow
+from forum.extensions import db
+from forum.search import documents
+from forum.search.index import WRITER_TIMEOUT_S, IndexMissing, IndexUnavailable, SearchIndex
+from forum.search.models import SearchOutbox
+from forum.threads.models import Post, Thread
+
+log = logging.getLogger(__name__)
+
+DRAIN_BATCH = 500
+PENDING = "search_outbox_pending"
+THREAD_ATTRIBUTES = ("title", "body", "deleted_at", "score", "tags")
+POST_ATTRIBUTES = ("body", "stance", "deleted_at", "score")
+
+
+def get_index(app=None) -> SearchIndex:
+    app = app or current_app
+    index = app.extensions.get("search_index")
+    if index is None:
+        index = app.extensions["search_index"] = SearchIndex(
+            app.config["SEARCH_INDEX_DIR"],
+            writer_timeout=float(app.config.get("SEARCH_WRITER_TIMEOUT", WRITER_TIMEOUT_S)))
+    return index
+
+
+# ---------------------------------------------------------------------------
+# Recording (inside the transaction)
+
+
+def _changed(obj, names) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def _outbox_rows(session: Session) -> list[dict]:
+    rows: dict[str, str] = {}
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Thread):
+            is_new, gone = obj in session.new, obj in session.deleted
+            if is_new or gone or _changed(obj, THREAD_ATTRIBUTES):
+                # tags and deletion also change every reply's document
+                cascade = not is_new and (gone or _changed(obj, ("tags", "deleted_at")))
+                rows[f"thread:{obj.id}"] = "tags" if cascade else "update"
+        elif isinstance(obj, Post):
+            if obj in session.new or obj in session.deleted or _changed(obj, POST_ATTRIBUTES):
+                rows.setdefault(f"post:{obj.id}", "update")
+    now = utcnow()
+    return [{"key": key, "op": op, "created_at": now} for key, op in rows.items()]
+
+
+def _record_changes(session: Session, flush_context) -> None:
+    rows = _outbox_rows(session)
+    if rows:
+        session.connection().execute(insert(SearchOutbox), rows)
+        session.info[PENDING] = True
+
+
+# Services also change rows with plain SQL statements (vote scores, tag links) that no
+# flush sees: note the keys they touch here and write their rows before commit.
+WATCHED_TABLES = {"threads": ("thread", "id"), "posts": ("post", "id"),
+                  "thread_tags": ("thread", "thread_id")}
+STATEMENT_KEYS = "search_outbox_statement_keys"
+
+
+def _bound_values(clause, column_name: str) -> list:
+    """Literal values compared to ``column_name`` with = or IN in a WHERE clause."""
+    from sqlalchemy.sql import visitors
+    from sqlalchemy.sql.elements import BinaryExpression, BindParameter
+    found = []
+    for element in visitors.iterate(clause):
+        if (isinstance(element, BinaryExpression) and getattr(element.left, "name", None) == column_name
+                and isinstance(element.right, BindParameter)):
+            value = element.right.effective_value
+            found.extend(value if isinstance(value, (list, tuple)) else [value])
+    return found
+
+
+def _watch_statements(state) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    table = getattr(state.statement, "table", None)
+    watched = WATCHED_TABLES.get(getattr(table, "name", None))
+    if watched is None:
+        return
+    prefix, column = watched
+    if state.is_insert:
+        params = state.parameters
+        rows = params if isinstance(params, list) else [params or {}]
+        ids = [row.get(column) for row in rows if isinstance(row, dict)]
+    else:
+        ids = _bound_values(state.statement.whereclause, column) \
+            if state.statement.whereclause is not None else []
+    op = "tags" if table.name == "thread_tags" else "update"
+    keys = state.session.info.setdefault(STATEMENT_KEYS, {})
+    for value in ids:
+        if value is not None:
+            key = f"{prefix}:{int(value)}"
+            keys[key] = "tags" if op == "tags" or keys.get(key) == "tags" else op
+
+
+def _record_statement_changes(session: Session) -> None:
+    keys = session.info.pop(STATEMENT_KEYS, None)
+    if keys:
+        now = utcnow()
+        session.connection().execute(insert(SearchOutbox), [
+            {"key": key, "op": op, "created_at": now} for key, op in keys.items()])
+        session.info[PENDING] = True
+
+
+def _drain_after_commit(session: Session) -> None:
+    if not session.info.pop(PENDING, False) or not has_app_context():
+        return
+    if not current_app.config.get("SEARCH_DRAIN_AFTER_COMMIT", True):
+        return
+    try:
+        drain()
+    except Exception:  # never fail the request that already committed; the rows stay
+        log.exception("search: drain after commit failed; `flask search sync` will apply it")
+
+
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(PENDING, None)
+    session.info.pop(STATEMENT_KEYS, None)
+
+
+_registered = False
+
+
+def register_listeners() -> None:
+    global _registered
+    if _registered:
+        return
+    event.listen(Session, "after_flush", _record_changes)
+    event.listen(Session, "do_orm_execute", _watch_statements)
+    event.listen(Session, "before_commit", _record_statement_changes)
+    event.listen(Session, "after_commit", _drain_after_commit)
+    event.listen(Session, "after_soft_rollback", lambda session, previous: _forget_after_rollback(session))
+    _registered = True
+
+
+# ---------------------------------------------------------------------------
+# Draining (after commit) and rebuilding
+
+
+@dataclass
+class DrainResult:
+    applied: int = 0
+    pending: int = 0
+    error: str | None = None
+
+
+def pending_count() -> int:
+    with Session(db.engine) as session:
+        return session.scalar(select(func.count(SearchOutbox.id))) or 0
+
+
+def drain(batch: int = DRAIN_BATCH, max_batches: int | None = None) -> DrainResult:
+    """Apply pending outbox rows to the index; rows that could not be applied stay."""
+    index = get_index()
+    result = DrainResult()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        try:
+            writer = index.writer()
+        except IndexMissing:
+            rebuild()
+            return result
+        except IndexUnavailable as error:
+            result.error = str(error)
+            break
+        try:
+            with Session(db.engine) as session:  # a short read, under the index lock
+                rows = session.execute(select(SearchOutbox.id, SearchOutbox.key, SearchOutbox.op)
+                                       .order_by(SearchOutbox.id).limit(batch)).all()
+                merged: dict[str, str] = {}
+                for _, key, op in rows:
+                    merged[key] = "tags" if op == "tags" else merged.get(key, op)
+                docs = documents.for_keys(session, list(merged.items())) if rows else []
+            if not rows:
+                writer.cancel()
+                break
+            index.apply(docs, writer=writer)
+            writer.commit()
+        except Exception as error:
+            writer.cancel()
+            log.exception("search: applying the outbox failed; the rows stay")
+            result.error = str(error)
+            break
+        if index.is_rebuilding():  # applied to the old generation: keep them for the new one
+            result.applied += len(rows)
+            break
+        with db.engine.begin() as connection:
+            connection.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([r[0] for r in rows])))
+        result.applied += len(rows)
+        if len(rows) < batch:
+            break
+    result.pending = pending_count()
+    return result
+
+
+def rebuild(progress=None, procs: int = 1) -> int:
+    """Rebuild the whole index from the database into a fresh folder, then switch to it."""
+    index = get_index()
+    index.mark_rebuilding(True)
+    try:
+        folder = index.new_generation()
+        count = index.build(folder, documents.iter_all(lambda: Session(db.engine)),
+                            procs=procs, progress=progress)
+        index.switch_to(folder)
+    finally:
+        index.mark_rebuilding(False)
+    drain()  # what changed during the rebuild (its rows were kept)
+    return count
+
+
+def total_documents_in_database() -> int:
+    with Session(db.engine) as session:
+        return documents.count_all(session)
+
+
+def default_procs() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
