@@ -69,13 +69,18 @@ def shingle_analyzer():
 def make_schema() -> fields.Schema:
     words = word_analyzer()
     return fields.Schema(
-        key=fields.ID(unique=True, stored=True),
-        kind=fields.ID(stored=True),  # thread | reply | paper
-        thread_id=fields.NUMERIC(int, stored=True),
+        # key, kind and thread_id are also columns: grouping hits by thread reads them
+        # without loading each hit's stored fields.
+        key=fields.ID(unique=True, stored=True, sortable=True),
+        kind=fields.ID(stored=True, sortable=True),  # thread | reply | paper
+        thread_id=fields.NUMERIC(int, stored=True, sortable=True),
         post_id=fields.NUMERIC(int, stored=True),
         title=fields.TEXT(analyzer=words, field_boost=2.0, phrase=False, stored=True,
                           spelling=True),
         body=fields.TEXT(analyzer=words, phrase=False, stored=True, spelling=True),
+        # title and body together: one term look-up per word instead of an OR over two
+        # fields, which lets Whoosh skip whole blocks of postings for the top N.
+        text=fields.TEXT(analyzer=words, phrase=False),
         shingles=fields.TEXT(analyzer=shingle_analyzer(), phrase=False),
         author=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         tag=fields.KEYWORD(lowercase=True, commas=True),
@@ -93,7 +98,7 @@ def to_whoosh_document(doc: dict) -> dict:
     out = {
         "key": doc["key"], "kind": doc["kind"], "thread_id": doc.get("thread_id") or 0,
         "post_id": doc.get("post_id") or 0, "title": doc.get("title") or "",
-        "body": doc.get("body") or "", "shingles": text,
+        "body": doc.get("body") or "", "text": text, "shingles": text,
         "author": ",".join(doc.get("authors") or []), "tag": ",".join(doc.get("tags") or []),
         "paper": ",".join(doc.get("papers") or []), "repo": ",".join(doc.get("repos") or []),
         "score": int(doc.get("score") or 0),
@@ -254,41 +259,44 @@ class SearchIndex:
 
     # -- searching --
     def search(self, parsed, *, sort: str = "relevance", page: int = 1, per_page: int = 20,
-               snippets: int = 3) -> "SearchPage":
+               snippets: int = 2) -> "SearchPage":
         searcher = self.searcher()
         wquery = to_whoosh_query(parsed, searcher.reader())
         if wquery is None:
             return SearchPage(groups=[], has_next=False, nothing_to_search=True)
         wanted_groups = page * per_page + 1
-        limit = min(MAX_HITS_SCANNED, max(50, wanted_groups * 4))
-        kwargs: dict = {"limit": limit, "terms": True}
+        limit = min(MAX_HITS_SCANNED, max(30, wanted_groups * 3))
+        kwargs: dict = {"limit": limit}
         if sort == "newest":
             kwargs["sortedby"] = sorting.FieldFacet("created", reverse=True)
         elif sort == "top":
             kwargs["sortedby"] = [sorting.FieldFacet("score", reverse=True),
                                   sorting.FieldFacet("created", reverse=True)]
         results = searcher.search(wquery, **kwargs)
-        results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-        results.formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
+        reader = searcher.reader()
+        thread_ids, kinds, keys = (reader.column_reader(name) for name in ("thread_id", "kind", "key"))
         groups: dict[int, ResultGroup] = {}
         order: list[int] = []
-        for hit in results:
-            thread_id = hit["thread_id"]
-            group_key = thread_id if hit["kind"] != "paper" else -hit.docnum - 1
+        for position in range(results.scored_length()):
+            docnum = results.docnum(position)
+            thread_id, kind = thread_ids[docnum], kinds[docnum]
+            group_key = thread_id if kind != "paper" else -docnum - 1
             group = groups.get(group_key)
             if group is None:
                 if len(order) >= wanted_groups:
                     continue
-                group = groups[group_key] = ResultGroup(thread_id=thread_id, kind=hit["kind"])
+                group = groups[group_key] = ResultGroup(thread_id=thread_id, kind=kind)
                 order.append(group_key)
-            group.keys.append(hit["key"])
+            group.keys.append(keys[docnum])
             if len(group.hits) < snippets:
-                group.hits.append(hit)
+                group.hits.append(position)
         start = (page - 1) * per_page
         shown = [groups[k] for k in order[start:start + per_page]]
-        for group in shown:  # highlight only what is shown
+        words = _highlight_words(results)
+        for group in shown:  # load stored fields and highlight only what is shown
+            hits = [results[position] for position in group.hits]
             group.snippets = [Snippet(key=h["key"], kind=h["kind"], post_id=h["post_id"] or None,
-                                      html=_snippet(h)) for h in group.hits]
+                                      html=_snippet(h, words)) for h in hits]
             group.hits = []
         return SearchPage(groups=shown, has_next=len(order) > start + per_page)
 
@@ -313,12 +321,30 @@ class IndexMissing(RuntimeError):
     """No usable index on disk."""
 
 
-def _snippet(hit) -> str:
-    html = hit.highlights("body", top=2) or hit.highlights("title", top=1)
-    if html:
-        return html
+def _highlight_words(results) -> frozenset[str]:
+    """The analyzed words searched for: matched on ``text``/``shingles``, shown in ``body``."""
+    words: set[str] = set()
+    for fieldname, term in results.query_terms(expand=True):
+        if fieldname in ("text", "shingles"):
+            words.update((term.decode() if isinstance(term, bytes) else term).split(" "))
+    return frozenset(words)
+
+
+_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+_FORMATTER = highlight.HtmlFormatter(tagname="mark", between=" … ")
+
+
+def _snippet(hit, words: frozenset[str]) -> str:
+    """Escaped text around the matched words, each in <mark> (Whoosh's formatter escapes)."""
+    for fieldname in ("body", "title"):
+        text = hit.get(fieldname) or ""
+        if text and words:
+            html = highlight.highlight(text, words, word_analyzer(), _FRAGMENTER, _FORMATTER,
+                                       top=2)
+            if html:
+                return html
     from markupsafe import escape  # only escaping, not Whoosh: body start when terms hit other fields
-    text = hit.get("body") or ""
+    text = hit.get("body") or hit.get("title") or ""
     return str(escape(text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")))
 
 
@@ -360,7 +386,7 @@ def _word_query(word: str):
     tokens = _analyzed(word)
     if not tokens:
         return None
-    parts = [wq.Or([wq.Term(f, t) for f in TEXT_FIELDS]) for t in tokens]
+    parts = [wq.Term("text", t) for t in tokens]
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
@@ -373,7 +399,7 @@ def _prefix_query(prefix: str, reader=None):
     prefix = prefix.lower()
     if len(prefix) < 2:  # "a*" would expand to most of the vocabulary
         return None
-    options = [wq.Prefix(f, prefix) for f in TEXT_FIELDS]
+    options = [wq.Prefix("text", prefix)]
     if reader is not None:
         stems: set[str] = set()
         for name in TEXT_FIELDS:
@@ -383,7 +409,7 @@ def _prefix_query(prefix: str, reader=None):
                     stems.update(_analyzed(word.decode() if isinstance(word, bytes) else word))
                     if len(stems) >= MAX_PREFIX_WORDS:
                         break
-        options += [wq.Term(f, stem) for stem in sorted(stems) for f in TEXT_FIELDS]
+        options += [wq.Term("text", stem) for stem in sorted(stems)]
     return wq.Or(options)
 
 

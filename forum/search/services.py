@@ -21,7 +21,7 @@ from forum.threads.models import Thread
 log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "newest", "top")
-PER_PAGE = 20
+PER_PAGE = 10
 MAX_PAGE = 50  # deeper pages cost more than they help; the page says so
 NOTHING_TO_SEARCH = ("Nothing to search for: the query has only very common words, "
                      "one-letter prefixes or exclusions. Add a word or a filter.")
