@@ -63,7 +63,9 @@ def show(thread_id: int, slug: str | None = None):
                               current_app.config["REPLIES_PER_PAGE"], sort=sort, stance=stance,
                               thread_author_id=thread.author_id)
     my_votes = votes.votes_by(current_user.id, thread.id) if current_user.is_authenticated else {}
+    papers, repos = queries.cited_counts(thread.id)
     return render_template("threads/show.html", thread=thread, tree=tree, my_votes=my_votes,
+                           cited_papers=papers, cited_repos=repos,
                            form=ReplyForm(formdata=None), confirm=ConfirmForm(),
                            vote_form=VoteForm(), stances=STANCES, sorts=ranking.REPLY_SORTS)
 

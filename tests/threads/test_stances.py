@@ -57,3 +57,13 @@ def test_header_counts_stances_and_participants_and_filters(app, client):
     assert "in reply to" in filtered and "show all replies" in filtered
     bad = client.get(f"/t/{thread.id}/summary-thread?stance=agrees")
     assert bad.status_code == 400 and "Unknown stance" in bad.get_data(as_text=True)
+
+
+def test_header_counts_papers_and_repositories_cited(app, client):
+    with app.app_context():
+        a, b = make_user(), make_user()
+        thread = make_thread(a, title="Citing thread",
+                             body="See arXiv:1706.03762 and https://github.com/karpathy/nanoGPT")
+        make_reply(thread, b, "Also arXiv:2312.00752 and again arXiv:1706.03762")
+    page = client.get(f"/t/{thread.id}/citing-thread").get_data(as_text=True)
+    assert "2 papers and 1 repository cited" in page
