@@ -37,7 +37,8 @@ def subject_for(sections: dict) -> str:
     start = datetime.fromisoformat(sections["start"])
     last = start + timedelta(days=6)
     site = current_app.config.get("FORUM_SITE_NAME", "Idea Exchange")
-    return f"{site} weekly digest, {sections['week']} ({start:%b} {start.day}–{last:%b} {last.day})"
+    # ASCII only: an encoded-word Subject costs the email package more than the rest of the headers.
+    return f"{site} weekly digest, {sections['week']} ({start:%b} {start.day} - {last:%b} {last.day})"
 
 
 def render(sections: dict, unsubscribe_url: str) -> RenderedDigest:

@@ -34,6 +34,9 @@ def test_email_has_both_parts_headers_and_absolute_links(mail_app, smtp_server, 
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe_header = message["List-Unsubscribe"]
     assert "<https://forum.test/digest/unsubscribe/" in unsubscribe_header and "<mailto:" in unsubscribe_header
+    raw = smtp_server.envelopes[0].content  # as sent: a plain URL, never an RFC 2047 encoded word
+    assert b"\nList-Unsubscribe: <https://forum.test/digest/unsubscribe/" in raw.replace(b"\r\n", b"\n")
+    assert b"=?utf-8?" not in raw
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     for part in (text, html):

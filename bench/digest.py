@@ -1,0 +1,116 @@
+"""Benchmark: the weekly digest to 10,000 subscribers through a local SMTP server.
+
+Run by ``make bench`` (or ``.venv/bin/python bench/digest.py [--subscribers N]``).
+Builds a throw-away SQLite database with the real migrations, a week of
+activity (30 threads with replies), N confirmed subscribers (a tenth of them
+following a tag, so personal digests are rendered too), starts aiosmtpd in a
+separate process (its Sink handler accepts and discards), then times
+``sending.send_week``: the whole real path (issue, deliveries, claims,
+rendering, one reused SMTP connection per batch, bookkeeping). Prints
+messages per second and total time. Target (issue 6): at least 500 messages/s.
+``--strict`` exits 1 when the target is missed.
+"""
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from forum import create_app  # noqa: E402
+from forum.accounts import services as accounts  # noqa: E402
+from forum.database import utcnow  # noqa: E402
+from forum.digest import selection, sending  # noqa: E402
+from forum.digest.models import DigestDelivery, Subscription, new_token  # noqa: E402
+from forum.extensions import db  # noqa: E402
+from forum.threads import services as threads  # noqa: E402
+
+TARGET_PER_SECOND = 500
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(port: int, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"aiosmtpd did not start on port {port}")
+
+
+def seed(subscribers: int) -> None:
+    people = [accounts.register(f"member{n}", f"member{n}@example.org", "correct horse battery")
+              for n in range(6)]
+    for n in range(30):
+        thread = threads.start_thread(people[n % 6], f"Debate number {n}: is scale all you need?",
+                                      "An *argument* with a claim and some evidence.")
+        for r in range(n % 7):
+            threads.reply(db.session.get(type(thread), thread.id), people[(n + r + 1) % 6], f"Reply {r}")
+    now = utcnow()
+    rows = [{"email": f"reader{n}@example.org", "token": new_token(), "confirmed_at": now,
+             "created_at": now,
+             "follows": {"tags": ["ml"], "papers": []} if n % 10 == 0 else {}}
+            for n in range(subscribers)]
+    db.session.execute(insert(Subscription), rows)
+    db.session.commit()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--strict", action="store_true")
+    args = parser.parse_args()
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                               "-c", "aiosmtpd.handlers.Sink"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(port)
+        with tempfile.TemporaryDirectory() as folder:
+            app = create_app({
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db", "SECRET_KEY": "bench",
+                "SEARCH_INDEX_DIR": f"{folder}/index", "MAIL_BACKEND": "smtp",
+                "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "SERVER_NAME": "forum.example.org",
+                "PREFERRED_URL_SCHEME": "https", "MAIL_DEFAULT_SENDER": "digest@forum.example.org",
+            })
+            with app.app_context():
+                upgrade(revision="heads")
+                seed(args.subscribers)
+                week = selection.week_label(utcnow())
+                started = time.perf_counter()
+                summary = sending.send_week(week)
+                elapsed = time.perf_counter() - started
+                sent_rows = db.session.scalar(select(func.count()).select_from(DigestDelivery)
+                                              .where(DigestDelivery.status == "sent"))
+                db.engine.dispose()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    rate = summary.sent / elapsed if elapsed else 0.0
+    print(f"digest: {args.subscribers} subscribers, {summary.sent} messages sent "
+          f"({summary.skipped} personal digests with nothing matching, {summary.failed} failed), "
+          f"{sent_rows} deliveries done")
+    print(f"digest: total {elapsed:.2f} s, {rate:.0f} messages/s (target >= {TARGET_PER_SECOND}/s)")
+    return 1 if args.strict and rate < TARGET_PER_SECOND else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
