@@ -26,8 +26,17 @@ Pipeline, and why each step is where it is:
    stays text. ``find_mentions`` runs only the Markdown step to collect them.
 5. bleach cleans the HTML with a small allow-list (protocols http, https,
    mailto, or relative), escapes anything else, and its ``LinkifyFilter``
-   turns bare URLs into links; every link except mentions gets
-   ``rel="nofollow ugc noopener"``.
+   turns bare URLs into links; every link except mentions and paper links
+   gets ``rel="nofollow ugc noopener"``.
+6. Paper links (only when ``papers`` is given): a token filter running after
+   the sanitizer and before linkify finds arXiv ids and arxiv.org URLs with
+   ``forum.papers.arxiv.iter_arxiv_mentions`` in text outside ``code``,
+   ``pre`` and existing links, and makes each one
+   ``<a href="/papers/<id>" class="paper-link" title="...">`` followed, when
+   the title is known, by ``<span class="paper-title">(Title)</span>``. It
+   runs before linkify so a bare arxiv.org URL links to our page, not arXiv's.
+   Titles come from arXiv and are untrusted: they only ever enter the token
+   stream as text or attribute values, which the serializer escapes.
 
 Cost: bleach dominates (DESIGN.md), so cleaners and the Markdown converter
 are built once, lazily. Neither a bleach ``Cleaner`` (its html5lib parser
@@ -47,13 +56,17 @@ from functools import partial
 
 import bleach
 from bleach.css_sanitizer import CSSSanitizer
-from bleach.linkifier import LinkifyFilter
+from bleach.linkifier import URL_RE, LinkifyFilter
+from bleach.html5lib_shim import Filter
 from latex2mathml.converter import convert as latex_to_mathml
 from markdown import Markdown
 from markdown.inlinepatterns import InlineProcessor
 from markdown.util import AtomicString
 
+from forum.papers.arxiv import iter_arxiv_mentions
+
 MentionLookup = Callable[[str], "str | None"]
+PaperLookup = Callable[[str], "str | None"]  # canonical arXiv id -> title, None while unknown
 
 USERNAME = r"[A-Za-z0-9_-]{3,30}"
 # Not after a word character, @ or / (emails, paths); not followed by more name characters.
@@ -144,9 +157,97 @@ def _new_markdown() -> Markdown:
     return md
 
 
+class _PaperLinkFilter(Filter):
+    """arXiv ids in text (outside code, pre and links) become links to our paper pages.
+
+    Reads this thread's ``_local.paper_lookup``; without one it passes tokens through.
+    """
+
+    SKIP = frozenset({"a", "code", "pre"})
+
+    def __iter__(self):
+        lookup = getattr(_local, "paper_lookup", None)
+        if lookup is None:
+            yield from super().__iter__()
+            return
+        skipping = 0  # depth inside a, code or pre
+        text: list[str] = []
+        for token in super().__iter__():
+            kind = token["type"]
+            if kind in ("Characters", "SpaceCharacters"):
+                text.append(token["data"])
+                continue
+            if text:
+                yield from self._text("".join(text), lookup, skipping)
+                text = []
+            if token.get("name") in self.SKIP:
+                if kind == "StartTag":
+                    skipping += 1
+                elif kind == "EndTag":
+                    skipping = max(0, skipping - 1)
+            yield token
+        if text:
+            yield from self._text("".join(text), lookup, skipping)
+
+    @staticmethod
+    def _text(data: str, lookup: PaperLookup, skipping: int):
+        if skipping:
+            yield {"type": "Characters", "data": data}
+            return
+        # Linkify's own view of URLs: an id inside someone else's URL (example.com/?q=1706.03762) stays theirs.
+        urls = [(m.start(), m.end()) for m in URL_RE.finditer(data)]
+        position = 0
+        for mention in iter_arxiv_mentions(data):
+            if any(start <= mention.start < end and data[start:mention.start].strip("([{<'\"")
+                   for start, end in urls):
+                continue
+            if mention.start > position:
+                yield {"type": "Characters", "data": data[position:mention.start]}
+            title = lookup(mention.arxiv_id)
+            attrs = {
+                (None, "href"): f"/papers/{mention.arxiv_id}",
+                (None, "class"): "paper-link",
+                (None, "title"): _attribute_text(title) if title else f"arXiv:{mention.arxiv_id}",
+            }
+            yield {"type": "StartTag", "name": "a", "namespace": None, "data": attrs}
+            yield {"type": "Characters", "data": data[mention.start:mention.end]}
+            yield {"type": "EndTag", "name": "a", "namespace": None}
+            if title:
+                yield {"type": "Characters", "data": " "}
+                yield {"type": "StartTag", "name": "span", "namespace": None,
+                       "data": {(None, "class"): "paper-title"}}
+                yield from _text_tokens(f"({title})")
+                yield {"type": "EndTag", "name": "span", "namespace": None}
+            position = mention.end
+        if position < len(data):
+            yield {"type": "Characters", "data": data[position:]}
+
+
+def _text_tokens(text: str):
+    """Literal text as tokens: each & an entity token, since bleach's serializer and linkify
+    keep ``&name;`` in text as if it were an entity already (a title "&lt;b&gt;" would show "<b>")."""
+    for i, part in enumerate(text.split("&")):
+        if i:
+            yield {"type": "Entity", "name": "amp"}
+        if part:
+            yield {"type": "Characters", "data": part}
+
+
+def _attribute_text(value: str) -> str:
+    """Literal text for an attribute value, through bleach's serializer.
+
+    In a double-quoted value that serializer turns ``&amp;`` back into ``&`` and keeps
+    ``&name;`` as an entity, so & is escaped once here first. html5lib single-quotes a value
+    holding " but no ', and then escapes it properly itself.
+    """
+    if '"' in value and "'" not in value:
+        return value
+    return value.replace("&", "&amp;")
+
+
 def _set_rel(attrs, new=False):
     href_key = (None, "href")
-    if href_key not in attrs or attrs.get((None, "class")) == "mention":
+    if href_key not in attrs or attrs.get((None, "class")) in ("mention", "paper-link"):
         return attrs
     attrs[(None, "rel")] = LINK_REL
     return attrs
@@ -158,7 +259,7 @@ def _new_cleaner() -> bleach.Cleaner:
         attributes=ALLOWED_ATTRIBUTES,
         protocols=ALLOWED_PROTOCOLS,
         css_sanitizer=_css_sanitizer(),
-        filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"}, parse_email=False)],
+        filters=[_PaperLinkFilter, partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"}, parse_email=False)],
     )
 
 
@@ -212,10 +313,21 @@ def _extract_math(rendered: str) -> tuple[str, dict[str, str]]:
     return ARITHMATEX_RE.sub(swap, rendered), formulas
 
 
-def render_markdown(text: str, *, mentions: MentionLookup | None = None) -> str:
-    """Markdown source to sanitized HTML, safe to insert unescaped whatever the input."""
+def render_markdown(text: str, *, mentions: MentionLookup | None = None,
+                    papers: PaperLookup | None = None) -> str:
+    """Markdown source to sanitized HTML, safe to insert unescaped whatever the input.
+
+    ``mentions`` maps a username to its profile URL (None: stays text);
+    ``papers``, when given, makes arXiv ids link to ``/papers/<id>`` and maps
+    an id to the paper's title (None while unknown).
+    """
     rendered, formulas = _extract_math(_markdown(text or "", mentions))
-    cleaned = _tools().cleaner.clean(rendered)
+    tools = _tools()
+    tools.paper_lookup = papers
+    try:
+        cleaned = tools.cleaner.clean(rendered)
+    finally:
+        tools.paper_lookup = None
     for key, mathml in formulas.items():
         cleaned = cleaned.replace(key, mathml, 1)
     return cleaned

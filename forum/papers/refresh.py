@@ -20,6 +20,7 @@ from forum.extensions import db
 from forum.papers.arxiv import ArxivClient, ArxivError
 from forum.papers.github import GitHubClient
 from forum.papers.models import Paper, Repository
+from forum.papers.rerender import rerender_citing_posts
 
 REFRESH_AFTER = timedelta(days=7)
 ARXIV_BATCH = 100  # arXiv accepts up to 100 ids per request
@@ -79,12 +80,15 @@ def refresh_papers(client: ArxivClient, ids: list[str], progress=None) -> Refres
 
 def _record_papers(batch, records, summary) -> None:
     now = utcnow()
+    retitled = []
     for paper in db.session.scalars(select(Paper).where(Paper.arxiv_id.in_(batch))):
         record = records.get(paper.arxiv_id)
         if record is None:
             paper.fetch_error = "arXiv has no paper with this id."
             summary.failed += 1
             continue
+        if paper.title != record.title:
+            retitled.append(paper.id)
         paper.title, paper.authors, paper.abstract = record.title, list(record.authors), record.abstract
         paper.categories, paper.primary_category = list(record.categories), record.primary_category
         paper.published_at, paper.updated_at = record.published, record.updated
@@ -92,6 +96,7 @@ def _record_papers(batch, records, summary) -> None:
         paper.comment, paper.withdrawn = record.comment, record.withdrawn
         paper.fetched_at, paper.fetch_error = now, None
         summary.fetched += 1
+    rerender_citing_posts(retitled)  # posts citing them show the new titles, same commit
     db.session.commit()
 
 

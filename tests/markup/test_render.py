@@ -275,3 +275,94 @@ def test_hostile_mention_lookup_url_is_sanitized():
 
 def test_hostile_table_is_wide():
     assert len(HOSTILE) >= 40
+
+
+# --- paper links ---------------------------------------------------------------------------------
+
+TITLES = {"1706.03762": "Attention Is All You Need"}
+
+
+def links(output: str) -> list[dict]:
+    return [attrs for tag, attrs in elements(output) if tag == "a"]
+
+
+def test_arxiv_mentions_link_to_our_paper_page_with_known_titles():
+    out = render_markdown("See arXiv:1706.03762 and 2101.00001v2, also hep-th/9901001.", papers=TITLES.get)
+    assert links(out) == [
+        {"href": "/papers/1706.03762", "class": "paper-link", "title": "Attention Is All You Need"},
+        {"href": "/papers/2101.00001", "class": "paper-link", "title": "arXiv:2101.00001"},
+        {"href": "/papers/hep-th/9901001", "class": "paper-link", "title": "arXiv:hep-th/9901001"},
+    ]
+    assert ">arXiv:1706.03762</a> <span class=\"paper-title\">(Attention Is All You Need)</span> and" in out
+    assert ">2101.00001v2</a>, also" in out  # original text kept; no title span while unknown
+    assert out.count("paper-title") == 1
+    assert "rel=" not in out  # our own pages are not user-supplied links
+
+
+def test_arxiv_url_links_to_our_page_instead_of_arxiv():
+    for url in ("https://arxiv.org/abs/1706.03762v5", "arxiv.org/pdf/1706.03762.pdf",
+                "https://doi.org/10.48550/arXiv.1706.03762"):
+        out = render_markdown(f"Read ({url}).", papers=TITLES.get)
+        assert links(out) == [{"href": "/papers/1706.03762", "class": "paper-link",
+                               "title": "Attention Is All You Need"}], out
+        assert f">{url}</a>" in out and "arxiv.org\"" not in out
+
+
+def test_code_and_existing_links_are_left_alone():
+    source = ("`arXiv:1706.03762`\n\n```\n1706.03762\n```\n\n    hep-th/9901001\n\n"
+              "[the paper](https://arxiv.org/abs/1706.03762) and $x = 1706.03762$")
+    out = render_markdown(source, papers=TITLES.get)
+    assert "paper-link" not in out and "paper-title" not in out
+    assert [a["href"] for a in links(out)] == ["https://arxiv.org/abs/1706.03762"]
+    assert "<code>arXiv:1706.03762</code>" in out
+
+
+def test_ids_inside_other_urls_stay_part_of_those_urls():
+    out = render_markdown("https://example.com/?q=1706.03762 and example.com/1706.03762", papers=TITLES.get)
+    assert [a["href"] for a in links(out)] == ["https://example.com/?q=1706.03762",
+                                               "http://example.com/1706.03762"]
+
+
+def test_mentions_and_paper_links_together():
+    out = render_markdown("@alice see 1706.03762", mentions=USERS.get, papers=TITLES.get)
+    assert [a["href"] for a in links(out)] == ["/u/alice", "/papers/1706.03762"]
+
+
+def test_without_papers_lookup_rendering_is_unchanged():
+    source = "arXiv:1706.03762 and https://arxiv.org/abs/1706.03762"
+    out = render_markdown(source)
+    assert "paper-link" not in out
+    assert [a["href"] for a in links(out)] == ["https://arxiv.org/abs/1706.03762"]
+    assert out == render_markdown(source, papers=None)
+    render_markdown(source, papers=TITLES.get)  # the lookup does not leak into the next call
+    assert render_markdown(source) == out
+
+
+HOSTILE_TITLES = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "' onmouseover='alert(1)",
+    "</span></a><iframe src=javascript:alert(1)>",
+    "javascript:alert(1)",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "<svg/onload=alert(1)>",
+    'A &lt;b&gt; & c &amp; "q"',  # single-quoted attribute
+    "Q&A: \"quoted\" & 'single' &amp; &#x3C;",  # double-quoted attribute with both quotes
+    "Fermi & Dirac, &copy",
+]
+
+
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+def test_hostile_titles_are_escaped_and_shown_literally(title):
+    out = render_markdown("cites arXiv:1706.03762 here", papers=lambda arxiv_id: title)
+    assert_safe(out)
+    found = links(out)
+    assert found == [{"href": "/papers/1706.03762", "class": "paper-link", "title": title}]
+    spans = [el for el in html5lib.parseFragment(out, treebuilder="etree", namespaceHTMLElements=False).iter()
+             if el.tag == "span"]
+    assert len(spans) == 1 and "".join(spans[0].itertext()) == f"({title})"
+
+
+@pytest.mark.parametrize("source", HOSTILE)
+def test_hostile_input_with_paper_links_is_neutralized(source):
+    assert_safe(render_markdown(source + " arXiv:1706.03762", papers=lambda arxiv_id: "<b>x</b>"))
