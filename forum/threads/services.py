@@ -94,12 +94,15 @@ def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = No
     return post
 
 
-def edit_post(post: Post, body: str, *, stance: str | None | type(...) = ...) -> Post:
-    """Change a reply's body (and stance, when given). The old body becomes a Revision."""
+KEEP = object()  # "leave this as it is", where None is a meaningful value
+
+
+def edit_post(post: Post, body: str, *, stance: str | None | object = KEEP) -> Post:
+    """Change a reply's body (and stance, unless KEEP). The old body becomes a Revision."""
     _refuse_if_deleted(post, "This reply was deleted and can no longer be edited.")
-    if stance is not ... and stance is not None and stance not in STANCES:
+    if stance is not KEEP and stance is not None and stance not in STANCES:
         raise PostingError(f"Unknown stance {stance!r}.", 400)
-    stance_changed = stance is not ... and stance != post.stance
+    stance_changed = stance is not KEEP and stance != post.stance
     if body == post.body and not stance_changed:
         raise PostingError("Nothing changed: edit the text, or go back.", 422)
     if body != post.body:
