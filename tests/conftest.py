@@ -45,7 +45,7 @@ def sqlite_template(tmp_path_factory):
     url = f"sqlite:///{folder / 'template.db'}"
     app = create_app({**_base_config(folder), "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         db.engine.dispose()
     return folder / "template.db"
 
@@ -83,7 +83,7 @@ def app(database_url, tmp_path):
     if database_url.startswith("postgresql"):
         with app.app_context():
             if database_url not in _migrated:
-                upgrade(revision="heads")  # an empty PostgreSQL database, built by the same migrations
+                upgrade()  # an empty PostgreSQL database, built by the same migrations
                 _migrated.add(database_url)
             _empty_tables()
     yield app
