@@ -1,29 +1,12 @@
 """The thread page costs a fixed number of SQL queries, whatever its size."""
-from sqlalchemy import event, insert, update
+from sqlalchemy import insert, update
 
 from forum.database import utcnow
 from forum.extensions import db
 from forum.threads import services
 from forum.threads.models import Post, Thread, Vote
+from tests.querycount import count_queries
 from tests.factories import make_user
-
-
-def count_queries(app, client, url):
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, *args):
-        if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert response.status_code == 200
-    return len(statements), response.get_data(as_text=True)
 
 
 def _thread_with(size: int, authors, viewer) -> Thread:

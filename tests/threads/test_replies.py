@@ -1,9 +1,10 @@
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from forum.extensions import db
 from forum.threads.models import Post, Thread
 from forum.threads.queries import MAX_INDENT
+from tests.querycount import count_queries
 from tests.factories import make_reply, make_thread, make_user
 
 
@@ -108,24 +109,6 @@ def test_permalink_finds_the_right_page(app, client):
     assert client.get("/p/9999").status_code == 404
 
 
-def count_queries(app, client, url):
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, *args):
-        if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert response.status_code == 200
-    return len(statements)
-
-
 def test_thread_page_costs_the_same_queries_at_5_and_200_replies(app, client, login):
     counts = {}
     with app.app_context():
@@ -139,6 +122,6 @@ def test_thread_page_costs_the_same_queries_at_5_and_200_replies(app, client, lo
             for n in range(size):
                 parent = make_reply(thread, authors[n % 5], f"Reply {n}",
                                     parent=parent if n % 3 else None)
-        counts[size] = count_queries(app, client, f"/t/{thread.id}/thread-of-{size}")
+        counts[size], _ = count_queries(app, client, f"/t/{thread.id}/thread-of-{size}")
     assert counts[5] == counts[200]
     assert counts[5] <= 6  # viewer, thread, its tags, replies with authors, viewer's votes, citations
