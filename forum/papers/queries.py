@@ -22,27 +22,24 @@ def repo_by_name(full_name: str) -> Repository | None:
     return db.session.scalar(select(Repository).where(Repository.full_name_lower == full_name.lower()))
 
 
-def paper_citations(paper_id: int) -> list[PaperMention]:
-    """Every visible thread body and reply citing the paper, newest first."""
+def _citations(mention, target_column, target_id: int) -> list:
+    """Every visible thread body and reply in ``mention`` citing one target, newest first."""
     return list(db.session.scalars(
-        select(PaperMention)
-        .options(joinedload(PaperMention.thread).joinedload(Thread.author),
-                 joinedload(PaperMention.post).joinedload(Post.author))
-        .join(Thread, Thread.id == PaperMention.thread_id)
-        .where(PaperMention.paper_id == paper_id, Thread.deleted_at.is_(None))
-        .order_by(PaperMention.created_at.desc(), PaperMention.id.desc())
+        select(mention)
+        .options(joinedload(mention.thread).joinedload(Thread.author),
+                 joinedload(mention.post).joinedload(Post.author))
+        .join(Thread, Thread.id == mention.thread_id)
+        .where(target_column == target_id, Thread.deleted_at.is_(None))
+        .order_by(mention.created_at.desc(), mention.id.desc())
     ).unique())
+
+
+def paper_citations(paper_id: int) -> list[PaperMention]:
+    return _citations(PaperMention, PaperMention.paper_id, paper_id)
 
 
 def repo_citations(repo_id: int) -> list[RepoMention]:
-    return list(db.session.scalars(
-        select(RepoMention)
-        .options(joinedload(RepoMention.thread).joinedload(Thread.author),
-                 joinedload(RepoMention.post).joinedload(Post.author))
-        .join(Thread, Thread.id == RepoMention.thread_id)
-        .where(RepoMention.repository_id == repo_id, Thread.deleted_at.is_(None))
-        .order_by(RepoMention.created_at.desc(), RepoMention.id.desc())
-    ).unique())
+    return _citations(RepoMention, RepoMention.repository_id, repo_id)
 
 
 def repos_alongside_paper(paper_id: int) -> list[Repository]:
