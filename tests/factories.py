@@ -5,6 +5,7 @@ import itertools
 
 from forum.accounts import services as accounts
 from forum.accounts.models import User
+from forum.database import utcnow
 from forum.extensions import db
 from forum.threads import services as threads
 
@@ -12,8 +13,11 @@ PASSWORD = "correct horse battery"
 _seq = itertools.count()
 
 
-def make_user(password: str = PASSWORD, **fields) -> User:
+def make_user(password: str = PASSWORD, *, confirmed: bool = True, **fields) -> User:
+    """A member; confirmed (may post and vote) unless ``confirmed=False``."""
     n = next(_seq)
+    if confirmed:
+        fields.setdefault("email_confirmed_at", utcnow())
     username = fields.pop("username", f"user{n}")
     email = fields.pop("email", f"{username}@example.org")
     user = accounts.register(username, email, password, **fields)

@@ -38,6 +38,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Flask-Login stores this, not the id: rotating it logs out every other session.
     session_key: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_key)
+    # Set when the member follows the emailed link; until then they read but do not post or vote.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def get_id(self) -> str:
         return self.session_key
@@ -56,6 +58,10 @@ class User(UserMixin, db.Model):
         return self.display_name or self.username
 
     @property
+    def is_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
     def is_moderator(self) -> bool:
         return self.role in ("moderator", "admin")
 
@@ -69,3 +75,19 @@ class User(UserMixin, db.Model):
 
 # Usernames are unique whatever their case: "Ada" and "ada" are one person.
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
+
+
+class LoginFailure(db.Model):
+    """One failed log-in, kept while it counts towards a throttle (accounts/throttle.py).
+
+    ``key`` is a keyed hash of what was throttled ("account:<typed name>" or
+    "address:<ip>"), so the table never holds typed names, which are sometimes
+    passwords typed into the wrong box, nor addresses in clear.
+    """
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+Index("ix_login_failures_key_failed_at", LoginFailure.key, LoginFailure.failed_at)
