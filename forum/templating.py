@@ -23,13 +23,17 @@ def timeago(moment: datetime | None, now: datetime | None = None) -> str:
 
 
 def time_tag(moment: datetime | None) -> Markup:
-    """``<time>`` saying "3 hours ago", with the exact UTC time on hover."""
+    """``<time>`` saying "3 hours ago", with the exact UTC time on hover.
+
+    Built with an f-string rather than ``Markup.format``: a page draws hundreds of
+    these and ``format`` costs several times more. Only ``timeago`` is text, and it
+    is escaped; the other two are formatted dates.
+    """
     if moment is None:
         return Markup("")
     exact = moment.astimezone(timezone.utc)
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        exact.isoformat(timespec="seconds"), exact.strftime("%Y-%m-%d %H:%M UTC"),
-        escape(timeago(exact)))
+    return Markup(f'<time datetime="{exact.isoformat(timespec="seconds")}" '
+                  f'title="{exact.strftime("%Y-%m-%d %H:%M UTC")}">{escape(timeago(exact))}</time>')
 
 
 def register(app) -> None:

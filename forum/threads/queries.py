@@ -165,44 +165,58 @@ class ReplyTree:
 
 def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
                stance: str | None = None, thread_author_id: int | None = None) -> ReplyTree:
-    """All replies in one query, as a depth-first list for one page of top-level replies.
+    """The replies of one page of top-level replies, as a depth-first list.
+
+    Two queries whatever the thread's size: the tree's outline (ids, parents,
+    stances, votes, dates: no bodies) of every reply, from which the order,
+    the pagination and the debate summary are worked out; then the drawn
+    replies and their parents in full, with their authors. A 1,000-reply
+    thread thus builds full objects only for the page it shows.
 
     Replies are paginated by top-level reply, each with its whole subtree, so
     a conversation is never cut in half across pages. Siblings follow
     ``sort`` (see ``ranking.reply_sort_key``). With a ``stance``, the page
     lists only the replies taking it, flat, each saying whom it answers.
-    The debate summary (stance counts, participants) comes from the same rows.
     """
-    posts = db.session.scalars(
-        select(Post).options(joinedload(Post.author))
-        .where(Post.thread_id == thread_id).order_by(Post.created_at, Post.id)
+    outline = db.session.execute(
+        select(*_OUTLINE).where(Post.thread_id == thread_id).order_by(Post.created_at, Post.id)
     ).all()
-    by_id = {post.id: post for post in posts}
-    live = [post for post in posts if not post.is_deleted]
-    counts = Counter(post.stance for post in live if post.stance)
-    authors = {post.author_id for post in live} | ({thread_author_id} if thread_author_id else set())
+    parent_of = {row.id: row.parent_id for row in outline}
+    live = [row for row in outline if row.deleted_at is None]
+    counts = Counter(row.stance for row in live if row.stance)
+    authors = {row.author_id for row in live} | ({thread_author_id} if thread_author_id else set())
     key = ranking.reply_sort_key(sort)
+    children: dict[int | None, list] = {}
     if stance is not None:
-        roots = sorted((post for post in live if post.stance == stance), key=key)
-        children: dict[int | None, list[Post]] = {}
+        roots = sorted((row for row in live if row.stance == stance), key=key)
     else:
-        children = {}
-        for post in posts:
-            parent_id = post.parent_id if post.parent_id in by_id else None
-            children.setdefault(parent_id, []).append(post)
+        for row in outline:
+            children.setdefault(row.parent_id if row.parent_id in parent_of else None,
+                                []).append(row)
         for siblings in children.values():
             siblings.sort(key=key)
         roots = children.get(None, [])
     pages = max(1, -(-len(roots) // per_page))
     page = min(max(page, 1), pages)
-    rows: list[ReplyRow] = []
-    stack = [(post, 0) for post in reversed(roots[(page - 1) * per_page: page * per_page])]
+    drawn: list[tuple[int, int]] = []
+    stack = [(row, 0) for row in reversed(roots[(page - 1) * per_page: page * per_page])]
     while stack:  # iterative, so a 1,000-deep chain cannot hit the recursion limit
-        post, depth = stack.pop()
-        rows.append(ReplyRow(post, depth, by_id.get(post.parent_id)))
-        stack.extend((child, depth + 1) for child in reversed(children.get(post.id, [])))
+        row, depth = stack.pop()
+        drawn.append((row.id, depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(row.id, [])))
+    wanted = {post_id for post_id, _ in drawn} | {parent_of[post_id] for post_id, _ in drawn}
+    wanted.discard(None)
+    posts = {post.id: post for post in db.session.scalars(
+        select(Post).options(joinedload(Post.author)).where(Post.id.in_(wanted)))} if wanted else {}
+    rows = [ReplyRow(posts[post_id], depth, posts.get(parent_of[post_id]))
+            for post_id, depth in drawn]
     return ReplyTree(rows, len(roots), page, pages, sort, stance,
                      {name: counts.get(name, 0) for name in STANCES}, len(authors))
+
+
+# What the outline of a reply tree needs: enough to order, paginate and summarise it.
+_OUTLINE = (Post.id, Post.parent_id, Post.author_id, Post.stance, Post.created_at,
+            Post.up_count, Post.down_count, Post.deleted_at)
 
 
 def page_of_post(post: Post, per_page: int, sort: str = "best") -> int:
