@@ -5,6 +5,7 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
                    request, url_for)
 from flask_login import current_user, login_required
 
+from forum import pagecache
 from forum.accounts.forms import ConfirmForm
 from forum.database import utcnow
 from forum.extensions import db
@@ -18,6 +19,7 @@ bp = Blueprint("threads", __name__)
 
 
 @bp.route("/")
+@pagecache.anonymous_page
 def index():
     return _thread_list("threads/index.html")
 
@@ -28,6 +30,7 @@ def tags():
 
 
 @bp.route("/tags/<tag>")
+@pagecache.anonymous_page
 def tag(tag: str):
     name = normalize_tag(tag)
     if name is None:
@@ -54,6 +57,7 @@ def _thread_list(template: str, tag: str | None = None):
 
 @bp.route("/t/<int:thread_id>")
 @bp.route("/t/<int:thread_id>/<slug>")
+@pagecache.anonymous_page
 def show(thread_id: int, slug: str | None = None):
     thread = queries.thread_for_page(thread_id) or _not_found_thread()
     if slug != thread.slug:
