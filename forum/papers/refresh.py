@@ -4,7 +4,10 @@ Each record is due when it was never fetched, or fetched more than
 ``REFRESH_AFTER`` ago; a failed fetch is recorded on the row (``fetch_error``)
 and retried on the next run. Network calls happen outside any transaction:
 we read what is due, fetch, then write each result in its own short commit,
-so a crash mid-run keeps what was already fetched.
+so a crash mid-run keeps what was already fetched. Each commit that changes a
+paper's metadata also writes its search outbox row (the search package's
+``after_flush`` listener), so the paper is re-indexed with the new title and
+abstract, durably, whatever path changed it.
 """
 from __future__ import annotations
 

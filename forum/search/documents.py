@@ -1,9 +1,15 @@
-"""Search documents built from the database: one plain dict per thread or reply.
+"""Search documents built from the database: one plain dict per thread, reply or paper.
 
 A document is ``None`` when its row is gone or soft-deleted, which tells the
 index to delete the key. Replies carry their thread's tags, so ``tag:`` finds
 them too. Cited papers and repositories come from the papers package's link
 rows when that package is installed.
+
+Papers (``paper:<row id>``) are indexed once their arXiv metadata has been
+fetched: title, abstract, and, as extra searchable words, the arXiv id, the
+authors' names and the categories. A pending paper (id only) has no document:
+the posts citing it are already found with ``paper:``. Its ``paper`` field is
+its own arXiv id, so ``paper:1706.03762`` finds the paper and its citations.
 """
 from __future__ import annotations
 
@@ -62,6 +68,21 @@ def post_document(post: Post, papers: dict, repos: dict) -> dict | None:
             "created": post.created_at, "score": post.score}
 
 
+def paper_document(paper) -> dict | None:
+    if paper.fetched_at is None or not paper.title:
+        return None
+    extra = [paper.arxiv_id, *(paper.authors or []), *(paper.categories or [])]
+    return {"key": f"paper:{paper.id}", "kind": "paper", "title": paper.title,
+            "body": paper.abstract or "", "extra": "\n".join(extra), "authors": [], "tags": [],
+            "papers": [paper.arxiv_id.lower()], "repos": [],
+            "created": paper.published_at or paper.created_at, "score": 0}
+
+
+def _papers(session: Session, ids) -> list:
+    Paper = _paper_model()
+    return list(session.scalars(select(Paper).where(Paper.id.in_(ids)))) if Paper else []
+
+
 def _threads(session: Session, ids) -> list[Thread]:
     return list(session.scalars(select(Thread).where(Thread.id.in_(ids))
                                 .options(selectinload(Thread.author), selectinload(Thread.tags))))
@@ -74,6 +95,7 @@ def _posts(session: Session, condition) -> list[Post]:
 
 def for_keys(session: Session, keys: list[tuple[str, str]]) -> list[tuple[str, dict | None]]:
     """(key, op) pairs to (key, document or None), in key order, each key once."""
+    paper_ids = {int(k.split(":")[1]) for k, _ in keys if k.startswith("paper:")}
     thread_ids = {int(k.split(":")[1]) for k, _ in keys if k.startswith("thread:")}
     post_ids = {int(k.split(":")[1]) for k, _ in keys if k.startswith("post:")}
     tag_threads = {int(k.split(":")[1]) for k, op in keys if op == "tags" and k.startswith("thread:")}
@@ -88,12 +110,27 @@ def for_keys(session: Session, keys: list[tuple[str, str]]) -> list[tuple[str, d
            for i in sorted(thread_ids)]
     out += [(f"post:{i}", post_document(posts[i], papers, repos) if i in posts else None)
             for i in sorted(post_ids)]
+    if paper_ids:
+        found = {p.id: p for p in _papers(session, paper_ids)}
+        out += [(f"paper:{i}", paper_document(found[i]) if i in found else None)
+                for i in sorted(paper_ids)]
     return out
+
+
+def _paper_model():
+    try:
+        from forum.papers.models import Paper
+    except ImportError:
+        return None
+    return Paper
 
 
 def iter_all(session_factory) -> Iterator[dict]:
     """Every live document, read in short transactions of ``BATCH`` rows (keyset by id)."""
-    for model in (Thread, Post):
+    models = [("thread", Thread), ("post", Post)]
+    if _paper_model() is not None:
+        models.append(("paper", _paper_model()))
+    for prefix, model in models:
         last = 0
         while True:
             with session_factory() as session:
@@ -101,13 +138,13 @@ def iter_all(session_factory) -> Iterator[dict]:
                                            .order_by(model.id).limit(BATCH)))
                 if not ids:
                     break
-                prefix = "thread" if model is Thread else "post"
                 docs = for_keys(session, [(f"{prefix}:{i}", "update") for i in ids])
             last = ids[-1]
             yield from (doc for _, doc in docs if doc is not None)
 
 
 def count_all(session: Session) -> int:
+    """Rows the rebuild reads (an upper bound of the documents: deleted rows are skipped)."""
     from sqlalchemy import func
-    return (session.scalar(select(func.count(Thread.id))) or 0) + \
-        (session.scalar(select(func.count(Post.id))) or 0)
+    models = [Thread, Post] + ([_paper_model()] if _paper_model() is not None else [])
+    return sum(session.scalar(select(func.count(model.id))) or 0 for model in models)

@@ -94,7 +94,8 @@ def make_schema() -> fields.Schema:
 
 def to_whoosh_document(doc: dict) -> dict:
     """A plain document from ``documents.py`` to the field values Whoosh takes."""
-    text = f"{doc.get('title') or ''}\n{doc.get('body') or ''}"
+    # papers add their arXiv id, authors' names and categories as searchable words
+    text = "\n".join(filter(None, (doc.get("title"), doc.get("body"), doc.get("extra"))))
     out = {
         "key": doc["key"], "kind": doc["kind"], "thread_id": doc.get("thread_id") or 0,
         "post_id": doc.get("post_id") or 0, "title": doc.get("title") or "",
@@ -273,13 +274,20 @@ class SearchIndex:
             kwargs["sortedby"] = [sorting.FieldFacet("score", reverse=True),
                                   sorting.FieldFacet("created", reverse=True)]
         results = searcher.search(wquery, **kwargs)
+        if results.scored_length() == 0:  # also an empty index, whose reader has no columns
+            return SearchPage(groups=[], has_next=False)
         reader = searcher.reader()
         thread_ids, kinds, keys = (reader.column_reader(name) for name in ("thread_id", "kind", "key"))
+        # Papers are listed only when asked for (in:papers); otherwise they have their own
+        # small box (search_papers) and never push debates off the page.
+        papers_wanted = ("in", "paper") in parsed.filters
         groups: dict[int, ResultGroup] = {}
         order: list[int] = []
         for position in range(results.scored_length()):
             docnum = results.docnum(position)
             thread_id, kind = thread_ids[docnum], kinds[docnum]
+            if kind == "paper" and not papers_wanted:
+                continue
             group_key = thread_id if kind != "paper" else -docnum - 1
             group = groups.get(group_key)
             if group is None:
@@ -299,6 +307,18 @@ class SearchIndex:
                                       html=_snippet(h, words)) for h in hits]
             group.hits = []
         return SearchPage(groups=shown, has_next=len(order) > start + per_page)
+
+    def search_papers(self, parsed, *, limit: int = 3) -> tuple[list[Snippet], bool]:
+        """The best matching papers for the box above the debates, and whether there are more."""
+        searcher = self.searcher()
+        wquery = to_whoosh_query(parsed, searcher.reader())
+        if wquery is None:
+            return [], False
+        results = searcher.search(wq.And([wquery, wq.Term("kind", "paper")]), limit=limit + 1)
+        words = _highlight_words(results)
+        hits = [results[position] for position in range(min(limit, results.scored_length()))]
+        return ([Snippet(key=h["key"], kind="paper", post_id=None, html=_snippet(h, words))
+                 for h in hits], results.scored_length() > limit)
 
     def suggest(self, words: list[str], limit: int = 1) -> dict[str, str]:
         """A correction from the index's own vocabulary for each word it does not know."""

@@ -1,8 +1,9 @@
 """Keeping the index in step with the database through the outbox (DESIGN.md §5).
 
 - ``_record_changes`` (``after_flush``) inserts a ``SearchOutbox`` row for each
-  thread or reply added, changed or deleted, on the flushing connection, so the
-  row commits or rolls back with the change itself.
+  thread or reply added, changed or deleted, and each paper whose arXiv
+  metadata changed (``flask papers refresh``), on the flushing connection, so
+  the row commits or rolls back with the change itself.
 - ``_drain_after_commit`` (``after_commit``) then calls ``drain()``, which takes
   the index writer lock *first*, reads pending rows and builds their documents
   in a new short transaction, applies them, commits the index, and only then
@@ -35,6 +36,15 @@ DRAIN_BATCH = 500
 PENDING = "search_outbox_pending"
 THREAD_ATTRIBUTES = ("title", "body", "deleted_at", "score", "tags")
 POST_ATTRIBUTES = ("body", "stance", "deleted_at", "score")
+PAPER_ATTRIBUTES = ("title", "abstract", "authors", "categories", "published_at", "fetched_at")
+
+
+def _paper_model():
+    try:
+        from forum.papers.models import Paper
+    except ImportError:  # the papers package is not installed
+        return None
+    return Paper
 
 
 def get_index(app=None) -> SearchIndex:
@@ -58,6 +68,7 @@ def _changed(obj, names) -> bool:
 
 def _outbox_rows(session: Session) -> list[dict]:
     rows: dict[str, str] = {}
+    paper_model = _paper_model()
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, Thread):
             is_new, gone = obj in session.new, obj in session.deleted
@@ -68,6 +79,9 @@ def _outbox_rows(session: Session) -> list[dict]:
         elif isinstance(obj, Post):
             if obj in session.new or obj in session.deleted or _changed(obj, POST_ATTRIBUTES):
                 rows.setdefault(f"post:{obj.id}", "update")
+        elif paper_model is not None and isinstance(obj, paper_model):
+            if obj in session.new or obj in session.deleted or _changed(obj, PAPER_ATTRIBUTES):
+                rows.setdefault(f"paper:{obj.id}", "update")
     now = utcnow()
     return [{"key": key, "op": op, "created_at": now} for key, op in rows.items()]
 

@@ -3,18 +3,27 @@
 The index answers with keys grouped by thread; the threads (with authors and
 tags) are then loaded in one query and kept in the index's order. A missing or
 corrupt index is rebuilt from the database once, instead of failing the page.
+
+How papers mix in (as a catalogue next to discussions, the way a mature forum
+shows "People" or "Tags" above its posts): people come to find debates, so a
+plain search lists threads only, and on its first page by relevance a small
+"Papers" box above them shows the three best matching papers, with a link to
+the same query with ``in:papers``. ``in:papers`` lists papers only, paginated
+like threads. ``in:threads``/``in:replies`` and sorting by newest or top leave
+the box out. Each paper result links to its page with the number of threads
+citing it.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
 from forum.search import outbox
-from forum.search.index import ResultGroup
+from forum.search.index import ResultGroup, Snippet
 from forum.search.query import ParsedQuery, parse
 from forum.threads.models import Thread
 
@@ -26,12 +35,21 @@ MAX_PAGE = 50  # deeper pages cost more than they help; the page says so
 NOTHING_TO_SEARCH = ("Nothing to search for: the query has only very common words, "
                      "one-letter prefixes or exclusions. Add a word or a filter.")
 FEW_RESULTS = 3  # below this many threads, look for a did-you-mean
+PAPERS_BOX = 3  # papers shown above the debates on a plain search's first page
+
+
+@dataclass
+class PaperResult:
+    paper: object  # forum.papers.models.Paper
+    citing_threads: int
+    snippet: Snippet
 
 
 @dataclass
 class ShownResult:
     group: ResultGroup
     thread: Thread | None
+    paper: PaperResult | None = None
 
 
 @dataclass
@@ -44,6 +62,8 @@ class SearchOutcome:
     suggestion: str | None = None
     notes: list[str] = field(default_factory=list)
     nothing_to_search: bool = False
+    papers: list[PaperResult] = field(default_factory=list)  # the box above the debates
+    more_papers: bool = False
 
 
 def clean_page(raw: str | None) -> tuple[int, str | None]:
@@ -58,6 +78,17 @@ def clean_page(raw: str | None) -> tuple[int, str | None]:
     return page, None
 
 
+def scoped_query(args) -> dict[str, str]:
+    """``?within=tag:rl&q=words`` (the search box of a tag or paper page) to ``?q=tag:rl words``,
+    so the address and the search box show the whole query, filter included."""
+    within = " ".join(args.get("within", "").split())[:200]
+    query = " ".join(part for part in (within, args.get("q", "").strip()) if part)
+    out = {"q": query}
+    if args.get("sort") in SORTS and args.get("sort") != "relevance":
+        out["sort"] = args["sort"]
+    return out
+
+
 def search(text: str | None, *, sort: str = "relevance", page: int = 1) -> SearchOutcome:
     parsed = parse(text)
     outcome = SearchOutcome(parsed=parsed, sort=sort if sort in SORTS else "relevance", page=page)
@@ -70,8 +101,14 @@ def search(text: str | None, *, sort: str = "relevance", page: int = 1) -> Searc
         outcome.nothing_to_search = True
         return outcome
     threads = _threads({g.thread_id for g in result.groups if g.kind != "paper"})
-    outcome.results = [ShownResult(g, threads.get(g.thread_id)) for g in result.groups]
+    papers = _paper_results([g.snippets[0] for g in result.groups if g.kind == "paper"])
+    outcome.results = [ShownResult(g, threads.get(g.thread_id), papers.get(g.keys[0]))
+                       for g in result.groups]
     outcome.has_next = result.has_next
+    if _wants_papers_box(parsed, outcome):
+        snippets, outcome.more_papers = _ask_index(
+            lambda index: index.search_papers(parsed, limit=PAPERS_BOX))
+        outcome.papers = list(_paper_results(snippets).values())
     if page == 1 and len(outcome.results) < FEW_RESULTS and parsed.words():
         fixes = _ask_index(lambda index: index.suggest(parsed.words()))
         if fixes:
@@ -96,3 +133,24 @@ def _threads(ids: set[int]) -> dict[int, Thread]:
     rows = db.session.scalars(select(Thread).where(Thread.id.in_(ids))
                               .options(selectinload(Thread.author), selectinload(Thread.tags)))
     return {t.id: t for t in rows}
+
+
+def _wants_papers_box(parsed: ParsedQuery, outcome: SearchOutcome) -> bool:
+    return (outcome.page == 1 and outcome.sort == "relevance"
+            and not any(name == "in" for name, _ in parsed.filters))
+
+
+def _paper_results(snippets: list[Snippet]) -> dict[str, PaperResult]:
+    """Paper rows for ``paper:<id>`` keys, in order, with how many live threads cite each."""
+    ids = [int(s.key.split(":")[1]) for s in snippets]
+    if not ids:
+        return {}
+    from forum.papers.models import Paper, PaperMention  # only indexed when installed
+    rows = {p.id: p for p in db.session.scalars(select(Paper).where(Paper.id.in_(ids)))}
+    counts = dict(db.session.execute(
+        select(PaperMention.paper_id, func.count(func.distinct(PaperMention.thread_id)))
+        .join(Thread, Thread.id == PaperMention.thread_id)
+        .where(PaperMention.paper_id.in_(ids), Thread.deleted_at.is_(None))
+        .group_by(PaperMention.paper_id)).all())
+    return {s.key: PaperResult(rows[i], counts.get(i, 0), s)
+            for i, s in zip(ids, snippets) if i in rows}

@@ -1,5 +1,5 @@
 """``/search``: open to everyone, results grouped by thread; ``/search/help``: the query language."""
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from forum.search import services
 
@@ -8,6 +8,8 @@ bp = Blueprint("search", __name__)
 
 @bp.route("/search")
 def search():
+    if "within" in request.args:  # a scoped box (tag or paper page): fold its filter into q
+        return redirect(url_for(".search", **services.scoped_query(request.args)))
     text = request.args.get("q", "")
     page, page_note = services.clean_page(request.args.get("page"))
     sort = request.args.get("sort", "relevance")
