@@ -2,17 +2,23 @@
 
 Run by ``make bench`` (or ``.venv/bin/python bench/digest.py [--subscribers N]``).
 Builds a throw-away SQLite database with the real migrations, a week of
-activity (30 threads with replies), N confirmed subscribers (a tenth of them
-following a tag, so personal digests are rendered too), starts aiosmtpd in a
-separate process (its Sink handler accepts and discards), then times
-``sending.send_week``: the whole real path (issue, deliveries, claims,
-rendering, one reused SMTP connection per batch, bookkeeping). Prints
-messages per second and total time. Target (issue 6): at least 500 messages/s.
-``--strict`` exits 1 when the target is missed.
+activity (30 threads with replies, a third of them tagged), N confirmed
+subscribers (a tenth of them following a tag, so personal digests are
+rendered too), starts a counting SMTP server in a separate process
+(``_smtpsink.py``; ``--aiosmtpd`` uses aiosmtpd's Sink instead, about ten
+times slower), then times ``sending.send_week``: the whole real path (issue,
+deliveries, claims, rendering, SMTP, bookkeeping). Prints messages per second,
+total time and the CPU seconds of the sender and of the server, per 1,000
+messages too (load-independent, unlike the rate: other processes share the
+cores). Checks that the server received exactly one message per subscriber.
+Target (issue 6): at least 500 messages/s. ``--strict`` exits 1 when the
+target is missed.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -59,7 +65,8 @@ def seed(subscribers: int) -> None:
               for n in range(6)]
     for n in range(30):
         thread = threads.start_thread(people[n % 6], f"Debate number {n}: is scale all you need?",
-                                      "An *argument* with a claim and some evidence.")
+                                      "An *argument* with a claim and some evidence.",
+                                      tags=["ml"] if n % 3 == 0 else None)
         for r in range(n % 7):
             threads.reply(db.session.get(type(thread), thread.id), people[(n + r + 1) % 6], f"Reply {r}")
     now = utcnow()
@@ -71,18 +78,45 @@ def seed(subscribers: int) -> None:
     db.session.commit()
 
 
+def start_server(use_aiosmtpd: bool) -> tuple[subprocess.Popen, int]:
+    if use_aiosmtpd:
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                                   "-c", "aiosmtpd.handlers.Sink"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(port)
+        return server, port
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_smtpsink.py"))],
+                              stdout=subprocess.PIPE, text=True)
+    ready = server.stdout.readline().split()  # "ready <port>"
+    if ready[:1] != ["ready"]:
+        raise SystemExit("the SMTP sink did not start")
+    return server, int(ready[1])
+
+
+def stop_server(server: subprocess.Popen, use_aiosmtpd: bool) -> dict | None:
+    """Stop the server; the sink's own count and CPU seconds (None for aiosmtpd)."""
+    server.terminate()
+    output, _ = server.communicate(timeout=30)
+    return None if use_aiosmtpd else json.loads(output.strip().splitlines()[-1])
+
+
+def cpu_seconds() -> float:
+    """CPU of this process and of its finished children (sending workers), user + system."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--aiosmtpd", action="store_true", help="receive with aiosmtpd's Sink")
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()
 
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                               "-c", "aiosmtpd.handlers.Sink"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = start_server(args.aiosmtpd)
+    received = None
     try:
-        wait_for(port)
         with tempfile.TemporaryDirectory() as folder:
             app = create_app({
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db", "SECRET_KEY": "bench",
@@ -94,21 +128,35 @@ def main() -> int:
                 upgrade(revision="heads")
                 seed(args.subscribers)
                 week = selection.week_label(utcnow())
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), cpu_seconds()
                 summary = sending.send_week(week)
-                elapsed = time.perf_counter() - started
+                elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
                 sent_rows = db.session.scalar(select(func.count()).select_from(DigestDelivery)
                                               .where(DigestDelivery.status == "sent"))
                 db.engine.dispose()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        received = stop_server(server, args.aiosmtpd)
 
     rate = summary.sent / elapsed if elapsed else 0.0
+    per_thousand = 1000 / summary.sent if summary.sent else 0.0
     print(f"digest: {args.subscribers} subscribers, {summary.sent} messages sent "
           f"({summary.skipped} personal digests with nothing matching, {summary.failed} failed), "
           f"{sent_rows} deliveries done")
-    print(f"digest: total {elapsed:.2f} s, {rate:.0f} messages/s (target >= {TARGET_PER_SECOND}/s)")
+    print(f"digest: total {elapsed:.2f} s, {rate:.0f} messages/s (target >= {TARGET_PER_SECOND}/s); "
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    line = f"digest: sender CPU {cpu:.2f} s ({cpu * per_thousand:.2f} s per 1,000 messages)"
+    if received is not None:
+        line += (f", SMTP server CPU {received['cpu_seconds']:.2f} s "
+                 f"({received['cpu_seconds'] * per_thousand:.2f} s per 1,000)")
+    print(line)
+    if received is not None:
+        print(f"digest: the SMTP server received {received['messages']} messages "
+              f"({received['bytes'] / max(received['messages'], 1) / 1024:.1f} KiB each) "
+              f"over {received['connections']} connection(s)")
+        if received["messages"] != summary.sent or received["malformed"] or summary.sent != args.subscribers:
+            print(f"digest: MISMATCH: expected {args.subscribers} messages, {summary.sent} reported sent, "
+                  f"{received['messages']} received, {received['malformed']} malformed")
+            return 1
     return 1 if args.strict and rate < TARGET_PER_SECOND else 0
 
 

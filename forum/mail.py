@@ -3,6 +3,7 @@
     send(message)            one message; raises MailError if it was not delivered
     send_many(messages)      a batch; yields (message, error-or-None) per message
     build_message(...)       a plain-text (+ optional HTML) EmailMessage
+    RawMessage(...)          a message its sender serialised itself (bulk mail), sent as is
 
 The backend comes from the app config, read from ``flask.current_app`` when
 sending starts, so tests pick one through config rather than monkeypatching:
@@ -41,6 +42,12 @@ Decisions:
   SMTP reply, so it can be stored as the delivery's error as is. Programming
   errors (anything that is not SMTP, socket or encoding trouble) propagate.
 - An unknown ``MAIL_BACKEND`` raises at once: no message could go anywhere.
+- ``RawMessage`` is for bulk senders: serialising an ``EmailMessage`` costs
+  milliseconds (the email package's header objects and generator), more
+  than the SMTP exchange itself, so the digest serialises each distinct
+  message once and completes the bytes per recipient (``forum.digest.message``).
+  Such a message is complete and goes out as is, with ``sendmail``; the
+  backends treat it like any other.
 """
 from __future__ import annotations
 
@@ -51,26 +58,54 @@ import ssl
 import sys
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 
-__all__ = ["MailError", "build_message", "send", "send_many"]
+__all__ = ["MailError", "RawMessage", "build_message", "message_id_domain", "send", "send_many"]
 
 SMTP_TIMEOUT = 10  # seconds, for connect and for each command
 BACKENDS = ("smtp", "console", "file")
 
 log = logging.getLogger(__name__)
 
-Result = tuple[EmailMessage, Exception | None]
 
 
 class MailError(Exception):
     """A message could not be handed over; the text says why, for a person."""
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A complete message already serialised: headers and body, CRLF line ends.
+
+    ``sender`` and ``recipients`` are the envelope (MAIL FROM, RCPT TO);
+    ``data`` must carry its own From, To, Date and Message-ID, which nothing
+    adds or checks. ``message["Message-ID"]`` reads ``message_id``, as for an
+    ``EmailMessage``.
+    """
+
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+    message_id: str
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.message_id if name.lower() == "message-id" else self.parsed()[name]
+
+    def parsed(self) -> EmailMessage:
+        return message_from_bytes(self.data, policy=default_policy)
+
+
+Message = EmailMessage | RawMessage
+Result = tuple[Message, Exception | None]
 
 
 def build_message(to: str | Iterable[str], subject: str, text: str, html: str | None = None,
@@ -92,14 +127,14 @@ def build_message(to: str | Iterable[str], subject: str, text: str, html: str | 
     return message
 
 
-def send(message: EmailMessage) -> None:
+def send(message: Message) -> None:
     """Send one message over the configured backend; raise MailError on failure."""
     for _message, error in send_many([message]):
         if error is not None:
             raise error
 
 
-def send_many(messages: Iterable[EmailMessage]) -> Iterator[Result]:
+def send_many(messages: Iterable[Message]) -> Iterator[Result]:
     """Send each message, yielding ``(message, None)`` or ``(message, MailError)``.
 
     Lazy: nothing is sent until the result is iterated, and the caller can
@@ -120,7 +155,7 @@ def send_many(messages: Iterable[EmailMessage]) -> Iterator[Result]:
 
 # -- completing a message ------------------------------------------------------
 
-def _domain(config: Mapping[str, Any]) -> str:
+def message_id_domain(config: Mapping[str, Any]) -> str:
     """The host part of SERVER_NAME ("forum.example.org:8000" -> "forum.example.org")."""
     server_name = config.get("SERVER_NAME") or "localhost"
     if server_name.endswith("]"):  # a bare IPv6 literal: its colons are not a port
@@ -128,8 +163,12 @@ def _domain(config: Mapping[str, Any]) -> str:
     return server_name.rsplit(":", 1)[0]
 
 
-def _complete(message: EmailMessage, config: Mapping[str, Any]) -> None:
+def _complete(message: Message, config: Mapping[str, Any]) -> None:
     """Add From, Date and Message-ID when the message lacks them."""
+    if isinstance(message, RawMessage):
+        if not message.recipients:
+            raise MailError("The message has no recipients.")
+        return
     if message["From"] is None:
         sender = config.get("MAIL_DEFAULT_SENDER")
         if not sender:
@@ -140,12 +179,12 @@ def _complete(message: EmailMessage, config: Mapping[str, Any]) -> None:
     if message["Date"] is None:
         message["Date"] = format_datetime(datetime.now(timezone.utc))
     if message["Message-ID"] is None:
-        message["Message-ID"] = make_msgid(domain=_domain(config))
+        message["Message-ID"] = make_msgid(domain=message_id_domain(config))
 
 
 # -- console and file ------------------------------------------------------------
 
-def _send_each(messages: Iterable[EmailMessage], config: Mapping[str, Any], write) -> Iterator[Result]:
+def _send_each(messages: Iterable[Message], config: Mapping[str, Any], write) -> Iterator[Result]:
     for message in messages:
         try:
             _complete(message, config)
@@ -158,7 +197,9 @@ def _send_each(messages: Iterable[EmailMessage], config: Mapping[str, Any], writ
             yield message, None
 
 
-def _write_console(message: EmailMessage) -> None:
+def _write_console(message: Message) -> None:
+    if isinstance(message, RawMessage):
+        message = message.parsed()
     lines = ["-" * 72]
     lines += [f"{name}: {value}" for name, value in message.items()]
     for part in message.walk():
@@ -169,12 +210,12 @@ def _write_console(message: EmailMessage) -> None:
     log.info("Email (console) to %s: %s", message["To"], message["Subject"])
 
 
-def _write_file(message: EmailMessage, folder: Path) -> Path:
+def _write_file(message: Message, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     path = folder / f"{stamp}-{uuid.uuid4().hex}.eml"
     partial = path.with_suffix(".eml.part")
-    partial.write_bytes(message.as_bytes())
+    partial.write_bytes(message.data if isinstance(message, RawMessage) else message.as_bytes())
     os.replace(partial, path)  # atomic: a reader sees the whole message or none
     return path
 
@@ -189,7 +230,7 @@ class _Dropped(Exception):
     """The connection went away mid-conversation; worth one reconnect."""
 
 
-def _send_smtp(messages: Iterable[EmailMessage], config: Mapping[str, Any]) -> Iterator[Result]:
+def _send_smtp(messages: Iterable[Message], config: Mapping[str, Any]) -> Iterator[Result]:
     session = _SMTPSession(config)
     down: MailError | None = None
     try:
@@ -220,7 +261,7 @@ class _SMTPSession:
         self.use_tls = bool(config.get("MAIL_USE_TLS"))
         self.username = config.get("MAIL_USERNAME")
         self.password = config.get("MAIL_PASSWORD") or ""
-        self.local_hostname = _domain(config)
+        self.local_hostname = message_id_domain(config)
         try:
             self.port = int(config.get("MAIL_PORT") or (465 if self.use_ssl else 25))
         except (TypeError, ValueError):
@@ -231,7 +272,7 @@ class _SMTPSession:
     def where(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def deliver(self, message: EmailMessage) -> None:
+    def deliver(self, message: Message) -> None:
         try:
             self._send(message)
         except _Dropped:
@@ -243,11 +284,14 @@ class _SMTPSession:
                 raise MailError(f"The mail server {self.where} dropped the connection twice: "
                                 f"{error.__cause__ or error}") from error
 
-    def _send(self, message: EmailMessage) -> None:
+    def _send(self, message: Message) -> None:
         if self.smtp is None:
             self.smtp = self._connect()
         try:
-            self.smtp.send_message(message)
+            if isinstance(message, RawMessage):
+                self.smtp.sendmail(message.sender, list(message.recipients), message.data)
+            else:
+                self.smtp.send_message(message)
         except (smtplib.SMTPServerDisconnected, ConnectionError) as error:
             raise _Dropped() from error
         except smtplib.SMTPRecipientsRefused as error:

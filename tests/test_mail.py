@@ -175,6 +175,50 @@ def test_starttls_against_a_server_without_it_is_a_mail_error(smtp_server):
             send(build_message("reader@example.org", "Hi", "Body"))
 
 
+def raw(n: int = 0) -> mail.RawMessage:
+    data = (f"From: Forum <forum@example.org>\r\nTo: reader{n}@example.org\r\nSubject: Raw {n}\r\n"
+            f"Date: Mon, 02 Nov 2026 10:00:00 +0000\r\nMessage-ID: <raw{n}@example.org>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\nCaf=C3=A9\r\n.a line with a dot\r\n")
+    return mail.RawMessage("forum@example.org", (f"reader{n}@example.org",), data.encode(), f"<raw{n}@example.org>")
+
+
+def test_raw_messages_go_out_as_they_are_over_one_connection(smtp_app, smtp_server):
+    messages = [raw(0), build_message("other@example.org", "Built", "Body"), raw(1)]
+
+    results = list(send_many(messages))
+
+    assert [error for _message, error in results] == [None, None, None]
+    assert [m["Subject"] for m in smtp_server.messages] == ["Raw 0", "Built", "Raw 1"]
+    assert smtp_server.envelopes[0].mail_from == "forum@example.org"
+    assert smtp_server.envelopes[0].rcpt_tos == ["reader0@example.org"]
+    assert smtp_server.envelopes[0].content == messages[0].data  # dot-stuffing undone, nothing added
+    assert smtp_server.messages[0].get_content() == "Café\r\n.a line with a dot\r\n"
+    assert messages[0]["Message-ID"] == "<raw0@example.org>" and messages[0]["Subject"] == "Raw 0"
+    assert smtp_server.connections == 1
+
+
+def test_a_refused_raw_message_fails_alone(smtp_app, smtp_server):
+    smtp_server.fail_next(1, code=550)
+
+    results = list(send_many([raw(0), raw(1)]))
+
+    assert "550" in str(results[0][1]) and results[1][1] is None
+    assert [m["Subject"] for m in smtp_server.messages] == ["Raw 1"]
+
+
+def test_raw_messages_on_the_file_and_console_backends(tmp_path, capsys):
+    app = make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp_path))
+    with app.app_context():
+        send(raw(3))
+    [written] = tmp_path.iterdir()
+    assert written.read_bytes() == raw(3).data
+    with make_app(MAIL_BACKEND="console").app_context():
+        send(raw(4))
+    out = capsys.readouterr().out
+    assert "Subject: Raw 4" in out and "Café" in out  # decoded for the developer
+
+
 # -- console ------------------------------------------------------------------------
 
 def test_console_backend_prints_the_message(capsys):

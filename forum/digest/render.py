@@ -5,9 +5,10 @@ Links are absolute (``url_for(..., _external=True)``), built from
 clients ignore stylesheets, so every style is inline, in a single 600px
 table-free column that Gmail, Outlook and Apple Mail all render alike.
 
-Rendering is the costly part of sending, and every subscriber with the same
-follows gets the same digest but for their unsubscribe link, so ``Renderer``
-renders once per distinct follows with a placeholder and substitutes the link.
+Every subscriber with the same follows gets the same digest but for their
+unsubscribe link, so ``Renderer`` renders (and serialises, see
+``forum.digest.message``) once per distinct follows, with a placeholder where
+the link goes, and completes the message per subscriber.
 """
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template, url_for
 
 from forum.digest import tokens
+from forum.digest.message import DigestTemplate
 from forum.digest.selection import personalize
 
 UNSUBSCRIBE_PLACEHOLDER = "__DIGEST_UNSUBSCRIBE_URL__"
+_TOKEN_MARK = "__TOKEN__"
 
 
 class NoServerName(RuntimeError):
@@ -59,24 +62,34 @@ def unsubscribe_url(secret: str) -> str:
 
 
 class Renderer:
-    """Renders each distinct personal digest once per run."""
+    """Renders each distinct personal digest once per run; ``headers`` are the constant ones."""
 
-    def __init__(self, sections: dict):
+    def __init__(self, sections: dict, headers: dict[str, str]):
         check_server_name()
-        self.sections = sections
-        self._cache: dict[tuple, RenderedDigest | None] = {}
+        self.sections, self.headers = sections, headers
+        self._cache: dict[tuple, DigestTemplate | None] = {}
+        # unsubscribe_url() for each of thousands of readers, without building the
+        # serializer and routing the URL every time.
+        self._serializer = tokens.unsubscribe_serializer()
+        self._url_around_token = url_for("digest.unsubscribe", token=_TOKEN_MARK, _external=True).split(_TOKEN_MARK)
 
-    def for_subscriber(self, tags: list[str], papers: list[str], secret: str) -> tuple[RenderedDigest | None, str]:
-        key = (tuple(sorted(tags)), tuple(sorted(papers)))
+    def unsubscribe_url(self, secret: str) -> str:
+        """The same URL as ``unsubscribe_url(secret)``: its tokens are URL-safe, so nothing to quote."""
+        before, after = self._url_around_token
+        return f"{before}{self._serializer.dumps(secret)}{after}"
+
+    def template_for(self, follows: dict) -> DigestTemplate | None:
+        """The digest for these follows ({"tags": [...], "papers": [...]}); None when nothing matches."""
+        key = (tuple(sorted(follows.get("tags") or ())), tuple(sorted(follows.get("papers") or ())))
         if key not in self._cache:
             personal = personalize(self.sections, list(key[0]), list(key[1]))
-            self._cache[key] = None if personal is None else render(personal, UNSUBSCRIBE_PLACEHOLDER)
-        template = self._cache[key]
-        link = unsubscribe_url(secret)
-        if template is None:
-            return None, link
-        return RenderedDigest(template.subject, template.text.replace(UNSUBSCRIBE_PLACEHOLDER, link),
-                              template.html.replace(UNSUBSCRIBE_PLACEHOLDER, link)), link
+            self._cache[key] = None if personal is None else self._template(personal)
+        return self._cache[key]
+
+    def _template(self, sections: dict) -> DigestTemplate:
+        rendered = render(sections, UNSUBSCRIBE_PLACEHOLDER)
+        return DigestTemplate(rendered.subject, rendered.text, rendered.html, self.headers,
+                              UNSUBSCRIBE_PLACEHOLDER)
 
 
 def check_server_name() -> None:

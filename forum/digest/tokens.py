@@ -42,7 +42,12 @@ def read_confirm_token(token: str) -> str:
 
 
 def unsubscribe_token(secret: str) -> str:
-    return _serializer("unsubscribe").dumps(secret)
+    return unsubscribe_serializer().dumps(secret)
+
+
+def unsubscribe_serializer() -> URLSafeTimedSerializer:
+    """For signing many unsubscribe tokens in a row (``dumps``) without rebuilding the serializer."""
+    return _serializer("unsubscribe")
 
 
 def read_unsubscribe_token(token: str) -> str:

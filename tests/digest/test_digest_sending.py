@@ -96,7 +96,7 @@ def test_crash_after_claiming_never_resends_the_unknown_ones(mail_app, smtp_serv
         issue, _ = sending.get_or_create_issue(week)
         sending.add_deliveries(issue)
         from forum.database import utcnow
-        sending.claim_batch(issue.id, 5, utcnow())  # claimed, then the process died mid-send
+        sending.claim_batch(issue.id, 5, utcnow(), sending.message_ids(issue))  # then the process died
         summary = sending.send_week(week)
         assert summary.sent == 7 and summary.interrupted == 5
         assert sending.requeue_interrupted(week) == 5
@@ -162,3 +162,103 @@ def test_quiet_week_sends_nothing(mail_app, smtp_server):
         else:
             raise AssertionError("a quiet week must not be sent")
     assert smtp_server.messages == []
+
+
+def test_each_reader_gets_their_own_unsubscribe_link_and_message_id(mail_app, smtp_server, week):
+    with mail_app.app_context():
+        busy_week()
+        subscribe("ann@example.org", "ben@example.org", "cat@example.org")
+        sending.send_week(week)
+        recorded = dict(db.session.execute(
+            select(Subscription.email, DigestDelivery.message_id)
+            .join(DigestDelivery, DigestDelivery.subscription_id == Subscription.id)).all())
+    links = {}
+    for message in smtp_server.messages:
+        assert not message.defects and not any(part.defects for part in message.walk())
+        url = re.search(r"<(https://[^>]+)>", message["List-Unsubscribe"])[1]
+        assert url in message.get_body(("plain",)).get_content()
+        assert f'href="{url}"' in message.get_body(("html",)).get_content()
+        assert message["Message-ID"] == recorded[message["To"]]
+        links[message["To"]] = url
+    assert len(set(links.values())) == 3 and len(set(recorded.values())) == 3
+    client = mail_app.test_client()
+    client.post(links["ben@example.org"], data={"List-Unsubscribe": "One-Click"})
+    with mail_app.app_context():
+        left = db.session.scalars(select(Subscription.email).where(Subscription.unsubscribed_at.is_not(None)))
+        assert list(left) == ["ben@example.org"]
+
+
+def test_personal_digests_keep_what_each_reader_follows(mail_app, smtp_server, week):
+    from forum.threads import services as threads
+    from tests.factories import make_user
+    with mail_app.app_context():
+        author = make_user()
+        threads.start_thread(author, "Sparse attention at scale", "Body.", tags=["ml"])
+        threads.start_thread(author, "Lattice QCD on a laptop", "Body.", tags=["physics"])
+        subscribe("everything@example.org")
+        subscribe("ml1@example.org", "ml2@example.org", follows={"tags": ["ml"], "papers": []})
+        subscribe("physics@example.org", follows={"tags": ["physics"], "papers": []})
+        summary = sending.send_week(week)
+    assert (summary.sent, summary.skipped) == (4, 0)
+    texts = {m["To"]: m.get_body(("plain",)).get_content() for m in smtp_server.messages}
+    for email in ("everything@example.org", "ml1@example.org", "ml2@example.org"):
+        assert "Sparse attention at scale" in texts[email]
+    assert "Lattice QCD" in texts["everything@example.org"] and "Lattice QCD" in texts["physics@example.org"]
+    assert "Lattice QCD" not in texts["ml1@example.org"] + texts["ml2@example.org"]
+    assert "Sparse attention" not in texts["physics@example.org"]
+
+
+def test_a_run_broken_half_way_puts_back_what_it_never_handed_to_smtp(mail_app, smtp_server, week):
+    handed = []
+
+    def break_after_three(n):
+        handed.append(n)
+        if len(handed) == 3:
+            raise KeyboardInterrupt  # Ctrl-C, or anything else that stops the run
+
+    with mail_app.app_context():
+        busy_week()
+        subscribe(*(f"r{n}@example.org" for n in range(25)))
+        try:
+            sending.send_week(week, progress=break_after_three)
+        except KeyboardInterrupt:
+            pass
+        assert statuses() == {"sent": 3, "pending": 22}  # none left unknown in "sending"
+        attempts = set(db.session.scalars(select(DigestDelivery.attempts)
+                                          .where(DigestDelivery.status == "pending")))
+        assert attempts == {0}
+        db.session.rollback()
+        second = sending.send_week(week)
+    assert (second.sent, second.interrupted) == (22, 0)
+    assert sorted(m["To"] for m in smtp_server.messages) == sorted(f"r{n}@example.org" for n in range(25))
+
+
+def test_bookkeeping_costs_the_same_statements_per_batch_whatever_its_size(mail_app, smtp_server, week):
+    from sqlalchemy import delete, event
+
+    from forum.digest.models import DigestIssue
+
+    def statements_for(subscribers: int) -> int:
+        """SQL statements to send one batch of ``subscribers`` messages, a fresh issue each time."""
+        db.session.execute(delete(DigestDelivery))
+        db.session.execute(delete(DigestIssue))
+        db.session.execute(update(Subscription).values(unsubscribed_at=sending.utcnow()))
+        db.session.commit()
+        subscribe(*(f"b{subscribers}-{n}@example.org" for n in range(subscribers)))
+        mail_app.config["DIGEST_BATCH_SIZE"] = subscribers
+        issue, _ = sending.get_or_create_issue(week)
+        sending.add_deliveries(issue)
+        seen, summary = [], sending.Summary(week=week)
+        record = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            sending.send_issue(issue, summary)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert summary.sent == subscribers
+        return len(seen)
+
+    with mail_app.app_context():
+        busy_week()
+        small, large = statements_for(4), statements_for(40)
+    assert small == large  # claims and records are bulk UPDATEs, not one per message
