@@ -33,6 +33,8 @@ def create_app(config: dict | None = None) -> Flask:
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
     from forum.health import bp as health_bp
+    from forum.notifications import cli as notifications_cli
+    from forum.notifications.views import bp as notifications_bp
     from forum.papers import linking as paper_linking  # noqa: F401  (registers its listener)
     from forum.papers.cli import papers_cli
     from forum.papers.views import bp as papers_bp
@@ -47,6 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(threads_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(papers_bp)
+    app.register_blueprint(notifications_bp)
+    notifications_cli.register(app)
     app.cli.add_command(papers_cli)
     search_outbox.register_listeners()
     search_cli.register(app)

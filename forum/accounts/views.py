@@ -7,6 +7,7 @@ from forum.accounts import services
 from forum.accounts.forms import ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm
 from forum.accounts.models import User
 from forum.extensions import db, login_manager
+from forum.notifications.forms import email_form_for
 from forum.threads import queries
 
 bp = Blueprint("accounts", __name__)
@@ -99,7 +100,8 @@ def settings():
     if profile_form.errors or password_form.errors:
         status = 422
     return render_template("accounts/settings.html", profile_form=profile_form,
-                           password_form=password_form), status
+                           password_form=password_form,
+                           notifications_form=email_form_for(current_user)), status
 
 
 def _page_arg(name: str) -> int:

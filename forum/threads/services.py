@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from forum.accounts.models import User
 from forum.database import utcnow
 from forum.extensions import db
+from forum.notifications.services import post_published
 from forum.threads.models import STANCES, Post, Revision, Tag, Thread, thread_tags
 from forum.threads.rendering import render_post_body
 from forum.threads.tags import TagError, parse_tags, tags_named
@@ -37,6 +38,7 @@ def start_thread(author: User, title: str, body: str, tags: str | list[str] | No
     thread.tags = tags_named(names)
     db.session.add(thread)
     db.session.commit()
+    post_published(thread)
     return thread
 
 
@@ -91,6 +93,7 @@ def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = No
         .values(reply_count=Thread.reply_count + 1, last_activity_at=now)
     )
     db.session.commit()
+    post_published(post)
     return post
 
 

@@ -1,0 +1,1 @@
+"""In-app notifications, thread watch levels, and the optional hourly email (see services)."""

@@ -1,0 +1,30 @@
+"""Notification tests: data through the real services, email through the real aiosmtpd server."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from forum.extensions import db
+from forum.notifications.models import Notification
+
+
+@pytest.fixture
+def mail_app(app, smtp_server):
+    app.config.update({"MAIL_BACKEND": "smtp", "MAIL_SERVER": smtp_server.host,
+                       "MAIL_PORT": smtp_server.port, "SERVER_NAME": "forum.test",
+                       "PREFERRED_URL_SCHEME": "https",
+                       "MAIL_DEFAULT_SENDER": "Idea Exchange <forum@forum.test>"})
+    return app
+
+
+def notified(post=None, thread=None) -> dict[int, str]:
+    """{user id: reason} of the notifications about one reply (or a thread's opening post)."""
+    query = select(Notification.user_id, Notification.reason)
+    if post is not None:
+        query = query.where(Notification.post_id == post.id)
+    else:
+        query = query.where(Notification.thread_id == thread.id, Notification.post_id.is_(None))
+    rows = db.session.execute(query).all()
+    result = dict(rows)
+    assert len(result) == len(rows), "one notification per person per post"
+    return result

@@ -1,0 +1,196 @@
+"""The header count, the /notifications page, following and clearing notifications."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event, select
+
+from forum.extensions import db
+from forum.notifications.models import Notification
+from tests.factories import make_reply, make_thread, make_user
+from tests.querycount import NOT_COUNTED, count_queries
+
+
+def _replies(thread, author, count, start=0):
+    return [make_reply(thread, author, f"Answer number {n}") for n in range(start, start + count)]
+
+
+def _unread(user_id):
+    return db.session.scalars(select(Notification.id).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))).all()
+
+
+def test_header_shows_the_unread_count(app, client, login):
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        _replies(thread, bob, 3)
+    assert "Notifications" not in client.get("/tags").get_data(as_text=True)
+    login(alice)
+    page = client.get("/tags").get_data(as_text=True)
+    assert 'aria-label="Notifications, 3 unread"' in page
+    assert '<span class="badge unread-count">3</span>' in page
+    login_page = client.get("/tags")
+    assert login_page.status_code == 200
+
+
+def test_header_count_costs_exactly_one_query(app, client, login):
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+    login(alice)
+    before, _ = count_queries(app, client, "/tags")
+    with app.app_context():
+        _replies(thread, bob, 25)
+    after, page = count_queries(app, client, "/tags")
+    assert after == before and "unread-count\">25<" in page
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(NOT_COUNTED):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        client.get("/tags")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    mine = [s for s in statements if "notifications" in s]
+    assert len(mine) == 1 and "count(" in mine[0].lower()
+
+
+def test_list_is_newest_first_with_who_what_where(app, client, login):
+    with app.app_context():
+        alice, bob = make_user(display_name="Alice A"), make_user(display_name="Bob B")
+        thread = make_thread(alice, title="Sparse attention at scale")
+        first = make_reply(thread, bob, "Older answer")
+        second = make_reply(thread, bob, "Newer answer")
+    login(alice)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert page.index(f"/p/{second.id}") < page.index(f"/p/{first.id}")
+    assert "Bob B" in page and "replied to your thread" in page and "Sparse attention at scale" in page
+    assert page.count('class="notification unread"') == 2 and "2 unread." in page
+
+
+def test_list_is_paginated_and_costs_the_same_queries_at_any_length(app, client, login):
+    app.config["NOTIFICATIONS_PER_PAGE"] = 5
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        posts = _replies(thread, bob, 3)
+    login(alice)
+    small, _ = count_queries(app, client, "/notifications")
+    with app.app_context():
+        posts += _replies(thread, bob, 9, start=3)
+    large, page = count_queries(app, client, "/notifications")
+    assert small == large <= 5  # member, header count, page count, page rows
+    assert "Page 1 of 3" in page and f"/p/{posts[-1].id}" in page and f"/p/{posts[0].id}\"" not in page
+    last = client.get("/notifications?page=3").get_data(as_text=True)
+    assert f"/p/{posts[0].id}\"" in last
+
+
+def test_following_marks_read_and_goes_to_the_post(app, client, login):
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        post = make_reply(thread, bob, "Read me")
+        note_id = _unread(alice.id)[0]
+    login(alice)
+    response = client.post(f"/notifications/{note_id}/follow")
+    assert response.headers["Location"].endswith(f"/p/{post.id}")
+    with app.app_context():
+        assert _unread(alice.id) == []
+    page = client.get("/notifications").get_data(as_text=True)
+    assert 'class="notification read"' in page and "unread-count" not in page
+    again = client.post(f"/notifications/{note_id}/follow")  # already read: still goes there
+    assert again.headers["Location"].endswith(f"/p/{post.id}")
+
+
+def test_following_a_thread_mention_goes_to_the_thread(app, client, login):
+    with app.app_context():
+        alice, bob = make_user(), make_user(username="mentioned_one")
+        thread = make_thread(alice, body="What does @mentioned_one think?")
+        note_id = _unread(bob.id)[0]
+    login(bob)
+    assert "mentioned you in" in client.get("/notifications").get_data(as_text=True)
+    response = client.post(f"/notifications/{note_id}/follow")
+    assert response.headers["Location"].endswith(f"/t/{thread.id}")
+
+
+@pytest.mark.parametrize("whose", ["someone else's", "missing"])
+def test_following_a_notification_that_is_not_yours_is_404(app, client, login, whose):
+    with app.app_context():
+        alice, bob, mallory = make_user(), make_user(), make_user()
+        thread = make_thread(alice)
+        make_reply(thread, bob, "For alice")
+        note_id = _unread(alice.id)[0] if whose == "someone else's" else 999_999
+    login(mallory)
+    response = client.post(f"/notifications/{note_id}/follow")
+    assert response.status_code == 404 and "no such notification" in response.get_data(as_text=True)
+    with app.app_context():
+        assert len(_unread(alice.id)) == 1
+
+
+def test_mark_all_read(app, client, login):
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        _replies(thread, bob, 4)
+        other = make_thread(bob)
+        make_reply(other, alice, "Bob keeps his")
+    login(alice)
+    response = client.post("/notifications/read-all", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Marked 4 notifications read." in page and "unread-count" not in page
+    with app.app_context():
+        assert _unread(alice.id) == [] and len(_unread(bob.id)) == 1
+
+
+def test_anonymous_visitors_are_sent_to_log_in(app, client):
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        make_reply(thread, bob, "x")
+        note_id = _unread(alice.id)[0]
+    for method, url in [("get", "/notifications"), ("post", f"/notifications/{note_id}/follow"),
+                        ("post", "/notifications/read-all")]:
+        response = getattr(client, method)(url)
+        assert "/auth/login" in response.headers["Location"]
+    with app.app_context():
+        assert len(_unread(alice.id)) == 1
+
+
+@pytest.fixture
+def csrf_app(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app
+
+
+def _login_with_token(client, user):
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/auth/login", data={"login": user.username, "password": "correct horse battery",
+                                     "csrf_token": token})
+
+
+def test_without_a_csrf_token_nothing_changes(csrf_app):
+    client = csrf_app.test_client()
+    with csrf_app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        make_reply(thread, bob, "x")
+        note_id = _unread(alice.id)[0]
+    _login_with_token(client, alice)
+    assert client.post("/notifications/read-all").status_code == 400
+    assert client.post(f"/notifications/{note_id}/follow").status_code == 400
+    with csrf_app.app_context():
+        assert len(_unread(alice.id)) == 1
+    page = client.get("/notifications").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/notifications/read-all", data={"csrf_token": token})
+    assert response.status_code in (302, 303)
+    with csrf_app.app_context():
+        assert _unread(alice.id) == []
