@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from forum import config as settings
-from forum.extensions import csrf, db, login_manager, migrate
+from forum.extensions import csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     with app.app_context():
         from forum.database import configure_sqlite
         configure_sqlite(db.engine)
@@ -33,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
     from forum.health import bp as health_bp
+    from forum.moderation import cli as moderation_cli
+    from forum.moderation.views import bp as moderation_bp
     from forum.notifications import cli as notifications_cli
     from forum.notifications.views import bp as notifications_bp
     from forum.papers import linking as paper_linking  # noqa: F401  (registers its listener)
@@ -50,6 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(papers_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(moderation_bp)
+    moderation_cli.register(app)
     notifications_cli.register(app)
     app.cli.add_command(papers_cli)
     search_outbox.register_listeners()
@@ -73,6 +78,9 @@ def _fill_in_defaults(app: Flask) -> None:
         app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(instance / "secret_key")
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        # Redis when given, so every worker process counts in one place; else this process's memory.
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     if app.config.get("PREFERRED_URL_SCHEME") == "https":
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
 

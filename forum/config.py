@@ -71,3 +71,6 @@ class Defaults:
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: bodies are capped at 50,000 characters anyway
     THREADS_PER_PAGE = 25
     REPLIES_PER_PAGE = 50  # top-level replies (each with its whole subtree) per thread page
+    RATELIMIT_KEY_PREFIX = "forum"  # keys in a shared Redis read forum/...
+    # A Redis that stops answering costs each request at most this, then limits fall back to memory.
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}

@@ -50,5 +50,29 @@ class PasswordForm(FlaskForm):
             raise ValidationError(problem)
 
 
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[
+        InputRequired(), Length(max=254), Email(message="Enter a valid email address.",
+                                                check_deliverability=False)])
+    submit = SubmitField("Email me a link")
+
+
+class ResetPasswordForm(FlaskForm):
+    """A new password for ``user``, under the same rules as at sign-up."""
+    password = PasswordField("New password", validators=[InputRequired()],
+                             description="At least 10 characters; not a common password.")
+    submit = SubmitField("Set password and log in")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_password(self, field):
+        problem = password_problem(field.data, username=getattr(self.user, "username", ""),
+                                   email=getattr(self.user, "email", ""))
+        if problem:
+            raise ValidationError(problem)
+
+
 class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token, for POST-only buttons (log out, delete)."""

@@ -1,16 +1,20 @@
-"""Register, log in and out, profiles and settings."""
+"""Register and confirm, log in and out, reset a password, profiles and settings."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from forum.accounts import services
-from forum.accounts.forms import ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm
+from forum import mail, ratelimits
+from forum.accounts import services, tokens
+from forum.accounts.forms import (ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm,
+                                  ResetPasswordForm, ResetRequestForm)
 from forum.accounts.models import User
 from forum.extensions import db, login_manager
 from forum.notifications.forms import email_form_for
 from forum.threads import queries
 
 bp = Blueprint("accounts", __name__)
+
+MAIL_DOWN = "We could not send the email just now. Please try again in a few minutes."
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "Log in to continue."
@@ -23,25 +27,35 @@ def load_user(session_key: str) -> User | None:
 
 
 @bp.route("/auth/register", methods=["GET", "POST"])
+@ratelimits.register
 def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register(form.username.data, form.email.data, form.password.data)
+            # The same answer whether the address is new or taken (see services' docstring).
+            services.sign_up(form.username.data, form.email.data, form.password.data)
         except services.AccountError as error:
             getattr(form, error.field).errors.append(error.message)
+        except mail.MailError:
+            form.form_errors.append(MAIL_DOWN)
+            return render_template("accounts/register.html", form=form), 503
         else:
-            login_user(user)
-            flash(f"Welcome, {user.username}!", "success")
-            return redirect(url_for("threads.index"))
+            return render_template("accounts/check_inbox.html", email=form.email.data.strip())
     return render_template("accounts/register.html", form=form), 422 if form.errors else 200
 
 
 @bp.route("/auth/login", methods=["GET", "POST"])
+@ratelimits.login
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.login.data, form.password.data)
+        try:
+            user = services.log_in(form.login.data, form.password.data, request.remote_addr)
+        except services.LoginThrottled as throttled:
+            form.form_errors.append("Too many failed log-ins for this name or from your address. "
+                                    + ratelimits.describe_wait(throttled.seconds))
+            return (render_template("accounts/login.html", form=form), 429,
+                    {"Retry-After": str(throttled.seconds)})
         if user is not None and user.is_active:
             login_user(user, remember=form.remember.data)
             return redirect(services.safe_next(request.args.get("next")) or url_for("threads.index"))
@@ -49,6 +63,69 @@ def login():
         form.form_errors.append("Wrong username, email or password.")
     status = 401 if form.form_errors else 422 if form.errors else 200
     return render_template("accounts/login.html", form=form), status
+
+
+@bp.route("/auth/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    # GET only shows a button: mail scanners follow links, and a GET never writes.
+    form = ConfirmForm()
+    try:
+        user = services.user_for_confirm_token(token)
+        if form.validate_on_submit():
+            services.confirm_email(token)
+            return render_template("accounts/confirmed.html", user=user)
+    except tokens.BadToken as error:
+        return render_template("accounts/bad_link.html", error=error, kind="confirm"), error.status
+    return render_template("accounts/confirm.html", form=form, user=user)
+
+
+@bp.post("/auth/confirm/resend")
+@ratelimits.resend_confirmation
+@login_required
+def resend_confirmation():
+    back = services.safe_next(request.form.get("next")) or url_for("threads.index")
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="This form expired; reload the page and try again.")
+    try:
+        sent = services.resend_confirmation(current_user)
+    except mail.MailError:
+        flash(MAIL_DOWN, "error")
+        return redirect(back)
+    flash(f"We sent a new confirmation link to {current_user.email}." if sent
+          else "Your email address is already confirmed.", "success" if sent else "info")
+    return redirect(back)
+
+
+@bp.route("/auth/reset", methods=["GET", "POST"])
+@ratelimits.reset_request
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        try:
+            services.request_password_reset(form.email.data)
+        except mail.MailError:
+            form.form_errors.append(MAIL_DOWN)
+            return render_template("accounts/reset_request.html", form=form), 503
+        return render_template("accounts/reset_sent.html", email=form.email.data.strip(),
+                               minutes=int(tokens.RESET_MAX_AGE.total_seconds() // 60))
+    return render_template("accounts/reset_request.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/auth/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        user = services.user_for_reset_token(token)
+    except tokens.BadToken as error:
+        return render_template("accounts/bad_link.html", error=error, kind="reset"), error.status
+    form = ResetPasswordForm(user=user)
+    if form.validate_on_submit():
+        services.reset_password(user, form.password.data)
+        login_user(user)  # this session carries the new key; every other one has ended
+        flash("Your password is changed and you are logged in. Other sessions were logged out.",
+              "success")
+        return redirect(url_for("threads.index"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/reset_password.html", form=form, user=user), status
 
 
 @bp.post("/auth/logout")

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from forum import mail
+from forum import mail, ratelimits
 from forum.database import utcnow
 from forum.digest import selection, services, tokens
 from forum.digest.forms import ConfirmForm, DigestSettingsForm, SubscribeForm
@@ -19,6 +19,7 @@ ARCHIVE_SIZE = 104  # two years of issues on one page
 
 
 @bp.route("", methods=["GET", "POST"])
+@ratelimits.subscribe
 def subscribe():
     form = SubscribeForm()
     if form.validate_on_submit():

@@ -6,6 +6,8 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
 from flask_login import current_user, login_required
 
 from forum import pagecache
+from forum import ratelimits
+from forum.accounts.access import confirmed_required
 from forum.accounts.forms import ConfirmForm
 from forum.database import utcnow
 from forum.extensions import db
@@ -85,14 +87,18 @@ def _reply_order() -> tuple[str, str | None]:
 
 
 @bp.post("/t/<int:thread_id>/vote")
+@ratelimits.voting
 @login_required
+@confirmed_required
 def vote_thread(thread_id: int):
     thread = db.session.get(Thread, thread_id) or _not_found_thread()
     return _vote(thread, thread_url(thread, _anchor="top"))
 
 
 @bp.post("/p/<int:post_id>/vote")
+@ratelimits.voting
 @login_required
+@confirmed_required
 def vote_post(post_id: int):
     post = queries.post_with_thread(post_id) or abort(404, description="That reply does not exist.")
     return _vote(post, post_url(post))
@@ -143,7 +149,9 @@ def _diff(older, newer) -> list[str]:
 
 
 @bp.route("/t/new", methods=["GET", "POST"])
+@ratelimits.posting
 @login_required
+@confirmed_required
 def new():
     form = ThreadForm()
     if request.method == "GET" and request.args.get("paper"):
@@ -157,7 +165,9 @@ def new():
 
 
 @bp.route("/t/<int:thread_id>/edit", methods=["GET", "POST"])
+@ratelimits.posting
 @login_required
+@confirmed_required
 def edit(thread_id: int):
     thread = _editable(queries.thread_for_page(thread_id) or _not_found_thread())
     form = ThreadForm(obj=thread, tags=", ".join(tag.name for tag in thread.tags))
@@ -184,7 +194,9 @@ def delete(thread_id: int):
 
 
 @bp.route("/t/<int:thread_id>/reply", methods=["GET", "POST"])
+@ratelimits.posting
 @login_required
+@confirmed_required
 def reply(thread_id: int):
     thread = queries.thread_with_author(thread_id) or _not_found_thread()
     form = ReplyForm()
@@ -218,7 +230,9 @@ def permalink(post_id: int):
 
 
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
+@ratelimits.posting
 @login_required
+@confirmed_required
 def edit_post(post_id: int):
     post = _editable(queries.post_with_thread(post_id) or abort(404))
     form = EditPostForm(obj=post)
