@@ -11,7 +11,8 @@ and the member's last emailed time go back as they were, so the next run
 retries. A process killed between claim and send loses that one email (the
 notifications stay unread on the site); we prefer that to emailing twice.
 
-Notifications read on the site before the run are not emailed; a member with
+Only members with a confirmed email address are emailed. Notifications read
+on the site before the run are not emailed; a member with
 a great many gets the newest ``MAX_LISTED`` listed and a count of the rest.
 """
 from __future__ import annotations
@@ -67,9 +68,12 @@ def check_server_name() -> None:
 
 
 def _is_due(now: datetime):
+    # Only confirmed addresses: an unconfirmed one may belong to someone who never signed up.
     return (NotificationSettings.email_enabled.is_(True),
             or_(NotificationSettings.last_emailed_at.is_(None),
-                NotificationSettings.last_emailed_at <= now - EMAIL_INTERVAL))
+                NotificationSettings.last_emailed_at <= now - EMAIL_INTERVAL),
+            exists().where(User.id == NotificationSettings.user_id,
+                           User.email_confirmed_at.is_not(None)))
 
 
 def _waiting(user_id_column):

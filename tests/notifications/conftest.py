@@ -17,6 +17,11 @@ def mail_app(app, smtp_server):
     return app
 
 
+def refused_anonymously(response) -> bool:
+    """A visitor who is not logged in is refused: 401 for a POST, or sent to log in."""
+    return response.status_code == 401 or "/auth/login" in response.headers.get("Location", "")
+
+
 def notified(post=None, thread=None) -> dict[int, str]:
     """{user id: reason} of the notifications about one reply (or a thread's opening post)."""
     query = select(Notification.user_id, Notification.reason)

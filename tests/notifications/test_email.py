@@ -5,11 +5,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from forum.accounts.models import User
 from forum.database import utcnow
 from forum.extensions import db
 from forum.notifications import emails, services
 from forum.notifications.models import Notification, NotificationSettings
 from tests.factories import make_reply, make_thread, make_user
+from tests.notifications.conftest import refused_anonymously
 
 
 def _opt_in(*users):
@@ -46,7 +48,7 @@ def test_setting_is_off_by_default_and_can_be_turned_on_and_off(app, client, log
 def test_setting_needs_login_and_a_csrf_token(app, client, login):
     with app.app_context():
         alice = make_user()
-    assert "/auth/login" in client.post("/settings/notifications", data={"email": "y"}).headers["Location"]
+    assert refused_anonymously(client.post("/settings/notifications", data={"email": "y"}))
     login(alice)
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.post("/settings/notifications", data={"email": "y"}).status_code == 400
@@ -153,3 +155,17 @@ def test_missing_server_name_is_a_clear_message(mail_app):
     result = mail_app.test_cli_runner().invoke(args=["notifications", "send"])
     assert result.exit_code == 1 and "SERVER_NAME is not set" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_unconfirmed_address_is_never_emailed(mail_app, smtp_server):
+    with mail_app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        make_reply(thread, bob, "For an unconfirmed address")
+        _opt_in(alice)
+        db.session.get(User, alice.id).email_confirmed_at = None
+        db.session.commit()
+        assert emails.due_members() == []
+        assert emails.claim_for(alice.id, utcnow()) is None
+    result = mail_app.test_cli_runner().invoke(args=["notifications", "send"])
+    assert "0 sent" in result.output and smtp_server.messages == []
