@@ -83,15 +83,40 @@ def test_keyboard_focus_is_visible(live_server, browser):
     assert outline not in ("", "none")
 
 
-def test_a_whole_debate_without_javascript(live_server, browser):
+def join_and_confirm(page, base: str, mail_dir: Path, username: str) -> None:
+    """Sign up through the form, follow the emailed link and log in, as a newcomer does."""
+    page.goto(base + "/auth/register")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email", exact=True).fill(f"{username}@example.org")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    assert page.locator("h1").inner_text() == "Check your inbox"
+    page.goto(_emailed_link(mail_dir, f"{username}@example.org", "/auth/confirm/"))
+    page.get_by_role("button", name="Confirm my address").click()
+    assert page.locator("h1").inner_text() == "Your address is confirmed"
+    page.goto(base + "/auth/login")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def _emailed_link(mail_dir: Path, to: str, path: str) -> str:
+    """The link to ``path`` in the newest email to ``to`` (the app writes .eml files in tests)."""
+    import re
+    from email import message_from_bytes
+    from email.policy import default
+    for file in sorted(mail_dir.glob("*.eml"), reverse=True):
+        message = message_from_bytes(file.read_bytes(), policy=default)
+        if message["To"] == to:
+            return re.search(r"https?://\S+" + re.escape(path) + r"\S+", message.get_content()).group(0)
+    raise AssertionError(f"no email to {to} in {mail_dir}")
+
+
+def test_a_whole_debate_without_javascript(live_server, browser, tmp_path):
     base, _ = live_server
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(base + "/auth/register")
-    page.get_by_label("Username").fill("grace")
-    page.get_by_label("Email", exact=True).fill("grace@example.org")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    join_and_confirm(page, base, tmp_path / "mail", "grace")
     page.get_by_role("link", name="New thread").click()
     page.get_by_label("Title", exact=True).fill("Compilers should explain themselves")
     page.get_by_label("Body", exact=True).fill("Error messages are **interfaces**.")

@@ -1,21 +1,16 @@
 """Voting with JavaScript: the score changes in place, without reloading the page."""
 from __future__ import annotations
 
-from tests.factories import PASSWORD
-from tests.test_browser import CHROMIUM_ARGS, browser, live_server, pytestmark  # noqa: F401 (fixtures)
+from tests.test_browser import CHROMIUM_ARGS, browser, join_and_confirm, live_server, pytestmark  # noqa: F401 (fixtures)
 
 
-def test_vote_with_javascript_updates_in_place(live_server, browser):  # noqa: F811
+def test_vote_with_javascript_updates_in_place(live_server, browser, tmp_path):  # noqa: F811
     from playwright.sync_api import expect
     base, thread = live_server
     page = browser.new_page()
     problems = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(base + "/auth/register")
-    page.get_by_label("Username").fill("voter")
-    page.get_by_label("Email", exact=True).fill("voter@example.org")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    join_and_confirm(page, base, tmp_path / "mail", "voter")
     page.goto(f"{base}/t/{thread.id}/{thread.slug}")
     page.evaluate("window.notReloaded = true")
     first = page.locator(".reply .vote-form").first
