@@ -25,6 +25,12 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N reverse proxies the client's address is in X-Forwarded-For; without this every
+        # visitor would share the proxy's address, and so its rate limits and login throttle.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     with app.app_context():
         from forum.database import configure_sqlite
         configure_sqlite(db.engine)

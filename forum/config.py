@@ -53,6 +53,7 @@ def from_environment() -> dict:
         "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME", "http"),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
         "GITHUB_TOKEN": os.environ.get("GITHUB_TOKEN") or None,
         "PAGE_CACHE_SECONDS": _env_int("PAGE_CACHE_SECONDS", 5),
     }

@@ -282,3 +282,15 @@ def test_a_dead_redis_falls_back_to_memory_instead_of_failing(sqlite_copy, tmp_p
     allowed = first_allowance(ratelimits.RESET_REQUEST)
     refused = assert_limited_after(allowed, lambda n: _ask_reset(app, n))
     assert refused.status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(sqlite_copy, tmp_path):
+    allowed = first_allowance(ratelimits.RESET_REQUEST)
+    proxied = _app(sqlite_copy, tmp_path, TRUSTED_PROXIES=1)
+    send = lambda app, n, client_address: app.test_client().post(  # noqa: E731
+        "/auth/reset", data={"email": f"x{n}"}, headers={"X-Forwarded-For": client_address})
+    assert_limited_after(allowed, lambda n: send(proxied, n, "192.0.2.1"))
+    assert send(proxied, 0, "192.0.2.2").status_code == 422  # another visitor behind the same proxy
+    # Without a trusted proxy the header is the client's word and is ignored.
+    direct = _app(sqlite_copy, tmp_path)
+    assert_limited_after(allowed, lambda n: send(direct, n, f"192.0.2.{n + 10}"))
