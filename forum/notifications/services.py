@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
-from sqlalchemy import func, insert, inspect, or_, select, update
+from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -61,7 +61,7 @@ def post_published(target: Post | Thread) -> int:
     try:
         rows = _rows_for_post(target) if isinstance(target, Post) else _rows_for_thread(target)
         if rows:
-            db.session.execute(insert(Notification), rows)
+            db.session.execute(Notification.__table__.insert(), rows)  # one executemany
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
