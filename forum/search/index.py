@@ -1,8 +1,8 @@
 """The Whoosh index: schema, opening, writing (``apply``), rebuilding and searching.
 
-This is the only module that imports Whoosh. Everything else speaks in plain
-dicts (documents), keys (``"thread:1"``, ``"post:42"``) and the parsed query
-of ``forum.search.query``.
+This module and ``analysis.py`` (how text becomes terms) are the only ones
+that import Whoosh. Everything else speaks in plain dicts (documents), keys
+(``"thread:1"``, ``"post:42"``) and the parsed query of ``forum.search.query``.
 
 Layout on disk: ``SEARCH_INDEX_DIR`` holds one folder per generation
 (``gen-<stamp>``) and a small ``current`` file naming the live one. A rebuild
@@ -33,11 +33,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from whoosh import fields, highlight, index as whoosh_index, query as wq, sorting
-from whoosh.analysis import (LowercaseFilter, RegexTokenizer, ShingleFilter, StemFilter,
-                             StopFilter)
+from whoosh import columns, fields, index as whoosh_index, query as wq, sorting
 from whoosh.index import LockError
 from whoosh.spelling import Corrector
+
+from forum.search import snippets
+from forum.search.analysis import analyzed as _analyzed, shingle_analyzer, word_analyzer
 
 log = logging.getLogger(__name__)
 
@@ -45,42 +46,52 @@ WRITER_TIMEOUT_S = 10.0  # how long a drain waits for another process's writer b
 WRITER_POLL_S = 0.02
 POINTER_FILE = "current"
 REBUILD_MARKER = "rebuilding"
-# Only true function words; "us", "it", "may", "can" ... stay searchable (US, IT, "can" in CAN bus).
-STOP_WORDS = frozenset("a an and are as at be by for from has have in is of on or that the this "
-                       "to was were will with".split())
-TOKEN_PATTERN = r"\w+(?:[.'-]\w+)*"
-SNIPPET_CHARS = 160
 MAX_HITS_SCANNED = 2000  # results are grouped by thread in Python from at most this many hits
+
+
+def _remember_missing_length_columns() -> None:
+    """Whoosh 2.7's per-document reader looks for a field's length column with a
+    ``stat`` of the file system each time it does not find one, and a segment write
+    asks once per posting of every unscored field (ids, keywords, dates, spelling):
+    about a fifth of a rebuild's time. Segment files never change once written, so
+    remembering "no such column" is safe."""
+    from whoosh.codec.whoosh3 import W3PerDocReader
+
+    def _cached_reader(self, fieldname, column):
+        try:
+            return self._readers[fieldname]
+        except KeyError:
+            found = self.column_reader(fieldname, column) if self.has_column(fieldname) else None
+            self._readers[fieldname] = found
+            return found
+
+    W3PerDocReader._cached_reader = _cached_reader
+
+
+_remember_missing_length_columns()
 
 
 class IndexUnavailable(RuntimeError):
     """The index could not be written now (locked or failing); the outbox keeps the change."""
 
 
-def word_analyzer():
-    return (RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter()
-            | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(cachesize=100_000))
-
-
-def shingle_analyzer():
-    return word_analyzer() | ShingleFilter(size=2, sep=" ")
-
-
 def make_schema() -> fields.Schema:
     words = word_analyzer()
     return fields.Schema(
-        # key, kind and thread_id are also columns: grouping hits by thread reads them
-        # without loading each hit's stored fields.
         key=fields.ID(unique=True, stored=True, sortable=True),
         kind=fields.ID(stored=True, sortable=True),  # thread | reply | paper
-        thread_id=fields.NUMERIC(int, stored=True, sortable=True),
-        post_id=fields.NUMERIC(int, stored=True),
-        title=fields.TEXT(analyzer=words, field_boost=2.0, phrase=False, stored=True,
-                          spelling=True),
-        body=fields.TEXT(analyzer=words, phrase=False, stored=True, spelling=True),
-        # title and body together: one term look-up per word instead of an OR over two
-        # fields, which lets Whoosh skip whole blocks of postings for the top N.
-        text=fields.TEXT(analyzer=words, phrase=False),
+        # Columns only (never searched): grouping hits by thread and sorting read them
+        # without loading each hit's stored fields, and they add no postings to write.
+        thread_id=fields.COLUMN(columns.NumericColumn("i")),
+        score=fields.COLUMN(columns.NumericColumn("i")),
+        post_id=fields.STORED(),
+        title=fields.STORED(),  # shown and highlighted; searched through ``text``
+        body=fields.STORED(),
+        # Title, body (and a paper's authors and categories) analyzed once, in one field:
+        # one term look-up per word instead of an OR over fields, which lets Whoosh skip
+        # whole blocks of postings for the top N. Its unstemmed words (``spell_text``) feed
+        # did-you-mean and prefix expansion.
+        text=fields.TEXT(analyzer=words, phrase=False, spelling=True),
         shingles=fields.TEXT(analyzer=shingle_analyzer(), phrase=False),
         author=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         tag=fields.KEYWORD(lowercase=True, commas=True),
@@ -88,8 +99,11 @@ def make_schema() -> fields.Schema:
         repo=fields.KEYWORD(lowercase=True, commas=True),
         stance=fields.ID(),
         created=fields.DATETIME(sortable=True),
-        score=fields.NUMERIC(int, signed=True, sortable=True),
     )
+
+
+# An index written by an older schema is rebuilt (see SearchIndex._open) rather than misread.
+REQUIRED_FIELDS = frozenset(make_schema().names())
 
 
 def to_whoosh_document(doc: dict) -> dict:
@@ -164,7 +178,10 @@ class SearchIndex:
         if name is None or not whoosh_index.exists_in(str(self.base / name)):
             raise IndexMissing(f"no search index in {self.base}")
         if name != self._generation or self._ix is None:
-            self._ix = whoosh_index.open_dir(str(self.base / name))
+            ix = whoosh_index.open_dir(str(self.base / name))
+            if not REQUIRED_FIELDS <= set(ix.schema.names()):
+                raise IndexMissing(f"the index in {self.base / name} has an older schema")
+            self._ix = ix
             self._generation = name
             if self._searcher is not None:
                 self._searcher.close()
@@ -324,12 +341,12 @@ class SearchIndex:
         """A correction from the index's own vocabulary for each word it does not know."""
         searcher = self.searcher()
         reader = searcher.reader()
-        corrector: Corrector = searcher.corrector("body")
+        corrector: Corrector = searcher.corrector("text")
         analyzer = word_analyzer()
         out: dict[str, str] = {}
         for word in words:
             tokens = [t.text for t in analyzer(word)]
-            if not tokens or any(reader.frequency("body", t) for t in tokens):
+            if not tokens or any(reader.frequency("text", t) for t in tokens):
                 continue
             options = corrector.suggest(word.lower(), limit=limit, maxdist=2)
             if options:
@@ -350,22 +367,14 @@ def _highlight_words(results) -> frozenset[str]:
     return frozenset(words)
 
 
-_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-_FORMATTER = highlight.HtmlFormatter(tagname="mark", between=" … ")
-
-
 def _snippet(hit, words: frozenset[str]) -> str:
-    """Escaped text around the matched words, each in <mark> (Whoosh's formatter escapes)."""
+    """Escaped text around the matched words, each in <mark>."""
     for fieldname in ("body", "title"):
         text = hit.get(fieldname) or ""
-        if text and words:
-            html = highlight.highlight(text, words, word_analyzer(), _FRAGMENTER, _FORMATTER,
-                                       top=2)
-            if html:
-                return html
-    from markupsafe import escape  # only escaping, not Whoosh: body start when terms hit other fields
-    text = hit.get("body") or hit.get("title") or ""
-    return str(escape(text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")))
+        found = snippets.snippet(text, words) if text else None
+        if found:
+            return found
+    return snippets.plain_start(hit.get("body") or hit.get("title") or "")
 
 
 @dataclass
@@ -395,11 +404,7 @@ class SearchPage:
 # ---------------------------------------------------------------------------
 # From the parsed query (forum.search.query) to Whoosh query objects
 
-TEXT_FIELDS = ("title", "body")
-
-
-def _analyzed(text: str, analyzer=None) -> list[str]:
-    return [t.text for t in (analyzer or word_analyzer())(text)]
+TEXT_FIELDS = ("text",)
 
 
 def _word_query(word: str):
@@ -434,10 +439,10 @@ def _prefix_query(prefix: str, reader=None):
 
 
 def _phrase_query(words: list[str]):
-    pairs = _analyzed(" ".join(words), shingle_analyzer())
-    if pairs:
-        return wq.And([wq.Term("shingles", p) for p in pairs])
-    return _word_query(" ".join(words))  # a one-word (or stop-word-only) phrase
+    text = " ".join(words)
+    if len(_analyzed(text)) < 2:  # a one-word (or stop-word-only) phrase is a word
+        return _word_query(text)
+    return wq.And([wq.Term("shingles", p) for p in _analyzed(text, shingle_analyzer())])
 
 
 def _term_query(term, reader=None):

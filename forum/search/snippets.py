@@ -1,0 +1,71 @@
+"""Highlighted snippets: the passage of a stored text with the most matched words.
+
+One regular-expression pass over the text finds every word and its offsets;
+a word matches when its analyzed form (lower case, stemmed, as in the index)
+is one of the query's terms. The window of about ``SNIPPET_CHARS`` around the
+densest run of matches is escaped and each match wrapped in ``<mark>``.
+Whoosh's highlighter does the same job through its whole analyzer and
+fragmenter pipeline, several times slower on a long review, and a results page
+highlights up to twenty texts.
+"""
+from __future__ import annotations
+
+from markupsafe import escape
+
+from forum.search.analysis import STOP_WORDS, TOKEN, stem_word
+
+SNIPPET_CHARS = 160
+ELLIPSIS = "…"
+
+
+def _matches(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+    spans = []
+    for match in TOKEN.finditer(text):
+        word = match.group(0).lower()
+        if word not in STOP_WORDS and stem_word(word) in terms:
+            spans.append(match.span())
+    return spans
+
+
+def _best_window(spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
+    """Indexes [first, last] into ``spans`` of the most matches that fit in ``width`` chars."""
+    best, first = (0, 0), 0
+    for last in range(len(spans)):
+        while spans[last][1] - spans[first][0] > width:
+            first += 1
+        if last - first > best[1] - best[0]:
+            best = (first, last)
+    return best
+
+
+def snippet(text: str, terms: frozenset[str], width: int = SNIPPET_CHARS) -> str | None:
+    """Escaped HTML with ``<mark>`` around matched words, or None when nothing matches."""
+    spans = _matches(text, terms) if terms else []
+    if not spans:
+        return None
+    first, last = _best_window(spans, width)
+    used = spans[last][1] - spans[first][0]
+    start = max(0, spans[first][0] - max(0, (width - used) // 2))
+    end = min(len(text), start + max(width, used))
+    start = max(0, min(start, end - width))
+    # do not cut words in half at the edges
+    while start > 0 and text[start - 1].isalnum() and start > spans[first][0] - width:
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    parts = [ELLIPSIS if start > 0 else ""]
+    position = start
+    for begin, finish in spans:
+        if begin < start or finish > end:
+            continue
+        parts.append(str(escape(text[position:begin])))
+        parts.append(f"<mark>{escape(text[begin:finish])}</mark>")
+        position = finish
+    parts.append(str(escape(text[position:end])))
+    parts.append(ELLIPSIS if end < len(text) else "")
+    return "".join(parts).strip()
+
+
+def plain_start(text: str, width: int = SNIPPET_CHARS) -> str:
+    """The escaped start of a text, for hits whose terms matched other fields."""
+    return str(escape(text[:width] + (ELLIPSIS if len(text) > width else "")))

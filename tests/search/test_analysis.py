@@ -1,0 +1,49 @@
+"""The one-pass analyzers give exactly Whoosh's chain's terms; snippets mark and escape."""
+import pytest
+
+from forum.search.analysis import FastWordAnalyzer, whoosh_chain
+from forum.search.snippets import snippet
+
+TEXTS = [
+    "Gradient descent with momentum converges; gradients explode without clipping.",
+    "Self-attention isn't O(n²): RL, GP & QA in the U.S.A. — naïve Über-Straße",
+    "İstanbul ǅemal ﬁne x86-64 3.14 cs.LG hep-th/9901001 arXiv:1706.03762v2",
+    "the of and to", "a", "", "word", "two words", "  spaced\n\nout\ttext  ",
+    "Training trained trains; optimization optimizer optimizing. It can, US may.",
+]
+
+
+@pytest.mark.parametrize("shingles", [False, True])
+@pytest.mark.parametrize("options", [{}, {"mode": "index"}, {"mode": "query"}, {"no_morph": True},
+                                     {"positions": True}, {"chars": True}])
+@pytest.mark.parametrize("text", TEXTS)
+def test_fast_analyzer_matches_whoosh_chain(text, options, shingles):
+    def terms(analyzer):
+        return [(t.text, getattr(t, "pos", None), getattr(t, "startchar", None))
+                for t in analyzer(text, **options)]
+    assert terms(FastWordAnalyzer(shingles)) == terms(whoosh_chain(shingles))
+
+
+def test_second_field_reuses_the_words_of_the_same_string():
+    text = "Gradient descent again and again"
+    assert [t.text for t in FastWordAnalyzer(True)(text)] == ["gradient descent", "descent again",
+                                                              "again again"]
+    assert [t.text for t in FastWordAnalyzer()(text)] == ["gradient", "descent", "again", "again"]
+    assert [t.text for t in FastWordAnalyzer()(text, no_morph=True)] == [
+        "gradient", "descent", "again", "again"]
+
+
+@pytest.mark.parametrize("text, terms, expected", [
+    ("Gradients <b>explode</b> & vanish", {"gradient"}, "<mark>Gradients</mark> &lt;b&gt;explode"),
+    ("nothing here", {"gradient"}, None),
+    ("the of", {"the"}, None),  # stop words never match
+])
+def test_snippet_marks_stems_and_escapes(text, terms, expected):
+    html = snippet(text, frozenset(terms))
+    assert html == expected if expected is None else expected in html
+
+
+def test_snippet_picks_the_densest_window():
+    text = "gradient " + "filler " * 60 + "gradient descent momentum " + "filler " * 60
+    html = snippet(text, frozenset({"gradient", "descent", "momentum"}), width=80)
+    assert html.count("<mark>") == 3 and html.startswith("…") and html.endswith("…")
