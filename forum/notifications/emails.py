@@ -174,21 +174,12 @@ def release(claim: Claim) -> None:
 
 def _item(notification: Notification) -> dict:
     """What one line of the email needs, as plain data (the session may be gone when rendering)."""
-    thread, post = notification.thread, notification.post
-    if post is not None:
-        url = url_for("threads.permalink", post_id=post.id, _external=True)
-        text = "[deleted]" if post.is_deleted else post.body
+    if notification.post_id is not None:
+        url = url_for("threads.permalink", post_id=notification.post_id, _external=True)
     else:
-        url = url_for("threads.show", thread_id=thread.id, _external=True)
-        text = "[deleted]" if thread.is_deleted else thread.body
+        url = url_for("threads.show", thread_id=notification.thread_id, _external=True)
     return {"who": notification.actor.name, "what": notification.phrase,
-            "where": "[deleted]" if thread.is_deleted else thread.title,
-            "excerpt": _excerpt(text), "url": url}
-
-
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= EXCERPT_CHARS else flat[:EXCERPT_CHARS - 1].rstrip() + "…"
+            "where": notification.where, "excerpt": notification.excerpt(EXCERPT_CHARS), "url": url}
 
 
 def compose(claim: Claim):

@@ -41,6 +41,12 @@ PHRASES = {
 }
 
 
+def excerpt(text: str, chars: int) -> str:
+    """The first ``chars`` characters of a post's source, on one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= chars else flat[:chars - 1].rstrip() + "…"
+
+
 class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (
@@ -75,6 +81,16 @@ class Notification(db.Model):
     @property
     def phrase(self) -> str:
         return PHRASES[self.reason]
+
+    @property
+    def where(self) -> str:
+        """The thread's title, unless the thread is gone (needs ``thread`` loaded)."""
+        return "[deleted]" if self.thread.is_deleted else self.thread.title
+
+    def excerpt(self, chars: int = 160) -> str:
+        """The start of what was written (needs ``thread`` and ``post`` loaded)."""
+        target = self.post if self.post_id is not None else self.thread
+        return "[deleted]" if target.is_deleted else excerpt(target.body, chars)
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.reason} for user {self.user_id}>"

@@ -194,3 +194,16 @@ def test_without_a_csrf_token_nothing_changes(csrf_app):
     assert response.status_code in (302, 303)
     with csrf_app.app_context():
         assert _unread(alice.id) == []
+
+
+def test_list_shows_an_excerpt_and_escapes_what_members_wrote(app, client, login):
+    with app.app_context():
+        alice, bob = make_user(), make_user(display_name="<b>Bob</b>")
+        thread = make_thread(alice, title="<script>alert(1)</script> title")
+        make_reply(thread, bob, "An answer <img src=x onerror=alert(1)> " + "long " * 100)
+    login(alice)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; title" in page
+    assert "<img src=x" not in page and "An answer &lt;img src=x" in page
+    assert "&lt;b&gt;Bob&lt;/b&gt;" in page
+    assert "long …" in page or "long…" in page
