@@ -111,12 +111,17 @@ def reset_request():
     return render_template("accounts/reset_request.html", form=form), 422 if form.errors else 200
 
 
+# The reset link is a password for an hour: keep its page out of caches and Referer headers.
+PRIVATE_PAGE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
 @bp.route("/auth/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     try:
         user = services.user_for_reset_token(token)
     except tokens.BadToken as error:
-        return render_template("accounts/bad_link.html", error=error, kind="reset"), error.status
+        return (render_template("accounts/bad_link.html", error=error, kind="reset"), error.status,
+                PRIVATE_PAGE)
     form = ResetPasswordForm(user=user)
     if form.validate_on_submit():
         services.reset_password(user, form.password.data)
@@ -125,7 +130,7 @@ def reset_password(token: str):
               "success")
         return redirect(url_for("threads.index"))
     status = 422 if form.errors else 200
-    return render_template("accounts/reset_password.html", form=form, user=user), status
+    return render_template("accounts/reset_password.html", form=form, user=user), status, PRIVATE_PAGE
 
 
 @bp.post("/auth/logout")

@@ -57,6 +57,8 @@ def test_reset_sets_the_password_logs_in_and_ends_other_sessions(mail_app, mail_
     path = link_to(smtp_server.messages[-1], "/auth/reset/")
     form = mail_client.get(path)
     assert form.status_code == 200 and "Choose a new password" in form.get_data(as_text=True)
+    assert form.headers["Cache-Control"] == "no-store"
+    assert form.headers["Referrer-Policy"] == "no-referrer"  # the token stays out of Referer
     done = mail_client.post(path, data={"password": NEW_PASSWORD})
     assert done.headers["Location"] == "/"
     assert "@ada" in mail_client.get("/tags").get_data(as_text=True)  # logged in here
