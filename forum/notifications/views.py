@@ -48,6 +48,8 @@ def index():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     notifications = db.paginate(services.notifications_of(current_user.id), page=page,
                                 per_page=services.per_page(), error_out=False)
+    if page > 1 and not notifications.items:
+        abort(404, description=f"There is no page {page} of your notifications.")
     return render_template("notifications/index.html", notifications=notifications,
                            form=ConfirmForm())
 

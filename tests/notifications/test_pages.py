@@ -91,6 +91,9 @@ def test_list_is_paginated_and_costs_the_same_queries_at_any_length(app, client,
     assert "Page 1 of 3" in page and f"/p/{posts[-1].id}" in page and f"/p/{posts[0].id}\"" not in page
     last = client.get("/notifications?page=3").get_data(as_text=True)
     assert f"/p/{posts[0].id}\"" in last
+    beyond = client.get("/notifications?page=4")
+    assert beyond.status_code == 404 and "There is no page 4" in beyond.get_data(as_text=True)
+    assert client.get("/notifications?page=nonsense").status_code == 200
 
 
 def test_following_marks_read_and_goes_to_the_post(app, client, login):
