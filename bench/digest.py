@@ -34,6 +34,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from forum import create_app  # noqa: E402
 from forum.accounts import services as accounts  # noqa: E402
+from forum.accounts.models import User  # noqa: E402
 from forum.database import utcnow  # noqa: E402
 from forum.digest import selection, sending  # noqa: E402
 from forum.digest.models import DigestDelivery, Subscription, new_token  # noqa: E402
@@ -61,7 +62,11 @@ def wait_for(port: int, seconds: float = 10) -> None:
 
 
 def seed(subscribers: int) -> None:
-    people = [accounts.register(f"member{n}", f"member{n}@example.org", "correct horse battery")
+    # Established members, whose posts are public at once (the columns exist once the
+    # accounts and moderation features are in).
+    now = utcnow()
+    standing = {name: now for name in ("email_confirmed_at", "approved_at") if hasattr(User, name)}
+    people = [accounts.register(f"member{n}", f"member{n}@example.org", "correct horse battery", **standing)
               for n in range(6)]
     for n in range(30):
         thread = threads.start_thread(people[n % 6], f"Debate number {n}: is scale all you need?",
@@ -69,7 +74,6 @@ def seed(subscribers: int) -> None:
                                       tags=["ml"] if n % 3 == 0 else None)
         for r in range(n % 7):
             threads.reply(db.session.get(type(thread), thread.id), people[(n + r + 1) % 6], f"Reply {r}")
-    now = utcnow()
     rows = [{"email": f"reader{n}@example.org", "token": new_token(), "confirmed_at": now,
              "created_at": now,
              "follows": {"tags": ["ml"], "papers": []} if n % 10 == 0 else {}}
@@ -110,6 +114,8 @@ def cpu_seconds() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=sending.DEFAULT_BATCH_SIZE,
+                        help="DIGEST_BATCH_SIZE: deliveries claimed per transaction")
     parser.add_argument("--aiosmtpd", action="store_true", help="receive with aiosmtpd's Sink")
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()
@@ -123,6 +129,7 @@ def main() -> int:
                 "SEARCH_INDEX_DIR": f"{folder}/index", "MAIL_BACKEND": "smtp",
                 "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "SERVER_NAME": "forum.example.org",
                 "PREFERRED_URL_SCHEME": "https", "MAIL_DEFAULT_SENDER": "digest@forum.example.org",
+                "DIGEST_BATCH_SIZE": args.batch_size,
             })
             with app.app_context():
                 upgrade(revision="heads")

@@ -1,5 +1,9 @@
-"""``flask digest send`` and ``flask digest preview``."""
+"""``flask digest send``, ``flask digest preview`` and ``flask digest requeue``."""
 from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
 
 import click
 from flask import Flask
@@ -38,12 +42,15 @@ def send_command(week: str, dry_run: bool) -> None:
         render.check_server_name()
         if dry_run:
             return _dry_run(week)
-        with click.progressbar(length=_due_estimate(week), label=f"Sending digest {week}",
-                               show_pos=True) as bar:
+        with _sigterm_interrupts(), click.progressbar(length=_due_estimate(week), show_pos=True,
+                                                      label=f"Sending digest {week}") as bar:
             summary = sending.send_week(week, progress=bar.update)
     except sending.NothingToSend as error:
         click.echo(str(error))
         return
+    except KeyboardInterrupt:
+        raise click.ClickException("Stopped before the end. What was not handed to the mail server "
+                                   "goes out on the next run.") from None
     except (render.NoServerName, MailError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Digest {week}: {summary.sent} sent, {summary.failed} failed, "
@@ -51,11 +58,39 @@ def send_command(week: str, dry_run: bool) -> None:
                f"{summary.deliveries} subscribers in this issue.")
     if summary.interrupted:
         click.echo(f"{summary.interrupted} deliveries were interrupted by an earlier crash and are not "
-                   "resent automatically (they may have gone out).")
+                   "resent automatically (they may have gone out): look for their Message-IDs in the "
+                   f"mail server's log, then `flask digest requeue --week {week}` to send them again.")
     if summary.gave_up:
         click.echo(f"{summary.gave_up} deliveries failed {sending._max_attempts()} times and are given up.")
     if summary.stopped:
         raise click.ClickException(f"Stopped early, every message failed: {summary.stopped}")
+
+
+@contextmanager
+def _sigterm_interrupts():
+    """SIGTERM (systemd stopping the unit, a cron timeout) stops the run like Ctrl-C.
+
+    The run then books what was sent and puts back what it never handed to the
+    mail server, instead of dying with a whole claimed batch left unknown.
+    """
+    if threading.current_thread() is not threading.main_thread():  # signals need the main thread
+        yield
+        return
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@digest_cli.command("requeue")
+@_week_option
+def requeue_command(week: str) -> None:
+    """Send again the deliveries a crashed run left unknown (only once the mail log shows they did not go out)."""
+    count = sending.requeue_interrupted(week)
+    click.echo(f"Digest {week}: {count} interrupted deliveries put back; the next `flask digest send` sends them.")
 
 
 def _due_estimate(week: str) -> int:

@@ -67,3 +67,60 @@ def test_quiet_week_and_preview(mail_app, week):
         busy_week()
     result = runner.invoke(args=["digest", "preview", "--week", week])
     assert result.exit_code == 0 and "TOP DEBATES" in result.output and "https://forum.test/t/" in result.output
+
+
+def test_sigterm_stops_the_run_and_the_next_run_sends_only_the_rest(mail_app, smtp_server, week):
+    import os
+    import signal
+
+    from sqlalchemy import event, func, select
+
+    from forum.digest.models import DigestDelivery
+    from forum.extensions import db
+
+    with mail_app.app_context():
+        busy_week()
+        subscribe(*(f"r{n}@example.org" for n in range(25)))  # batches of 10
+        engine = db.engine
+    claims = []
+
+    def terminate_at_the_second_claim(conn, cursor, statement, *args):
+        if statement.startswith("UPDATE digest_deliveries SET status") and "sending" in str(args[0]):
+            claims.append(statement)
+            if len(claims) == 2:
+                os.kill(os.getpid(), signal.SIGTERM)  # what systemd sends to stop the unit
+
+    event.listen(engine, "before_cursor_execute", terminate_at_the_second_claim)
+    runner = mail_app.test_cli_runner()
+    try:
+        stopped = runner.invoke(args=["digest", "send", "--week", week])
+    finally:
+        event.remove(engine, "before_cursor_execute", terminate_at_the_second_claim)
+    assert stopped.exit_code == 1 and "Stopped before the end" in stopped.output
+    assert "Traceback" not in stopped.output
+    with mail_app.app_context():
+        counts = dict(db.session.execute(select(DigestDelivery.status, func.count())
+                                         .group_by(DigestDelivery.status)).all())
+    assert counts == {"sent": 10, "pending": 15}  # nothing left unknown
+    rest = runner.invoke(args=["digest", "send", "--week", week])
+    assert f"Digest {week}: 15 sent" in rest.output
+    assert sorted(m["To"] for m in smtp_server.messages) == sorted(f"r{n}@example.org" for n in range(25))
+
+
+def test_requeue_puts_back_what_a_crash_left_unknown(mail_app, smtp_server, week):
+    from forum.database import utcnow
+    from forum.digest import sending
+
+    with mail_app.app_context():
+        busy_week()
+        subscribe(*(f"r{n}@example.org" for n in range(4)))
+        issue, _ = sending.get_or_create_issue(week)
+        sending.add_deliveries(issue)
+        sending.claim_batch(issue.id, 2, utcnow(), sending.message_ids(issue))  # then killed -9
+    runner = mail_app.test_cli_runner()
+    first = runner.invoke(args=["digest", "send", "--week", week])
+    assert "2 sent" in first.output and f"flask digest requeue --week {week}" in first.output
+    requeued = runner.invoke(args=["digest", "requeue", "--week", week])
+    assert requeued.exit_code == 0 and "2 interrupted deliveries put back" in requeued.output
+    assert "2 sent" in runner.invoke(args=["digest", "send", "--week", week]).output
+    assert len(smtp_server.messages) == 4
