@@ -37,7 +37,7 @@ from whoosh import columns, fields, index as whoosh_index, query as wq, sorting
 from whoosh.index import LockError
 from whoosh.spelling import Corrector
 
-from forum.search import snippets
+from forum.search import conjunctive, snippets
 from forum.search.analysis import analyzed as _analyzed, shingle_analyzer, word_analyzer
 
 log = logging.getLogger(__name__)
@@ -249,7 +249,7 @@ class SearchIndex:
               progress=None) -> int:
         """Fill a fresh generation folder from ``docs`` (nothing else sees it yet)."""
         ix = whoosh_index.open_dir(str(folder))
-        kwargs = {"limitmb": 256, "compound": False}
+        kwargs = {"limitmb": 512, "compound": False}  # per writer process: fewer on-disk runs to merge
         if procs > 1:
             writer = ix.writer(procs=procs, multisegment=True, **kwargs)
         else:
@@ -284,14 +284,8 @@ class SearchIndex:
             return SearchPage(groups=[], has_next=False, nothing_to_search=True)
         wanted_groups = page * per_page + 1
         limit = min(MAX_HITS_SCANNED, max(30, wanted_groups * 3))
-        kwargs: dict = {"limit": limit}
-        if sort == "newest":
-            kwargs["sortedby"] = sorting.FieldFacet("created", reverse=True)
-        elif sort == "top":
-            kwargs["sortedby"] = [sorting.FieldFacet("score", reverse=True),
-                                  sorting.FieldFacet("created", reverse=True)]
-        results = searcher.search(wquery, **kwargs)
-        if results.scored_length() == 0:  # also an empty index, whose reader has no columns
+        ranked = _ranked(searcher, wquery, limit, sort)
+        if not ranked:  # also an empty index, whose reader has no columns
             return SearchPage(groups=[], has_next=False)
         reader = searcher.reader()
         thread_ids, kinds, keys = (reader.column_reader(name) for name in ("thread_id", "kind", "key"))
@@ -300,8 +294,7 @@ class SearchIndex:
         papers_wanted = ("in", "paper") in parsed.filters
         groups: dict[int, ResultGroup] = {}
         order: list[int] = []
-        for position in range(results.scored_length()):
-            docnum = results.docnum(position)
+        for docnum in ranked:
             thread_id, kind = thread_ids[docnum], kinds[docnum]
             if kind == "paper" and not papers_wanted:
                 continue
@@ -314,13 +307,13 @@ class SearchIndex:
                 order.append(group_key)
             group.keys.append(keys[docnum])
             if len(group.hits) < snippets:
-                group.hits.append(position)
+                group.hits.append(docnum)
         start = (page - 1) * per_page
         shown = [groups[k] for k in order[start:start + per_page]]
-        words = _highlight_words(results)
+        words = _highlight_words(wquery, reader)
         for group in shown:  # load stored fields and highlight only what is shown
-            hits = [results[position] for position in group.hits]
-            group.snippets = [Snippet(key=h["key"], kind=h["kind"], post_id=h["post_id"] or None,
+            hits = [searcher.stored_fields(docnum) for docnum in group.hits]
+            group.snippets = [Snippet(key=h["key"], kind=h["kind"], post_id=h.get("post_id") or None,
                                       html=_snippet(h, words)) for h in hits]
             group.hits = []
         return SearchPage(groups=shown, has_next=len(order) > start + per_page)
@@ -328,14 +321,15 @@ class SearchIndex:
     def search_papers(self, parsed, *, limit: int = 3) -> tuple[list[Snippet], bool]:
         """The best matching papers for the box above the debates, and whether there are more."""
         searcher = self.searcher()
-        wquery = to_whoosh_query(parsed, searcher.reader())
-        if wquery is None:
+        reader = searcher.reader()
+        wquery = to_whoosh_query(parsed, reader)
+        if wquery is None or not reader.doc_frequency("kind", "paper"):
             return [], False
-        results = searcher.search(wq.And([wquery, wq.Term("kind", "paper")]), limit=limit + 1)
-        words = _highlight_words(results)
-        hits = [results[position] for position in range(min(limit, results.scored_length()))]
+        ranked = _ranked(searcher, wq.And([wquery, wq.Term("kind", "paper")]), limit + 1)
+        words = _highlight_words(wquery, reader)
+        hits = [searcher.stored_fields(docnum) for docnum in ranked[:limit]]
         return ([Snippet(key=h["key"], kind="paper", post_id=None, html=_snippet(h, words))
-                 for h in hits], results.scored_length() > limit)
+                 for h in hits], len(ranked) > limit)
 
     def suggest(self, words: list[str], limit: int = 1) -> dict[str, str]:
         """A correction from the index's own vocabulary for each word it does not know."""
@@ -358,10 +352,26 @@ class IndexMissing(RuntimeError):
     """No usable index on disk."""
 
 
-def _highlight_words(results) -> frozenset[str]:
+def _ranked(searcher, wquery, limit: int, sort: str = "relevance") -> list[int]:
+    """Document numbers of the best ``limit`` matches, best (or newest, or top) first."""
+    if sort == "relevance":
+        ranked = conjunctive.rank(searcher, wquery, limit)
+        if ranked is not None:
+            return ranked
+    kwargs: dict = {"limit": limit}
+    if sort == "newest":
+        kwargs["sortedby"] = sorting.FieldFacet("created", reverse=True)
+    elif sort == "top":
+        kwargs["sortedby"] = [sorting.FieldFacet("score", reverse=True),
+                              sorting.FieldFacet("created", reverse=True)]
+    results = searcher.search(wquery, **kwargs)
+    return [results.docnum(position) for position in range(results.scored_length())]
+
+
+def _highlight_words(wquery, reader) -> frozenset[str]:
     """The analyzed words searched for: matched on ``text``/``shingles``, shown in ``body``."""
     words: set[str] = set()
-    for fieldname, term in results.query_terms(expand=True):
+    for fieldname, term in wquery.existing_terms(reader, expand=True):
         if fieldname in ("text", "shingles"):
             words.update((term.decode() if isinstance(term, bytes) else term).split(" "))
     return frozenset(words)
