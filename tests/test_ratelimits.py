@@ -294,3 +294,18 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(sqlite_copy, tmp_pa
     # Without a trusted proxy the header is the client's word and is ignored.
     direct = _app(sqlite_copy, tmp_path)
     assert_limited_after(allowed, lambda n: send(direct, n, f"192.0.2.{n + 10}"))
+
+
+@pytest.mark.parametrize("age, limit", [(OLD, ratelimits.REPORTING),
+                                        (timedelta(hours=2), ratelimits.REPORTING_NEW_ACCOUNT)])
+def test_reporting_is_limited(app, limited_app, limited, age, limit):
+    if "moderation.report_thread" not in limited_app.view_functions:
+        pytest.skip("no report route in this tree (forum/moderation/views.py)")
+    with app.app_context():
+        reporter = make_user(created_at=utcnow() - age)
+        thread = make_thread(make_user())
+    log_in(limited, reporter)
+    # An empty reason is refused (422) but still counts: every POST does.
+    refused = assert_limited_after(first_allowance(limit), lambda n: limited.post(
+        f"/report/thread/{thread.id}", data={"reason": ""}))
+    assert "Try again in" in refused.get_data(as_text=True)
