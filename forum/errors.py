@@ -4,12 +4,16 @@ A rate-limited request (429) says when to try again, in words and in a
 ``Retry-After`` header; a request that asked for JSON (the voting script) gets
 JSON with the same message.
 """
-from flask import jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from forum import ratelimits
+from forum.accounts.services import safe_next
+from forum.extensions import login_manager
 
 SECRET_FIELDS = ("csrf_token", "password", "current_password", "new_password")
 
@@ -25,6 +29,7 @@ def register(app) -> None:
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(500, _server_error)
+    login_manager.unauthorized_handler(_login_required)
 
 
 def _http_error(error: HTTPException):
@@ -69,3 +74,30 @@ def _server_error(error):
 def _page(code: int, message: str):
     return render_template("errors/error.html", code=code, title=TITLES.get(code, "Error"),
                            message=message, typed={}), code
+
+
+def _login_required():
+    """A logged-out visitor asked for a members' page or action.
+
+    A page (GET) sends them to log in and back. Anything else answers 401 with
+    what they typed and a link to log in: a redirect would drop the text of a
+    reply written while the session ran out.
+    """
+    if request.method in ("GET", "HEAD"):
+        flash("Log in to continue.", "info")
+        return redirect(url_for("accounts.login", next=safe_next(request.full_path)))
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error="Log in first: this needs an account."), 401
+    back = safe_next(request.referrer and _path_of(request.referrer))
+    return render_template("errors/error.html", code=401, title=TITLES[401],
+                           message="Log in first: this needs an account. Your text is below.",
+                           typed=_typed(),
+                           login_url=url_for("accounts.login", next=back)), 401
+
+
+def _path_of(url: str) -> str | None:
+    """The path of a link back to this site, or None for another site's."""
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")

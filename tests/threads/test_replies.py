@@ -127,3 +127,14 @@ def test_thread_page_costs_the_same_queries_at_5_and_200_replies(app, client, lo
     # viewer, thread, its tags, the replies' outline, replies with authors, viewer's votes,
     # citations, the header's unread-notification count, the viewer's watch level
     assert counts[5] <= 9
+
+
+def test_a_reply_sent_after_the_session_ended_keeps_its_text(app, client):
+    with app.app_context():
+        thread = make_thread(make_user())
+    response = client.post(f"/t/{thread.id}/reply", data={"body": "Two hours of careful argument"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert "Two hours of careful argument" in page and "/auth/login" in page
+    page_request = client.get(f"/t/{thread.id}/reply")
+    assert page_request.status_code == 302 and "/auth/login?next=" in page_request.headers["Location"]

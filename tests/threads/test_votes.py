@@ -102,11 +102,16 @@ def test_bad_votes_get_a_clear_4xx(app, client, login, path, data, status, messa
     assert message in response.get_data(as_text=True)
 
 
-def test_logged_out_vote_goes_to_login(app, client):
+def test_logged_out_vote_is_refused_with_a_way_to_log_in(app, client):
     with app.app_context():
         thread = make_thread(make_user())
-    response = client.post(f"/t/{thread.id}/vote", data={"value": "up"})
-    assert "/auth/login" in response.headers["Location"]
+    response = client.post(f"/t/{thread.id}/vote", data={"value": "up"},
+                           headers={"Referer": f"http://localhost/t/{thread.id}"})
+    assert response.status_code == 401
+    assert f'href="/auth/login?next=/t/{thread.id}"' in response.get_data(as_text=True)
+    script = client.post(f"/t/{thread.id}/vote", data={"value": "up"},
+                         headers={"Accept": "application/json"})
+    assert script.status_code == 401 and "Log in" in script.get_json()["error"]
     with app.app_context():
         assert db.session.get(Thread, thread.id).score == 0
 
