@@ -3,34 +3,37 @@
 The bookkeeping (``DigestDelivery``, one row per issue and subscription,
 unique) makes reruns safe:
 
-1. ``prepare_issue`` creates the week's ``DigestIssue`` (its sections are a
-   snapshot, so every run and every retry sends the same content) and a
-   pending delivery for each active subscription that has none yet.
+1. ``get_or_create_issue`` creates the week's ``DigestIssue`` (its sections
+   are a snapshot, so every run and every retry sends the same content) and
+   ``add_deliveries`` a pending delivery for each active subscription that
+   has none yet.
 2. ``send_issue`` repeatedly *claims* a batch of due deliveries in one short
    transaction (status -> ``sending``, attempts + 1, the Message-ID it will
-   carry), then sends the batch outside any transaction over one SMTP
-   connection (``mail.send_many``), and records the outcomes (``sent``, or
-   ``failed`` with the error) in short transactions every ``RECORD_EVERY``
-   messages. Claims and records are bulk UPDATEs: a fixed number of
-   statements per batch, whatever its size.
+   carry), hands the batch to ``mail.send_many`` outside any transaction, and
+   writes the outcomes (``sent``, or ``failed`` with the error) in the next
+   claim's transaction. Claims and outcomes are bulk statements: the same
+   number per batch whatever its size (``DIGEST_BATCH_SIZE``, default 200).
+   One SMTP connection serves the whole run.
 3. ``failed`` deliveries are due again on a later run, until they have had
    ``DIGEST_MAX_ATTEMPTS`` tries (default 5).
 
-A process killed mid-batch leaves at most ``RECORD_EVERY`` deliveries in
-``sending`` whose fate is unknown (the server may have taken them). They are
-never sent again automatically: a duplicate is worse than a gap for a weekly
-email, and the summary counts them as ``interrupted`` so an operator can check
-the mail log for their Message-IDs (``requeue_interrupted`` puts them back).
-Everything else resumes where it stopped. Because claims are atomic (``BEGIN IMMEDIATE`` on SQLite,
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL), two overlapping cron runs split the
-work instead of doubling it.
+A run stopped by an exception, Ctrl-C or SIGTERM (``flask digest send``
+turns it into one) books what it sent and puts back what it never handed to
+the mail server, so the next run sends exactly the rest. A process killed
+outright leaves at most one batch in ``sending``, whose fate is unknown (the
+server may have taken some). Those are never sent again automatically: a
+duplicate is worse than a gap for a weekly email. The summary counts them as
+``interrupted`` so an operator can check the mail log for their Message-IDs,
+then ``flask digest requeue`` puts them back. Because claims are atomic
+(``BEGIN IMMEDIATE`` on SQLite, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
+two overlapping cron runs split the work instead of doubling it.
 
 Speed (``bench/digest.py``, 10,000 subscribers): each distinct digest is
 rendered and serialised once and completed per reader
-(``forum.digest.message``), so a message costs well under a millisecond of
-CPU here, most of it in ``smtplib``. A Message-ID is made from the delivery's
-id (``message_ids``), so SQL can write it for a whole batch at once; a retry
-of the same delivery carries the same Message-ID, as a resent copy of one
+(``forum.digest.message``), so a message costs about 0.3 ms of CPU here,
+most of it in ``smtplib``. A Message-ID is made from the delivery's id
+(``message_ids``), so SQL can write it for a whole batch at once; a retry of
+the same delivery carries the same Message-ID, as a resent copy of one
 message should.
 """
 from __future__ import annotations
@@ -53,9 +56,13 @@ from forum.digest.models import DigestDelivery, DigestIssue, Subscription
 from forum.digest.render import Renderer
 from forum.extensions import db
 
+# Claims and records run as Core statements on the tables: the ORM's bulk-UPDATE
+# machinery costs about a millisecond a statement, several times the SQL itself.
+deliveries = DigestDelivery.__table__
+subscriptions = Subscription.__table__
+
 DEFAULT_MAX_ATTEMPTS = 5
-DEFAULT_BATCH_SIZE = 500
-RECORD_EVERY = 50  # outcomes written per transaction: the most a crash can leave unknown
+DEFAULT_BATCH_SIZE = 200  # deliveries per claim: the most a killed process can leave unknown
 NOTHING_MATCHED = "nothing matched this subscriber's follows"
 
 
@@ -153,7 +160,7 @@ class MessageIds:
         return f"{self.prefix}{delivery_id}{self.suffix}"
 
     def sql(self):
-        return literal(self.prefix, String) + cast(DigestDelivery.id, String) + literal(self.suffix, String)
+        return literal(self.prefix, String) + cast(deliveries.c.id, String) + literal(self.suffix, String)
 
 
 def message_ids(issue: DigestIssue) -> MessageIds:
@@ -164,39 +171,44 @@ def message_ids(issue: DigestIssue) -> MessageIds:
     return MessageIds(f"<digest.{issue.week}.", f".{salt}@{domain}>")
 
 
-def claim_batch(issue_id: int, size: int, run_started: datetime, ids: MessageIds,
-                after_id: int = 0) -> list[tuple[int, str, dict, str]]:
+def claim_batch(issue_id: int, size: int, run_started: datetime,
+                ids: MessageIds) -> list[tuple[int, str, dict, str]]:
     """Mark up to ``size`` due deliveries as sending; return (id, email, follows, secret) of each.
 
-    Only deliveries with an id above ``after_id``: a run walks the issue once,
-    in id order, so each claim starts where the last one ended instead of
-    reading past every row already sent (quadratic over a run). A row put back
-    behind the run (``requeue_interrupted``) waits for the next run.
+    Pending deliveries first, then failed ones due for a retry. Two queries
+    rather than one with OR, so that each reads the first rows of its status
+    off ``ix_digest_deliveries_due`` in id order and stops at ``size``;
+    with the OR, SQLite collects and sorts every remaining row at each claim.
     Commits, and with it whatever the session holds (``_Run`` books the last
     batch's outcomes in the same transaction).
     """
-    due = and_(DigestDelivery.issue_id == issue_id, DigestDelivery.id > after_id, or_(
-        DigestDelivery.status == "pending",
-        and_(DigestDelivery.status == "failed", DigestDelivery.attempts < _max_attempts(),
-             DigestDelivery.claimed_at < run_started)))  # failures of this run wait for the next
-    query = select(DigestDelivery.id).where(due).order_by(DigestDelivery.id).limit(size)
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    claimed = list(db.session.scalars(query))
+    of_issue = deliveries.c.issue_id == issue_id
+    pending = and_(of_issue, deliveries.c.status == "pending")
+    retry = and_(of_issue, deliveries.c.status == "failed", deliveries.c.attempts < _max_attempts(),
+                 deliveries.c.claimed_at < run_started)  # failures of this run wait for the next
+    claimed = _due_ids(pending, size)
+    if len(claimed) < size:
+        claimed += _due_ids(retry, size - len(claimed))
     if not claimed:
         db.session.commit()
         return []
-    db.session.execute(update(DigestDelivery).where(DigestDelivery.id.in_(claimed), due)
+    db.session.execute(update(deliveries).where(deliveries.c.id.in_(claimed), or_(pending, retry))
                        .values(status="sending", claimed_at=utcnow(), message_id=ids.sql(),
-                               attempts=DigestDelivery.attempts + 1)
-                       .execution_options(synchronize_session=False))
+                               attempts=deliveries.c.attempts + 1))
     rows = db.session.execute(
-        select(DigestDelivery.id, Subscription.email, Subscription.follows, Subscription.token)
-        .join(Subscription, Subscription.id == DigestDelivery.subscription_id)
-        .where(DigestDelivery.id.in_(claimed), DigestDelivery.status == "sending")
-        .order_by(DigestDelivery.id)).all()
+        select(deliveries.c.id, subscriptions.c.email, subscriptions.c.follows, subscriptions.c.token)
+        .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+        .where(deliveries.c.id.in_(claimed), deliveries.c.status == "sending")
+        .order_by(deliveries.c.id)).all()
     db.session.commit()
     return [tuple(row) for row in rows]
+
+
+def _due_ids(condition, size: int) -> list[int]:
+    query = select(deliveries.c.id).where(condition).order_by(deliveries.c.id).limit(size)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # a concurrent run takes the next rows
+    return list(db.session.scalars(query))
 
 
 class _Run:
@@ -216,7 +228,7 @@ class _Run:
         self.summary, self.progress, self.limit = summary, progress, limit
         self.batch_size = _config_int("DIGEST_BATCH_SIZE", DEFAULT_BATCH_SIZE)
         self.run_started = utcnow()
-        self.claimed = self.after_id = 0
+        self.claimed = 0
         self.batch: list[tuple] = []
         self.next_row = 0  # rows of the batch before it have been handed to SMTP
         self.in_flight: deque[int] = deque()  # handed to SMTP, outcome not reported yet
@@ -232,12 +244,10 @@ class _Run:
                 return
             size = self.batch_size if self.limit is None else min(self.batch_size, self.limit - self.claimed)
             self.outcomes.write()  # the last batch's, committed with the next claim
-            self.batch, self.next_row = claim_batch(self.issue_id, size, self.run_started, self.ids,
-                                                    self.after_id), 0
+            self.batch, self.next_row = claim_batch(self.issue_id, size, self.run_started, self.ids), 0
             self.outcomes.clear()
             if not self.batch:
                 return
-            self.after_id = self.batch[-1][0]
             self.claimed += len(self.batch)
             self.batch_sent = self.batch_failed = 0
             while self.next_row < len(self.batch):
@@ -287,10 +297,9 @@ class _Run:
         self.batch = []
         db.session.rollback()  # a claim that broke half way; its outcomes are still in self.outcomes
         if never_sent:
-            db.session.execute(update(DigestDelivery)
-                               .where(DigestDelivery.id.in_(never_sent), DigestDelivery.status == "sending")
-                               .values(status="pending", message_id=None, attempts=DigestDelivery.attempts - 1)
-                               .execution_options(synchronize_session=False))
+            db.session.execute(update(deliveries)
+                               .where(deliveries.c.id.in_(never_sent), deliveries.c.status == "sending")
+                               .values(status="pending", message_id=None, attempts=deliveries.c.attempts - 1))
         self.outcomes.write()
         db.session.commit()
         self.outcomes.clear()
@@ -319,8 +328,7 @@ class _Outcomes:
 
     @staticmethod
     def _update(ids: list[int], **values) -> None:
-        db.session.execute(update(DigestDelivery).where(DigestDelivery.id.in_(ids)).values(**values)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(**values))
 
 
 def requeue_interrupted(week: str) -> int:
