@@ -40,6 +40,8 @@ def create_app(config: dict | None = None) -> Flask:
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
     from forum.health import bp as health_bp
+    from forum.moderation import cli as moderation_cli
+    from forum.moderation.views import bp as moderation_bp
     from forum.notifications import cli as notifications_cli
     from forum.notifications.views import bp as notifications_bp
     from forum.papers import linking as paper_linking  # noqa: F401  (registers its listener)
@@ -57,6 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(papers_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(moderation_bp)
+    moderation_cli.register(app)
     notifications_cli.register(app)
     app.cli.add_command(papers_cli)
     search_outbox.register_listeners()

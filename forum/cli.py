@@ -79,7 +79,8 @@ def seed_demo(force: bool) -> None:
         users[username.split("-")[0]] = accounts.register(
             username, f"{username}@demo.example", passwords[username],
             display_name=display_name, affiliation=affiliation,
-            email_confirmed_at=utcnow())  # demo addresses take no mail: confirmed from the start
+            email_confirmed_at=utcnow(),  # demo addresses take no mail: confirmed from the start
+            approved_at=utcnow())  # established members: their posts are public at once
     for author, title, body, replies in DEMO_THREADS:
         thread = threads.start_thread(users[author], title, body)
         _seed_replies(thread, users, replies, parent_id=None)

@@ -13,11 +13,16 @@ PASSWORD = "correct horse battery"
 _seq = itertools.count()
 
 
-def make_user(password: str = PASSWORD, *, confirmed: bool = True, **fields) -> User:
-    """A member; confirmed (may post and vote) unless ``confirmed=False``."""
+def make_user(password: str = PASSWORD, *, confirmed: bool = True, new_member: bool = False,
+              **fields) -> User:
+    """A member; confirmed (may post and vote) unless ``confirmed=False``; an established
+    member whose posts are public at once unless ``new_member=True`` (then their first
+    posts wait for a moderator and their links are limited: forum/moderation/policy.py)."""
     n = next(_seq)
     if confirmed:
         fields.setdefault("email_confirmed_at", utcnow())
+    if not new_member:
+        fields.setdefault("approved_at", utcnow())
     username = fields.pop("username", f"user{n}")
     email = fields.pop("email", f"{username}@example.org")
     user = accounts.register(username, email, password, **fields)

@@ -40,6 +40,11 @@ class User(UserMixin, db.Model):
     session_key: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_key)
     # Set when the member follows the emailed link; until then they read but do not post or vote.
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Moderation (forum/moderation): a ban may end by itself at ``banned_until``; a
+    # member's posts wait for a moderator until ``approved_at`` is set.
+    banned_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ban_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def get_id(self) -> str:
         return self.session_key
@@ -66,8 +71,21 @@ class User(UserMixin, db.Model):
         return self.role in ("moderator", "admin")
 
     @property
-    def is_active(self) -> bool:  # Flask-Login: banned members are logged out
-        return not self.banned
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_banned(self) -> bool:
+        """Banned now: a ban with an end date ends by itself, with no job to lift it."""
+        return self.banned and (self.banned_until is None or self.banned_until > utcnow())
+
+    @property
+    def is_approved(self) -> bool:
+        """Trusted by a moderator: their posts are public at once (moderation/policy.py)."""
+        return self.approved_at is not None or self.is_moderator
+
+    # is_active stays UserMixin's True: a banned member still logs in and reads, and is
+    # told why (with the reason and end date) when they try to post, vote or report.
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"

@@ -93,7 +93,7 @@ def select_week(start: datetime, end: datetime, top_n: int = DEFAULT_TOP_N) -> d
         select(posts.c.thread_id, posts.c.author_id)
         .join(threads, threads.c.id == posts.c.thread_id)
         .where(in_week(posts.c.created_at), posts.c.deleted_at.is_(None),
-               threads.c.deleted_at.is_(None))).all()
+               threads.c.deleted_at.is_(None), *_public(posts), *_public(threads))).all()
     reply_count: dict[int, int] = defaultdict(int)
     people: dict[int, set[int]] = defaultdict(set)
     for thread_id, author_id in replies:
@@ -105,7 +105,7 @@ def select_week(start: datetime, end: datetime, top_n: int = DEFAULT_TOP_N) -> d
     rows = db.session.execute(
         select(threads.c.id, threads.c.title, threads.c.body, threads.c.author_id,
                threads.c.created_at, threads.c.reply_count)
-        .where(threads.c.deleted_at.is_(None),
+        .where(threads.c.deleted_at.is_(None), *_public(threads),
                or_(threads.c.id.in_(candidate_ids), in_week(threads.c.created_at)))).all()
     if not rows:
         return None
@@ -164,6 +164,11 @@ def personalize(sections: dict, tags: list[str], papers: list[str]) -> dict | No
             "new": [i for i in sections["new"] if matches(i)],
             "papers": [p for p in sections["papers"] if p["arxiv_id"] in papers_set]}
     return kept if kept["top"] or kept["new"] else None
+
+
+def _public(table) -> list:
+    """Held (awaiting a moderator) and hidden posts are never in a digest."""
+    return [table.c[name].is_(None) for name in ("held_at", "hidden_at") if name in table.c]
 
 
 def _votes_in_week(start: datetime, end: datetime) -> dict[int, int]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from forum.database import utcnow
@@ -29,7 +29,9 @@ def _citations(mention, target_column, target_id: int) -> list:
         .options(joinedload(mention.thread).joinedload(Thread.author),
                  joinedload(mention.post).joinedload(Post.author))
         .join(Thread, Thread.id == mention.thread_id)
-        .where(target_column == target_id, Thread.deleted_at.is_(None))
+        .outerjoin(Post, Post.id == mention.post_id)
+        .where(target_column == target_id, Thread.deleted_at.is_(None), Thread.public(),
+               or_(mention.post_id.is_(None), Post.public()))
         .order_by(mention.created_at.desc(), mention.id.desc())
     ).unique())
 
@@ -66,7 +68,9 @@ def most_discussed_papers(since=None, limit: int = MOST_DISCUSSED_LIMIT) -> list
     count = func.count(PaperMention.id).label("mentions")
     query = (select(Paper, count).join(PaperMention, PaperMention.paper_id == Paper.id)
              .join(Thread, Thread.id == PaperMention.thread_id)
-             .where(Thread.deleted_at.is_(None)))
+             .outerjoin(Post, Post.id == PaperMention.post_id)
+             .where(Thread.deleted_at.is_(None), Thread.public(),
+                    or_(PaperMention.post_id.is_(None), Post.public())))
     if since is not None:
         query = query.where(PaperMention.created_at >= since)
     query = query.group_by(Paper.id).order_by(count.desc(), Paper.id.desc()).limit(limit)

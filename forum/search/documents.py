@@ -1,7 +1,8 @@
 """Search documents built from the database: one plain dict per thread, reply or paper.
 
-A document is ``None`` when its row is gone or soft-deleted, which tells the
-index to delete the key. Replies carry their thread's tags, so ``tag:`` finds
+A document is ``None`` when its row is gone, soft-deleted, held for approval
+or hidden by a moderator, which tells the index to delete the key. Replies
+carry their thread's tags, so ``tag:`` finds
 them too. Cited papers and repositories come from the papers package's link
 rows when that package is installed.
 
@@ -48,7 +49,7 @@ def _citations(session: Session, thread_ids: set[int]) -> tuple[dict, dict]:
 
 
 def thread_document(thread: Thread, papers: dict, repos: dict) -> dict | None:
-    if thread.deleted_at is not None:
+    if thread.deleted_at is not None or not thread.is_public:  # held or hidden: not searchable
         return None
     return {"key": f"thread:{thread.id}", "kind": "thread", "thread_id": thread.id,
             "title": thread.title, "body": thread.body, "authors": [thread.author.username],
@@ -58,7 +59,8 @@ def thread_document(thread: Thread, papers: dict, repos: dict) -> dict | None:
 
 
 def post_document(post: Post, papers: dict, repos: dict) -> dict | None:
-    if post.deleted_at is not None or post.thread.deleted_at is not None:
+    if (post.deleted_at is not None or post.thread.deleted_at is not None
+            or not post.is_public or not post.thread.is_public):
         return None
     return {"key": f"post:{post.id}", "kind": "reply", "thread_id": post.thread_id,
             "post_id": post.id, "title": "", "body": post.body,

@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 DRAIN_BATCH = 500
 PENDING = "search_outbox_pending"
-THREAD_ATTRIBUTES = ("title", "body", "deleted_at", "score", "tags")
-POST_ATTRIBUTES = ("body", "stance", "deleted_at", "score")
+THREAD_ATTRIBUTES = ("title", "body", "deleted_at", "held_at", "hidden_at", "score", "tags")
+POST_ATTRIBUTES = ("body", "stance", "deleted_at", "held_at", "hidden_at", "score")
 PAPER_ATTRIBUTES = ("title", "abstract", "authors", "categories", "published_at", "fetched_at")
 
 
@@ -73,8 +73,9 @@ def _outbox_rows(session: Session) -> list[dict]:
         if isinstance(obj, Thread):
             is_new, gone = obj in session.new, obj in session.deleted
             if is_new or gone or _changed(obj, THREAD_ATTRIBUTES):
-                # tags and deletion also change every reply's document
-                cascade = not is_new and (gone or _changed(obj, ("tags", "deleted_at")))
+                # tags, deletion and visibility also change every reply's document
+                cascade = not is_new and (gone or _changed(obj, ("tags", "deleted_at", "held_at",
+                                                                 "hidden_at")))
                 rows[f"thread:{obj.id}"] = "tags" if cascade else "update"
         elif isinstance(obj, Post):
             if obj in session.new or obj in session.deleted or _changed(obj, POST_ATTRIBUTES):

@@ -150,7 +150,7 @@ def _paper_results(snippets: list[Snippet]) -> dict[str, PaperResult]:
     counts = dict(db.session.execute(
         select(PaperMention.paper_id, func.count(func.distinct(PaperMention.thread_id)))
         .join(Thread, Thread.id == PaperMention.thread_id)
-        .where(PaperMention.paper_id.in_(ids), Thread.deleted_at.is_(None))
+        .where(PaperMention.paper_id.in_(ids), Thread.deleted_at.is_(None), Thread.public())
         .group_by(PaperMention.paper_id)).all())
     return {s.key: PaperResult(rows[i], counts.get(i, 0), s)
             for i, s in zip(ids, snippets) if i in rows}

@@ -18,7 +18,7 @@ import unicodedata
 from datetime import datetime
 
 from sqlalchemy import (Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, SmallInteger,
-                        String, Table, Text, UniqueConstraint)
+                        String, Table, Text, UniqueConstraint, and_)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.accounts.models import User
@@ -51,7 +51,33 @@ class Tag(db.Model):
         return f"<Tag {self.name}>"
 
 
-class Thread(db.Model):
+class Moderated:
+    """Who may see a thread or reply: held (a new member's post awaiting approval) and
+    hidden (by a moderator) content is shown only to moderators and its author."""
+
+    @property
+    def is_held(self) -> bool:
+        return self.held_at is not None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    @property
+    def is_public(self) -> bool:
+        return self.held_at is None and self.hidden_at is None
+
+    def can_be_seen_by(self, user) -> bool:
+        return self.is_public or (user.is_authenticated
+                                  and (user.is_moderator or user.id == self.author_id))
+
+    @classmethod
+    def public(cls):
+        """The SQL condition "neither held nor hidden", for every public listing."""
+        return and_(cls.held_at.is_(None), cls.hidden_at.is_(None))
+
+
+class Thread(Moderated, db.Model):
     __tablename__ = "threads"
     __table_args__ = (Index("ix_threads_listing", "deleted_at", "last_activity_at"),)
 
@@ -68,6 +94,9 @@ class Thread(db.Model):
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Moderation: held = a new member's post awaiting approval; hidden = hidden by a moderator.
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User] = relationship(lazy="raise")
     tags: Mapped[list[Tag]] = relationship(secondary=thread_tags, lazy="raise", order_by=Tag.name)
@@ -87,10 +116,12 @@ class Thread(db.Model):
     can_be_deleted_by = can_be_edited_by
 
     def can_be_replied_to_by(self, user) -> bool:
-        return user.is_authenticated and not self.is_deleted and not self.locked
+        return (user.is_authenticated and not self.is_deleted and not self.locked
+                and not user.is_banned and self.can_be_seen_by(user))
 
     def can_be_voted_on_by(self, user) -> bool:
-        return user.is_authenticated and not self.is_deleted and user.id != self.author_id
+        return (user.is_authenticated and not self.is_deleted and user.id != self.author_id
+                and not user.is_banned and self.is_public)
 
     def can_show_history_to(self, user) -> bool:
         return not self.is_deleted or (user.is_authenticated and user.is_moderator)
@@ -99,7 +130,7 @@ class Thread(db.Model):
         return f"<Thread {self.id} {self.title!r}>"
 
 
-class Post(db.Model):
+class Post(Moderated, db.Model):
     __tablename__ = "posts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -116,6 +147,8 @@ class Post(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     thread: Mapped[Thread] = relationship(lazy="raise")
     author: Mapped[User] = relationship(lazy="raise")
@@ -135,7 +168,8 @@ class Post(db.Model):
     can_be_deleted_by = can_be_edited_by
 
     def can_be_voted_on_by(self, user) -> bool:
-        return user.is_authenticated and not self.is_deleted and user.id != self.author_id
+        return (user.is_authenticated and not self.is_deleted and user.id != self.author_id
+                and not user.is_banned and self.is_public)
 
     def can_show_history_to(self, user) -> bool:
         return not self.is_deleted or (user.is_authenticated and user.is_moderator)

@@ -26,7 +26,7 @@ def front_page(tab: str = "active", *, now: datetime | None = None, period: str 
     query = (
         select(Thread)
         .options(joinedload(Thread.author), selectinload(Thread.tags))
-        .where(or_(Thread.deleted_at.is_(None), Thread.reply_count > 0))
+        .where(or_(Thread.deleted_at.is_(None), Thread.reply_count > 0), Thread.public())
     )
     if tag is not None:
         query = query.where(Thread.id.in_(
@@ -59,7 +59,7 @@ def all_tags() -> list[tuple[str, int]]:
         select(Tag.name, count)
         .join(thread_tags, thread_tags.c.tag_id == Tag.id)
         .join(Thread, Thread.id == thread_tags.c.thread_id)
-        .where(Thread.deleted_at.is_(None))
+        .where(Thread.deleted_at.is_(None), Thread.public())
         .group_by(Tag.name).order_by(count.desc(), Tag.name)
     ).all()
 
@@ -116,7 +116,8 @@ def karma_of(user_id: int) -> int:
 def stance_counts_of(user_id: int) -> dict[str, int]:
     rows = db.session.execute(
         select(Post.stance, func.count(Post.id))
-        .where(Post.author_id == user_id, Post.deleted_at.is_(None), Post.stance.is_not(None))
+        .where(Post.author_id == user_id, Post.deleted_at.is_(None), Post.stance.is_not(None),
+               Post.public())
         .group_by(Post.stance)).all()
     found = dict(rows)
     return {stance: found.get(stance, 0) for stance in STANCES}
@@ -124,13 +125,15 @@ def stance_counts_of(user_id: int) -> dict[str, int]:
 
 def threads_by(user_id: int) -> Select:
     return (select(Thread).options(joinedload(Thread.author))
-            .where(Thread.author_id == user_id, Thread.deleted_at.is_(None))
+            .where(Thread.author_id == user_id, Thread.deleted_at.is_(None), Thread.public())
             .order_by(Thread.created_at.desc()))
 
 
 def replies_by(user_id: int) -> Select:
     return (select(Post).options(joinedload(Post.thread))
-            .where(Post.author_id == user_id, Post.deleted_at.is_(None))
+            .join(Thread, Thread.id == Post.thread_id)
+            .where(Post.author_id == user_id, Post.deleted_at.is_(None), Post.public(),
+                   Thread.public())
             .order_by(Post.created_at.desc()))
 
 
@@ -141,6 +144,7 @@ class ReplyRow:
     post: Post
     depth: int
     parent: Post | None
+    masked: bool = False  # held or hidden, drawn as a placeholder because visible replies hang below
 
     @property
     def indent(self) -> int:
@@ -164,7 +168,8 @@ class ReplyTree:
 
 
 def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
-               stance: str | None = None, thread_author_id: int | None = None) -> ReplyTree:
+               stance: str | None = None, thread_author_id: int | None = None,
+               viewer=None) -> ReplyTree:
     """The replies of one page of top-level replies, as a depth-first list.
 
     Two queries whatever the thread's size: the tree's outline (ids, parents,
@@ -177,12 +182,18 @@ def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
     a conversation is never cut in half across pages. Siblings follow
     ``sort`` (see ``ranking.reply_sort_key``). With a ``stance``, the page
     lists only the replies taking it, flat, each saying whom it answers.
+
+    Held and hidden replies are shown to moderators and to their author
+    (``viewer``); to everyone else they are absent, or a placeholder when
+    replies the viewer may see hang below them. Counts are of public replies.
     """
     outline = db.session.execute(
         select(*_OUTLINE).where(Post.thread_id == thread_id).order_by(Post.created_at, Post.id)
     ).all()
+    outline, masked = _visible_outline(outline, viewer)
     parent_of = {row.id: row.parent_id for row in outline}
-    live = [row for row in outline if row.deleted_at is None]
+    live = [row for row in outline
+            if row.deleted_at is None and row.held_at is None and row.hidden_at is None]
     counts = Counter(row.stance for row in live if row.stance)
     authors = {row.author_id for row in live} | ({thread_author_id} if thread_author_id else set())
     key = ranking.reply_sort_key(sort)
@@ -208,15 +219,34 @@ def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
     wanted.discard(None)
     posts = {post.id: post for post in db.session.scalars(
         select(Post).options(joinedload(Post.author)).where(Post.id.in_(wanted)))} if wanted else {}
-    rows = [ReplyRow(posts[post_id], depth, posts.get(parent_of[post_id]))
+    rows = [ReplyRow(posts[post_id], depth, posts.get(parent_of[post_id]), post_id in masked)
             for post_id, depth in drawn]
     return ReplyTree(rows, len(roots), page, pages, sort, stance,
                      {name: counts.get(name, 0) for name in STANCES}, len(authors))
 
 
+def _visible_outline(outline: list, viewer) -> tuple[list, set[int]]:
+    """The outline rows ``viewer`` may see, and the ids of those kept only as placeholders."""
+    if viewer is not None and viewer.is_authenticated and viewer.is_moderator:
+        return outline, set()
+    viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
+    needed: set[int] = set()
+    kept, masked = [], set()
+    for row in reversed(outline):  # children come after their parents
+        visible = (row.held_at is None and row.hidden_at is None) or row.author_id == viewer_id
+        if visible or row.id in needed:
+            kept.append(row)
+            if not visible:
+                masked.add(row.id)
+            if row.parent_id is not None:
+                needed.add(row.parent_id)
+    kept.reverse()
+    return kept, masked
+
+
 # What the outline of a reply tree needs: enough to order, paginate and summarise it.
 _OUTLINE = (Post.id, Post.parent_id, Post.author_id, Post.stance, Post.created_at,
-            Post.up_count, Post.down_count, Post.deleted_at)
+            Post.up_count, Post.down_count, Post.deleted_at, Post.held_at, Post.hidden_at)
 
 
 def page_of_post(post: Post, per_page: int, sort: str = "best") -> int:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from forum.accounts.models import User
 from forum.database import utcnow
 from forum.extensions import db
+from forum.moderation import policy
 from forum.notifications.services import post_published
 from forum.threads.models import STANCES, Post, Revision, Tag, Thread, thread_tags
 from forum.threads.rendering import render_post_body
@@ -32,13 +33,17 @@ class PostingError(ValueError):
 
 
 def start_thread(author: User, title: str, body: str, tags: str | list[str] | None = None) -> Thread:
+    """A new thread; a new member's waits for a moderator (``held_at``, see moderation/policy.py)."""
+    policy.ensure_can_participate(author)
     names = _tag_names(tags)
-    thread = Thread(author=author, title=title.strip(), body=body,
-                    body_html=render_post_body(body))
+    body_html = _within_link_limit(author, render_post_body(body))
+    thread = Thread(author=author, title=title.strip(), body=body, body_html=body_html,
+                    held_at=utcnow() if policy.should_hold(author) else None)
     thread.tags = tags_named(names)
     db.session.add(thread)
     db.session.commit()
-    post_published(thread)
+    if thread.is_public:  # a held thread is announced when a moderator approves it
+        post_published(thread)
     return thread
 
 
@@ -58,7 +63,7 @@ def edit_thread(thread: Thread, title: str, body: str,
                                 written_at=thread.edited_at or thread.created_at, replaced_at=now))
         thread.title = title
         thread.body = body
-        thread.body_html = render_post_body(body)
+        thread.body_html = _within_link_limit(_author_of(thread), render_post_body(body))
         thread.edited_at = now
     if tags_changed:
         _set_tags(thread.id, names)
@@ -75,25 +80,32 @@ def delete_thread(thread: Thread) -> None:
 
 def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = None,
           stance: str | None = None) -> Post:
+    policy.ensure_can_participate(author)
     _refuse_if_deleted(thread, "This thread was deleted; it takes no new replies.")
+    if not thread.can_be_seen_by(author):
+        raise PostingError("That thread does not exist.", 404)
     if thread.locked:
         raise PostingError("This thread is locked; it takes no new replies.", 403)
     if stance is not None and stance not in STANCES:
         raise PostingError(f"Unknown stance {stance!r}.", 400)
     if parent_id is not None:
         parent = db.session.get(Post, parent_id)
-        if parent is None or parent.thread_id != thread.id:
+        if parent is None or parent.thread_id != thread.id or not parent.can_be_seen_by(author):
             raise PostingError("The reply you answered is not part of this thread.", 400)
+    body_html = _within_link_limit(author, render_post_body(body))
     now = utcnow()
+    held = policy.should_hold(author)
     post = Post(thread=thread, parent_id=parent_id, author=author, body=body,
-                body_html=render_post_body(body), stance=stance, created_at=now)
+                body_html=body_html, stance=stance, created_at=now, held_at=now if held else None)
     db.session.add(post)
-    db.session.execute(
-        update(Thread).where(Thread.id == thread.id)
-        .values(reply_count=Thread.reply_count + 1, last_activity_at=now)
-    )
+    if not held:  # the reply count and activity count public replies only
+        db.session.execute(
+            update(Thread).where(Thread.id == thread.id)
+            .values(reply_count=Thread.reply_count + 1, last_activity_at=now)
+        )
     db.session.commit()
-    post_published(post)
+    if post.is_public:  # a held reply is announced when a moderator approves it
+        post_published(post)
     return post
 
 
@@ -113,7 +125,7 @@ def edit_post(post: Post, body: str, *, stance: str | None | object = KEEP) -> P
         db.session.add(Revision(post_id=post.id, body=post.body,
                                 written_at=post.edited_at or post.created_at, replaced_at=now))
         post.body = body
-        post.body_html = render_post_body(body)
+        post.body_html = _within_link_limit(_author_of(post), render_post_body(body))
         post.edited_at = now
     if stance_changed:
         post.stance = stance
@@ -126,10 +138,11 @@ def delete_post(post: Post) -> None:
     if post.deleted_at is not None:
         return
     post.deleted_at = utcnow()
-    db.session.execute(
-        update(Thread).where(Thread.id == post.thread_id)
-        .values(reply_count=Thread.reply_count - 1)
-    )
+    if post.is_public:  # held and hidden replies were never counted
+        db.session.execute(
+            update(Thread).where(Thread.id == post.thread_id)
+            .values(reply_count=Thread.reply_count - 1)
+        )
     db.session.commit()
 
 
@@ -153,6 +166,17 @@ def _tag_names(tags: str | list[str] | None) -> list[str]:
         return parse_tags(tags if isinstance(tags, str) or tags is None else " ".join(tags))
     except TagError as error:
         raise PostingError(error.message, 422) from None
+
+
+def _within_link_limit(author: User, body_html: str) -> str:
+    message = policy.link_limit_error(author, body_html)
+    if message:
+        raise PostingError(message, 422)
+    return body_html
+
+
+def _author_of(target: Thread | Post) -> User:
+    return db.session.get(User, target.author_id)  # usually already in the session
 
 
 def _refuse_if_deleted(target, message: str) -> None:

@@ -12,6 +12,7 @@ from forum.accounts.forms import ConfirmForm
 from forum.database import utcnow
 from forum.extensions import db
 from forum.markup import render_markdown
+from forum.moderation.policy import participation_required
 from forum.threads import queries, ranking, services, votes
 from forum.threads.forms import EditPostForm, ReplyForm, ThreadForm, VoteForm
 from forum.threads.models import STANCES, Post, Thread
@@ -61,13 +62,13 @@ def _thread_list(template: str, tag: str | None = None):
 @bp.route("/t/<int:thread_id>/<slug>")
 @pagecache.anonymous_page
 def show(thread_id: int, slug: str | None = None):
-    thread = queries.thread_for_page(thread_id) or _not_found_thread()
+    thread = _seen(queries.thread_for_page(thread_id) or _not_found_thread())
     if slug != thread.slug:
         return redirect(thread_url(thread, **request.args), 301)
     sort, stance = _reply_order()
     tree = queries.reply_tree(thread.id, request.args.get("page", 1, type=int) or 1,
                               current_app.config["REPLIES_PER_PAGE"], sort=sort, stance=stance,
-                              thread_author_id=thread.author_id)
+                              thread_author_id=thread.author_id, viewer=current_user)
     my_votes = votes.votes_by(current_user.id, thread.id) if current_user.is_authenticated else {}
     papers, repos = queries.cited_counts(thread.id)
     return render_template("threads/show.html", thread=thread, tree=tree, my_votes=my_votes,
@@ -122,13 +123,14 @@ def _vote(target, back: str):
 
 @bp.route("/t/<int:thread_id>/history")
 def thread_history(thread_id: int):
-    thread = queries.thread_with_author(thread_id) or _not_found_thread()
+    thread = _seen(queries.thread_with_author(thread_id) or _not_found_thread())
     return _history(thread, thread_url(thread))
 
 
 @bp.route("/p/<int:post_id>/history")
 def post_history(post_id: int):
-    post = queries.post_with_thread(post_id) or abort(404, description="That reply does not exist.")
+    post = _seen(queries.post_with_thread(post_id)
+                 or abort(404, description="That reply does not exist."))
     return _history(post, post_url(post))
 
 
@@ -152,13 +154,22 @@ def _diff(older, newer) -> list[str]:
 @ratelimits.posting
 @login_required
 @confirmed_required
+@participation_required
 def new():
     form = ThreadForm()
     if request.method == "GET" and request.args.get("paper"):
         _prefill_paper(form, request.args["paper"])
     if form.validate_on_submit() and not form.preview.data:
-        thread = services.start_thread(current_user, form.title.data, form.body.data,
-                                       form.tags.data)
+        try:
+            thread = services.start_thread(current_user, form.title.data, form.body.data,
+                                           form.tags.data)
+        except services.PostingError as error:
+            form.form_errors.append(error.message)
+            return _render_form("threads/new.html", form, form.body.data, error.status,
+                                suggestions=queries.tag_suggestions())
+        if thread.is_held:
+            flash("Thanks! A new member's first posts wait for a moderator; yours will be "
+                  "public once approved. Only you can see it until then.", "info")
         return redirect(thread_url(thread))
     return _render_form("threads/new.html", form, form.body.data,
                         suggestions=queries.tag_suggestions())
@@ -168,6 +179,7 @@ def new():
 @ratelimits.posting
 @login_required
 @confirmed_required
+@participation_required
 def edit(thread_id: int):
     thread = _editable(queries.thread_for_page(thread_id) or _not_found_thread())
     form = ThreadForm(obj=thread, tags=", ".join(tag.name for tag in thread.tags))
@@ -197,8 +209,9 @@ def delete(thread_id: int):
 @ratelimits.posting
 @login_required
 @confirmed_required
+@participation_required
 def reply(thread_id: int):
-    thread = queries.thread_with_author(thread_id) or _not_found_thread()
+    thread = _seen(queries.thread_with_author(thread_id) or _not_found_thread())
     form = ReplyForm()
     if request.method == "GET":
         form.parent_id.data = request.args.get("parent", "")
@@ -214,6 +227,9 @@ def reply(thread_id: int):
             form.form_errors.append(error.message)
             return _render_form("threads/reply.html", form, form.body.data, error.status,
                                 thread=thread, parent=parent)
+        if post.is_held:
+            flash("Thanks! A new member's first posts wait for a moderator; yours will be "
+                  "public once approved. Only you can see it until then.", "info")
         return redirect(post_url(post, thread))
     if not thread.can_be_replied_to_by(current_user):
         form.form_errors.append("This thread takes no new replies.")
@@ -224,7 +240,7 @@ def reply(thread_id: int):
 @bp.route("/p/<int:post_id>")
 def permalink(post_id: int):
     post = queries.post_with_thread(post_id)
-    if post is None:
+    if post is None or not post.can_be_seen_by(current_user):
         abort(404, description="That reply does not exist.")
     return redirect(post_url(post))
 
@@ -233,6 +249,7 @@ def permalink(post_id: int):
 @ratelimits.posting
 @login_required
 @confirmed_required
+@participation_required
 def edit_post(post_id: int):
     post = _editable(queries.post_with_thread(post_id) or abort(404))
     form = EditPostForm(obj=post)
@@ -294,6 +311,13 @@ def _editable(target):
         abort(410, description="This was deleted and can no longer be changed.")
     if not target.can_be_edited_by(current_user):
         abort(403, description="You can only change what you wrote.")
+    return target
+
+
+def _seen(target):
+    """The thread or reply, if this visitor may see it (held and hidden ones are not public)."""
+    if not target.can_be_seen_by(current_user):
+        abort(404, description="That does not exist, or is not public.")
     return target
 
 

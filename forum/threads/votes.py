@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from forum.accounts.models import User
 from forum.extensions import db
+from forum.moderation.policy import ensure_can_participate
 from forum.threads.models import Post, Thread, Vote
 
 VOTE_VALUES = {"up": 1, "down": -1}
@@ -57,6 +58,9 @@ def cast_vote(user: User, target: Thread | Post, value: int) -> VoteResult:
     """Vote ``value`` (+1 or -1) on a thread or reply; the same vote again takes it back."""
     if value not in (1, -1):
         raise VoteError("A vote is 'up' or 'down'.", 400)
+    ensure_can_participate(user)
+    if not target.is_public:  # held or hidden: not open to votes, even from those who see it
+        raise VoteError("This is not public; it takes no votes.", 404)
     if target.is_deleted:
         raise VoteError("This was deleted; it takes no votes.", 410)
     if target.author_id == user.id:
