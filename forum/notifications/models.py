@@ -41,6 +41,12 @@ PHRASES = {
 }
 
 
+def _is_shown(target) -> bool:
+    """False once a moderator hid it (or it is held): then its words stay out of lists and emails.
+    (``is_public`` comes with forum/moderation; without it everything is public.)"""
+    return getattr(target, "is_public", True)
+
+
 def excerpt(text: str, chars: int) -> str:
     """The first ``chars`` characters of a post's source, on one line."""
     flat = " ".join(text.split())
@@ -85,12 +91,18 @@ class Notification(db.Model):
     @property
     def where(self) -> str:
         """The thread's title, unless the thread is gone (needs ``thread`` loaded)."""
-        return "[deleted]" if self.thread.is_deleted else self.thread.title
+        if self.thread.is_deleted:
+            return "[deleted]"
+        return self.thread.title if _is_shown(self.thread) else "[hidden]"
 
     def excerpt(self, chars: int = 160) -> str:
         """The start of what was written (needs ``thread`` and ``post`` loaded)."""
         target = self.post if self.post_id is not None else self.thread
-        return "[deleted]" if target.is_deleted else excerpt(target.body, chars)
+        if target.is_deleted:
+            return "[deleted]"
+        if not (_is_shown(target) and _is_shown(self.thread)):
+            return "[hidden by a moderator]"
+        return excerpt(target.body, chars)
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.reason} for user {self.user_id}>"

@@ -6,8 +6,10 @@ import re
 import pytest
 from sqlalchemy import event, select
 
+from forum.database import utcnow
 from forum.extensions import db
 from forum.notifications.models import Notification
+from forum.threads.models import Post, Thread
 from tests.factories import make_reply, make_thread, make_user
 from tests.notifications.conftest import refused_anonymously
 from tests.querycount import NOT_COUNTED, count_queries
@@ -210,3 +212,20 @@ def test_list_shows_an_excerpt_and_escapes_what_members_wrote(app, client, login
     assert "<img src=x" not in page and "An answer &lt;img src=x" in page
     assert "&lt;b&gt;Bob&lt;/b&gt;" in page
     assert "long …" in page or "long…" in page
+
+
+@pytest.mark.skipif(not hasattr(Post, "hidden_at"), reason="needs forum/moderation's hidden posts")
+def test_hidden_words_stay_out_of_the_list(app, client, login):
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice, title="A thread that stays")
+        make_reply(thread, bob, "Abusive words here")
+        other = make_thread(bob, title="Spam title", body=f"@{alice.username} buy now")
+        db.session.get(Post, db.session.scalar(select(Post.id).where(Post.thread_id == thread.id))
+                       ).hidden_at = utcnow()
+        db.session.get(Thread, other.id).hidden_at = utcnow()
+        db.session.commit()
+    login(alice)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Abusive words" not in page and "Spam title" not in page and "buy now" not in page
+    assert page.count("[hidden by a moderator]") == 2 and "“[hidden]”" in page
