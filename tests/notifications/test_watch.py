@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from forum.database import utcnow
 from forum.extensions import db
 from forum.notifications.models import ThreadWatch
 from forum.threads import services as threads
@@ -98,5 +99,18 @@ def test_watch_without_csrf_token_is_refused(app, client, login):
     login(alice)
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.post(f"/t/{thread.id}/mute").status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(ThreadWatch)) is None
+
+
+@pytest.mark.skipif(not hasattr(Thread, "hidden_at"), reason="needs forum/moderation's hidden threads")
+def test_a_hidden_thread_cannot_be_watched_by_others(app, client, login):
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        db.session.get(Thread, thread.id).hidden_at = utcnow()
+        db.session.commit()
+    login(bob)
+    assert client.post(f"/t/{thread.id}/watch").status_code == 404
     with app.app_context():
         assert db.session.scalar(select(ThreadWatch)) is None
