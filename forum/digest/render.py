@@ -57,10 +57,6 @@ def render(sections: dict, unsubscribe_url: str) -> RenderedDigest:
                           render_template("email/digest.html", **context))
 
 
-def unsubscribe_url(secret: str) -> str:
-    return url_for("digest.unsubscribe", token=tokens.unsubscribe_token(secret), _external=True)
-
-
 class Renderer:
     """Renders each distinct personal digest once per run; ``headers`` are the constant ones."""
 
@@ -68,13 +64,13 @@ class Renderer:
         check_server_name()
         self.sections, self.headers = sections, headers
         self._cache: dict[tuple, DigestTemplate | None] = {}
-        # unsubscribe_url() for each of thousands of readers, without building the
+        # An unsubscribe URL for each of thousands of readers, without building the
         # serializer and routing the URL every time.
         self._serializer = tokens.unsubscribe_serializer()
         self._url_around_token = url_for("digest.unsubscribe", token=_TOKEN_MARK, _external=True).split(_TOKEN_MARK)
 
     def unsubscribe_url(self, secret: str) -> str:
-        """The same URL as ``unsubscribe_url(secret)``: its tokens are URL-safe, so nothing to quote."""
+        """The one-click unsubscribe URL with a signed ``secret`` (tokens are URL-safe: nothing to quote)."""
         before, after = self._url_around_token
         return f"{before}{self._serializer.dumps(secret)}{after}"
 
