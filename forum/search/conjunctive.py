@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import heapq
 from array import array
+from itertools import accumulate, repeat
+from operator import add, neg
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
@@ -69,11 +71,17 @@ def _postings(reader, fieldname: str, text) -> tuple[array | tuple, array | None
         raise _Unsupported
     ids: list = []
     weights: list = []
-    while matcher.is_active():
-        matcher._read_ids()
-        matcher._read_weights()
-        ids.extend(matcher._ids)
-        weights.extend(matcher._weights)
+    while matcher.is_active():  # one block: (delta-coded ids, weights, values), as _read_ids does
+        matcher._read_data()
+        block_ids, block_weights = matcher._data[0], matcher._data[1]
+        ids.extend(block_ids if matcher._byteids else accumulate(block_ids))
+        count = matcher._blocklength
+        if block_weights is None:
+            weights.extend(repeat(1.0, count))
+        elif isinstance(block_weights, float):
+            weights.extend(repeat(block_weights, count))
+        else:
+            weights.extend(block_weights)
         matcher._next_block()
     return ids, weights
 
@@ -141,39 +149,52 @@ def _leaves(searcher):
 
 
 def _rank_segment(reader, offset, required, excluded, statistics, limit, best) -> None:
-    lists = []
+    """Every step is a C-level pass (zip, map, dict, set) over the postings: no Python loop
+    per matching document, which is what makes common words cheap."""
+    candidates: set | None = None
+    term_scores: list[dict] = []
     for term in required:
         ids, weights = _postings(reader, term.fieldname, term.text)
         if not ids:
             return  # a required term missing from this segment: nothing matches here
-        lists.append((len(ids), term, ids, weights))
-    lists.sort(key=lambda item: item[0])  # intersect from the rarest term up
-    _, first, ids, weights = lists[0]
-    scores: dict[int, float] = dict.fromkeys(ids, 0.0)
-    term_weights = [(first, dict(zip(ids, weights)))] if first.fieldname in SCORED_FIELDS else []
-    for _, term, ids, weights in lists[1:]:
         if term.fieldname in SCORED_FIELDS:
-            found = {d: w for d, w in zip(ids, weights) if d in scores}
-            scores = dict.fromkeys(found, 0.0)
-            term_weights.append((term, found))
+            idf, average = statistics[(term.fieldname, term.text)]
+            table = _ScoreTable(idf, average)
+            lengths = _lengths(reader, term.fieldname)
+            per_doc = dict(zip(ids, map(table.__getitem__,
+                                        zip(weights, map(lengths.__getitem__, ids)))))
+            term_scores.append(per_doc)
+            candidates = set(per_doc) if candidates is None else candidates & per_doc.keys()
         else:
-            scores = dict.fromkeys(scores.keys() & set(ids), 0.0)
-        if not scores:
+            candidates = set(ids) if candidates is None else candidates.intersection(ids)
+        if not candidates:
             return
     for term in excluded:
-        ids, _ = _postings(reader, term.fieldname, term.text)
-        for docnum in ids:
-            scores.pop(docnum, None)
+        candidates.difference_update(_postings(reader, term.fieldname, term.text)[0])
     if reader.has_deletions():
-        for docnum in [d for d in scores if reader.is_deleted(d)]:
-            del scores[docnum]
-    B, K1 = _WEIGHTING.B, _WEIGHTING.K1
-    for term, found in term_weights:
-        idf, average = statistics[(term.fieldname, term.text)]
-        lengths = _lengths(reader, term.fieldname)
-        for docnum in scores:
-            tf = found[docnum]
-            length = _LENGTHS[lengths[docnum]]
-            scores[docnum] += idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / average)))
-    top = heapq.nlargest(limit, scores.items(), key=lambda item: (item[1], -item[0]))
-    best.extend((score, docnum + offset) for docnum, score in top)
+        candidates.difference_update(reader.deleted_docs_set)
+    docnums = list(candidates)
+    totals = map(term_scores[0].__getitem__, docnums) if term_scores else repeat(0.0)
+    for per_doc in term_scores[1:]:
+        totals = map(add, totals, map(per_doc.__getitem__, docnums))
+    # (score, -docnum): the best scores first, the lower document number first among equals
+    for score, negated in heapq.nlargest(limit, zip(totals, map(neg, docnums))):
+        best.append((score, offset - negated))
+
+
+class _ScoreTable(dict):
+    """BM25F score by (term weight, length byte): few distinct pairs, each computed once."""
+
+    def __init__(self, idf: float, average: float):
+        super().__init__()
+        self.idf, self.average = idf, average
+
+    def __missing__(self, key):
+        weight, length_byte = key
+        score = self[key] = _bm25(self.idf, weight, _LENGTHS[length_byte], self.average)
+        return score
+
+
+def _bm25(idf: float, tf: float, length: float, average: float) -> float:
+    B, K1 = _WEIGHTING.B, _WEIGHTING.K1  # the formula of whoosh.scoring.bm25
+    return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / average)))
