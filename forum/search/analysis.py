@@ -11,7 +11,7 @@ the second field reuses them.
 
 Anything the fast path does not cover (positions, character offsets for
 highlighting, keeping stop words, untokenized values) goes through the Whoosh chain itself.
-Together with ``index.py`` this is the only module that imports Whoosh.
+With ``index.py`` and ``conjunctive.py``, the only modules that import Whoosh.
 """
 from __future__ import annotations
 

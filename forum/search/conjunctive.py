@@ -12,7 +12,7 @@ numbers and weights decoded by Whoosh's own codec), intersected as Python
 dicts and sets, and scored with the same BM25F formula and statistics Whoosh
 uses (filters restrict but do not score, which does not change the order).
 Anything else (OR, prefixes, date ranges, sorting by a column) is left to
-Whoosh: ``rank()`` returns None for it.
+Whoosh: ``rank()`` returns None for it. Total hit counts are never computed.
 
 This reads private attributes of Whoosh's ``W3LeafMatcher`` (block arrays);
 ``requirements.txt`` pins the version, and the tests compare the order with

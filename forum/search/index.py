@@ -1,7 +1,7 @@
 """The Whoosh index: schema, opening, writing (``apply``), rebuilding and searching.
 
-This module and ``analysis.py`` (how text becomes terms) are the only ones
-that import Whoosh. Everything else speaks in plain dicts (documents), keys
+This module, ``analysis.py`` (how text becomes terms) and ``conjunctive.py``
+(ranking the common query shape) are the only ones that import Whoosh. Everything else speaks in plain dicts (documents), keys
 (``"thread:1"``, ``"post:42"``) and the parsed query of ``forum.search.query``.
 
 Layout on disk: ``SEARCH_INDEX_DIR`` holds one folder per generation
