@@ -166,3 +166,27 @@ def test_audit_log_shows_who_what_why_and_paginates(app, as_user):
     assert "reason number 0" not in first and "Page 1 of 2" in first
     second = client.get("/moderation/log?page=2").get_data(as_text=True)
     assert "reason number 0" in second
+
+
+def test_moderation_pages_of_a_thread_a_reply_and_a_member(app, as_user):
+    with app.app_context():
+        moderator, author, reporter = make_staff(), make_user(), make_user()
+        newcomer = make_user(new_member=True, username="newbie")
+        thread = make_thread(author, title="Thread under review")
+        post = make_reply(thread, newcomer, "Held words under review")
+        services.report(reporter, db.session.get(Thread, thread.id), "Looks like an advert")
+        services.act_on(db.session.get(User, moderator.id), db.session.get(Thread, thread.id),
+                        "lock", "Cooling off")
+    client = as_user(moderator)
+    thread_page = client.get(f"/moderation/thread/{thread.id}").get_data(as_text=True)
+    assert "Thread under review" in thread_page and "Looks like an advert" in thread_page
+    assert f'action="/moderation/thread/{thread.id}/unlock"' in thread_page
+    post_page = client.get(f"/moderation/post/{post.id}").get_data(as_text=True)
+    assert "Held words under review" in post_page and "awaiting approval" in post_page
+    assert f'action="/moderation/post/{post.id}/approve"' in post_page
+    member_page = client.get(f"/moderation/users/{newcomer.id}").get_data(as_text=True)
+    assert "new member" in member_page and "1 post awaiting approval" in member_page
+    author_page = client.get(f"/moderation/users/{author.id}").get_data(as_text=True)
+    assert "Cooling off" in author_page  # the lock of their thread, in their history
+    assert client.get("/moderation/thread/999").status_code == 404
+    assert client.get("/moderation/users/999").status_code == 404
