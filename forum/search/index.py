@@ -1,8 +1,9 @@
 """The Whoosh index: schema, opening, writing (``apply``), rebuilding and searching.
 
 This module, ``analysis.py`` (how text becomes terms) and ``conjunctive.py``
-(ranking the common query shape) are the only ones that import Whoosh. Everything else speaks in plain dicts (documents), keys
-(``"thread:1"``, ``"post:42"``) and the parsed query of ``forum.search.query``.
+(ranking the common query shape) are the only ones that import Whoosh.
+Everything else speaks in plain dicts (documents), keys (``"thread:1"``,
+``"post:42"``) and the parsed query of ``forum.search.query``.
 
 Layout on disk: ``SEARCH_INDEX_DIR`` holds one folder per generation
 (``gen-<stamp>``) and a small ``current`` file naming the live one. A rebuild
