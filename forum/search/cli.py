@@ -28,7 +28,7 @@ def reindex(procs: int | None) -> None:
     """Rebuild the index from the database in a fresh folder, then switch to it atomically."""
     started = time.perf_counter()
     total = outbox.total_documents_in_database()
-    with click.progressbar(length=total, label="Indexing threads and replies") as bar:
+    with click.progressbar(length=total, label="Indexing threads, replies and papers") as bar:
         count = outbox.rebuild(progress=bar.update, procs=procs or outbox.default_procs())
     size = outbox.get_index().size_on_disk()
     click.echo(f"Indexed {count} documents in {time.perf_counter() - started:.1f} s "
