@@ -11,7 +11,8 @@ the second field reuses them.
 
 Anything the fast path does not cover (positions, character offsets for
 highlighting, keeping stop words, untokenized values) goes through the Whoosh chain itself.
-With ``index.py`` and ``conjunctive.py``, the only modules that import Whoosh.
+With ``index.py``, ``wquery.py`` and ``conjunctive.py``, the only modules that
+import Whoosh.
 """
 from __future__ import annotations
 
