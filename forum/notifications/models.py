@@ -41,12 +41,6 @@ PHRASES = {
 }
 
 
-def _is_shown(target) -> bool:
-    """False once a moderator hid it (or it is held): then its words stay out of lists and emails.
-    (``is_public`` comes with forum/moderation; without it everything is public.)"""
-    return getattr(target, "is_public", True)
-
-
 def excerpt(text: str, chars: int) -> str:
     """The first ``chars`` characters of a post's source, on one line."""
     flat = " ".join(text.split())
@@ -93,14 +87,15 @@ class Notification(db.Model):
         """The thread's title, unless the thread is gone (needs ``thread`` loaded)."""
         if self.thread.is_deleted:
             return "[deleted]"
-        return self.thread.title if _is_shown(self.thread) else "[hidden]"
+        # Hidden by a moderator: its words stay out of lists and emails.
+        return self.thread.title if self.thread.is_public else "[hidden]"
 
     def excerpt(self, chars: int = 160) -> str:
         """The start of what was written (needs ``thread`` and ``post`` loaded)."""
         target = self.post if self.post_id is not None else self.thread
         if target.is_deleted:
             return "[deleted]"
-        if not (_is_shown(target) and _is_shown(self.thread)):
+        if not (target.is_public and self.thread.is_public):
             return "[hidden by a moderator]"
         return excerpt(target.body, chars)
 

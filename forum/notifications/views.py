@@ -98,19 +98,13 @@ def mute(thread_id: int):
 
 def _set_level(thread_id: int, level: str, message: str):
     thread = db.session.get(Thread, thread_id)
-    if thread is None or thread.is_deleted or not _can_see(thread):
+    if thread is None or thread.is_deleted or not thread.can_be_seen_by(current_user):
         abort(404, description="That thread does not exist.")
     if not ConfirmForm().validate_on_submit():
         abort(400, description=EXPIRED)
     services.set_watch_level(current_user, thread, level)
     flash(message, "info")
     return redirect(url_for("threads.show", thread_id=thread.id, slug=thread.slug, _anchor="top"))
-
-
-def _can_see(thread: Thread) -> bool:
-    """Held and hidden threads (forum/moderation) are for their author and moderators only."""
-    can_be_seen_by = getattr(thread, "can_be_seen_by", None)
-    return can_be_seen_by is None or can_be_seen_by(current_user)
 
 
 @bp.post("/settings/notifications")
