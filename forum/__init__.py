@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     from forum.papers.views import bp as papers_bp
     from forum.search import cli as search_cli, outbox as search_outbox
     from forum.search.views import bp as search_bp
+    from forum.threads import widgets as thread_widgets
     from forum.threads.views import bp as threads_bp
 
     app.register_blueprint(accounts_bp)
@@ -68,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     security.register(app)
     templating.register(app)
+    thread_widgets.register(app)
     pagecache.register(app)
     cli.register(app)
     return app

@@ -192,8 +192,7 @@ def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
     ).all()
     outline, masked = _visible_outline(outline, viewer)
     parent_of = {row.id: row.parent_id for row in outline}
-    live = [row for row in outline
-            if row.deleted_at is None and row.held_at is None and row.hidden_at is None]
+    live = [row for row in outline if not (row.deleted or row.held or row.hidden)]
     counts = Counter(row.stance for row in live if row.stance)
     authors = {row.author_id for row in live} | ({thread_author_id} if thread_author_id else set())
     key = ranking.reply_sort_key(sort)
@@ -233,7 +232,7 @@ def _visible_outline(outline: list, viewer) -> tuple[list, set[int]]:
     needed: set[int] = set()
     kept, masked = [], set()
     for row in reversed(outline):  # children come after their parents
-        visible = (row.held_at is None and row.hidden_at is None) or row.author_id == viewer_id
+        visible = not (row.held or row.hidden) or row.author_id == viewer_id
         if visible or row.id in needed:
             kept.append(row)
             if not visible:
@@ -245,8 +244,10 @@ def _visible_outline(outline: list, viewer) -> tuple[list, set[int]]:
 
 
 # What the outline of a reply tree needs: enough to order, paginate and summarise it.
+# The states are read as yes/no in SQL: no datetime to convert for a thousand rows.
 _OUTLINE = (Post.id, Post.parent_id, Post.author_id, Post.stance, Post.created_at,
-            Post.up_count, Post.down_count, Post.deleted_at, Post.held_at, Post.hidden_at)
+            Post.up_count, Post.down_count, Post.deleted_at.is_not(None).label("deleted"),
+            Post.held_at.is_not(None).label("held"), Post.hidden_at.is_not(None).label("hidden"))
 
 
 def page_of_post(post: Post, per_page: int, sort: str = "best") -> int:
