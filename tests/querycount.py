@@ -6,8 +6,8 @@ from forum.extensions import db
 NOT_COUNTED = ("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")
 
 
-def count_queries(app, client, url):
-    """(number of statements, page text) for a GET of ``url``, which must answer 200."""
+def statements_of(app, client, url) -> tuple[list[str], str]:
+    """(the SQL statements run, page text) for a GET of ``url``, which must answer 200."""
     statements = []
     with app.app_context():
         engine = db.engine
@@ -22,4 +22,10 @@ def count_queries(app, client, url):
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200
-    return len(statements), response.get_data(as_text=True)
+    return statements, response.get_data(as_text=True)
+
+
+def count_queries(app, client, url):
+    """(number of statements, page text) for a GET of ``url``, which must answer 200."""
+    statements, page = statements_of(app, client, url)
+    return len(statements), page

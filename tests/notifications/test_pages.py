@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from forum.database import utcnow
 from forum.extensions import db
@@ -12,7 +12,7 @@ from forum.notifications.models import Notification
 from forum.threads.models import Post, Thread
 from tests.factories import make_reply, make_thread, make_user
 from tests.notifications.conftest import refused_anonymously
-from tests.querycount import NOT_COUNTED, count_queries
+from tests.querycount import count_queries, statements_of
 
 
 def _replies(thread, author, count, start=0):
@@ -48,19 +48,7 @@ def test_header_count_costs_exactly_one_query(app, client, login):
         _replies(thread, bob, 25)
     after, page = count_queries(app, client, "/tags")
     assert after == before and "unread-count\">25<" in page
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, *args):
-        if not statement.lstrip().upper().startswith(NOT_COUNTED):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        client.get("/tags")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    statements, _ = statements_of(app, client, "/tags")
     mine = [s for s in statements if "notifications" in s]
     assert len(mine) == 1 and "count(" in mine[0].lower()
 
