@@ -40,7 +40,7 @@ def _http_error(error: HTTPException):
 
 def _csrf_error(error: CSRFError):
     # What the person typed comes back, so an expired form costs nothing.
-    typed = _typed()
+    typed = typed_fields()
     message = ("This form was open too long or came from another site, so it was not sent. "
                "Copy what you typed below, reload the page and send it again.")
     return render_template("errors/error.html", code=400, title="Form not sent",
@@ -58,11 +58,12 @@ def too_many_requests(seconds: int, message: str = "You have done that too often
         response = jsonify(error=f"{message} {wait}", retry_after=seconds)
     else:
         response = render_template("errors/error.html", code=429, title=TITLES[429],
-                                   message=f"{message} {wait}", typed=_typed())
+                                   message=f"{message} {wait}", typed=typed_fields())
     return response, 429, {"Retry-After": str(seconds)}
 
 
-def _typed() -> dict[str, str]:
+def typed_fields() -> dict[str, str]:
+    """What the person typed into the refused form, secrets left out, to show back to them."""
     return {name: value for name, value in request.form.items()
             if name not in SECRET_FIELDS and value.strip()}
 
@@ -91,7 +92,7 @@ def _login_required():
     back = safe_next(request.referrer and _path_of(request.referrer))
     return render_template("errors/error.html", code=401, title=TITLES[401],
                            message="Log in first: this needs an account. Your text is below.",
-                           typed=_typed(),
+                           typed=typed_fields(),
                            login_url=url_for("accounts.login", next=back)), 401
 
 

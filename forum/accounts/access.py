@@ -18,6 +18,7 @@ from flask import jsonify, render_template, request
 from flask_login import current_user
 
 from forum.accounts.forms import ConfirmForm
+from forum.errors import typed_fields
 
 MESSAGE = "Confirm your email address first: follow the link we emailed you when you joined."
 
@@ -34,8 +35,6 @@ def confirmed_required(view):
 def refuse_unconfirmed():
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=MESSAGE), 403
-    typed = {name: value for name, value in request.form.items()
-             if name != "csrf_token" and value.strip()}
-    return render_template("accounts/unconfirmed.html", message=MESSAGE, typed=typed,
+    return render_template("accounts/unconfirmed.html", message=MESSAGE, typed=typed_fields(),
                            form=ConfirmForm(),
                            back=request.full_path.rstrip("?") if request.method == "GET" else None), 403

@@ -17,6 +17,7 @@ from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_templat
 from flask_login import current_user
 
 from forum import ratelimits
+from forum.errors import typed_fields
 from forum.accounts.models import ROLES, User
 from forum.extensions import db, login_manager
 from forum.moderation import queries, services
@@ -31,7 +32,6 @@ bp = Blueprint("moderation", __name__)
 MEMBER_ENDPOINTS = frozenset({"moderation.report_thread", "moderation.report_post"})
 ADMIN_ENDPOINTS = frozenset({"moderation.members", "moderation.set_role"})
 PER_PAGE = 30
-SECRET_FIELDS = ("csrf_token", "password")
 
 
 @bp.before_request
@@ -242,9 +242,7 @@ def set_role(user_id: int):
 def banned(error: Banned):
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=error.description), 403
-    typed = {name: value for name, value in request.form.items()
-             if name not in SECRET_FIELDS and value.strip()}
-    return render_template("moderation/banned.html", error=error, typed=typed), 403
+    return render_template("moderation/banned.html", error=error, typed=typed_fields()), 403
 
 
 @bp.app_template_global()
