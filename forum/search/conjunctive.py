@@ -7,12 +7,14 @@ through a tree of Python matcher objects and scoring it: about 40 µs a
 document, so a pair of common words matching 5,000 of 100,000 posts costs
 200 ms, and its block-quality skipping rarely helps with common words.
 
-Here each term's postings are read a block at a time (arrays of document
-numbers and weights decoded by Whoosh's own codec), intersected as Python
-dicts and sets, and scored with the same BM25F formula and statistics Whoosh
-uses (filters restrict but do not score, which does not change the order).
-Anything else (OR, prefixes, date ranges, sorting by a column) is left to
-Whoosh: ``rank()`` returns None for it. Total hit counts are never computed.
+Here each term's postings are read a block at a time (document numbers and
+weights decoded by Whoosh's own codec) into NumPy arrays, intersected rarest
+term first with sorted searches, and only the documents left are scored, with
+the same BM25F formula and statistics Whoosh uses, element by element in the
+same order of operations, so the scores are Whoosh's to the last bit (filters
+restrict but do not score, which does not change the order). Anything else
+(OR, prefixes, date ranges, sorting by a column) is left to Whoosh: ``rank()``
+returns None for it. Total hit counts are never computed.
 
 This reads private attributes of Whoosh's ``W3LeafMatcher`` (block arrays);
 ``requirements.txt`` pins the version, and the tests compare the order with
@@ -20,11 +22,7 @@ Whoosh's own search.
 """
 from __future__ import annotations
 
-import heapq
-from array import array
-from itertools import accumulate, repeat
-from operator import add, neg
-
+import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.reading import TermNotFound
@@ -32,7 +30,7 @@ from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
 SCORED_FIELDS = frozenset({"text", "shingles"})
-_LENGTHS = [byte_to_length(b) for b in range(256)]
+_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _WEIGHTING = BM25F()
 
 
@@ -58,15 +56,15 @@ def _parts(wquery):
     return flat, excluded
 
 
-def _postings(reader, fieldname: str, text) -> tuple[array | tuple, array | None]:
-    """All document numbers and weights of one term in one segment."""
+def _postings(reader, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
+    """All document numbers (sorted) and weights of one term in one segment."""
     if fieldname not in reader.schema:
-        return (), None
+        return _NONE, _NONE
     try:  # the raw postings, deleted documents included (dropped after scoring)
         matcher = reader._terms.matcher(fieldname, reader._text_to_bytes(fieldname, text),
                                         reader.schema[fieldname].format)
     except TermNotFound:  # no documents in this segment
-        return (), None
+        return _NONE, _NONE
     if not isinstance(matcher, W3LeafMatcher):  # not the codec we know: let Whoosh do it
         raise _Unsupported
     ids: list = []
@@ -74,16 +72,20 @@ def _postings(reader, fieldname: str, text) -> tuple[array | tuple, array | None
     while matcher.is_active():  # one block: (delta-coded ids, weights, values), as _read_ids does
         matcher._read_data()
         block_ids, block_weights = matcher._data[0], matcher._data[1]
-        ids.extend(block_ids if matcher._byteids else accumulate(block_ids))
         count = matcher._blocklength
-        if block_weights is None:
-            weights.extend(repeat(1.0, count))
-        elif isinstance(block_weights, float):
-            weights.extend(repeat(block_weights, count))
+        block = np.fromiter(block_ids, dtype=np.int64, count=count)
+        ids.append(block if matcher._byteids else np.cumsum(block))
+        if block_weights is None or isinstance(block_weights, float):
+            weights.append(np.full(count, 1.0 if block_weights is None else block_weights))
         else:
-            weights.extend(block_weights)
+            weights.append(np.asarray(block_weights, dtype=np.float64))
         matcher._next_block()
-    return ids, weights
+    if not ids:
+        return _NONE, _NONE
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 class _Unsupported(Exception):
@@ -94,8 +96,8 @@ _length_cache: dict[tuple[str, str], bytes] = {}
 MAX_CACHED_LENGTHS = 64  # (segment, field) entries; segments of a live index are few
 
 
-def _lengths(reader, fieldname: str) -> bytes:
-    """One byte per document of the segment: the field's length, encoded as Whoosh does.
+def _lengths(reader, fieldname: str) -> np.ndarray:
+    """Each document's field length in the segment, decoded from the byte Whoosh stores.
     Read once per segment and field; segment files never change once written."""
     key = (reader._segment.segment_id(), fieldname)
     found = _length_cache.get(key)
@@ -103,10 +105,11 @@ def _lengths(reader, fieldname: str) -> bytes:
         column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
         count = reader.doc_count_all()
         if column is None:
-            found = bytes(count)
+            encoded = bytes(count)
         else:
             stored = min(column._count, count)
-            found = column._dbfile.get(column._basepos, stored) + bytes(count - stored)
+            encoded = column._dbfile.get(column._basepos, stored) + bytes(count - stored)
+        found = _LENGTHS[np.frombuffer(encoded, dtype=np.uint8)]
         if len(_length_cache) >= MAX_CACHED_LENGTHS:
             _length_cache.clear()
         _length_cache[key] = found
@@ -149,50 +152,54 @@ def _leaves(searcher):
 
 
 def _rank_segment(reader, offset, required, excluded, statistics, limit, best) -> None:
-    """Every step is a C-level pass (zip, map, dict, set) over the postings: no Python loop
-    per matching document, which is what makes common words cheap."""
-    candidates: set | None = None
-    term_scores: list[dict] = []
+    """Whole-array steps (NumPy) over the postings: no Python loop per matching document,
+    which is what makes common words cheap. The postings are intersected first, rarest
+    term first, and only the documents left are scored: a pair of common words shares
+    far fewer documents than either has."""
+    lists = []
     for term in required:
         ids, weights = _postings(reader, term.fieldname, term.text)
-        if not ids:
+        if not len(ids):
             return  # a required term missing from this segment: nothing matches here
-        if term.fieldname in SCORED_FIELDS:
-            idf, average = statistics[(term.fieldname, term.text)]
-            table = _ScoreTable(idf, average)
-            lengths = _lengths(reader, term.fieldname)
-            per_doc = dict(zip(ids, map(table.__getitem__,
-                                        zip(weights, map(lengths.__getitem__, ids)))))
-            term_scores.append(per_doc)
-            candidates = set(per_doc) if candidates is None else candidates & per_doc.keys()
-        else:
-            candidates = set(ids) if candidates is None else candidates.intersection(ids)
-        if not candidates:
+        lists.append((term, ids, weights))
+    by_size = sorted(lists, key=lambda item: len(item[1]))
+    candidates = by_size[0][1]
+    for _, ids, _ in by_size[1:]:
+        candidates = candidates[_contains(ids, candidates)]
+        if not len(candidates):
             return
     for term in excluded:
-        candidates.difference_update(_postings(reader, term.fieldname, term.text)[0])
+        candidates = candidates[~_contains(_postings(reader, term.fieldname, term.text)[0],
+                                           candidates)]
     if reader.has_deletions():
-        candidates.difference_update(reader.deleted_docs_set)
-    docnums = list(candidates)
-    totals = map(term_scores[0].__getitem__, docnums) if term_scores else repeat(0.0)
-    for per_doc in term_scores[1:]:
-        totals = map(add, totals, map(per_doc.__getitem__, docnums))
-    # (score, -docnum): the best scores first, the lower document number first among equals
-    for score, negated in heapq.nlargest(limit, zip(totals, map(neg, docnums))):
-        best.append((score, offset - negated))
+        deleted = np.fromiter(reader.deleted_docs_set, dtype=np.int64)
+        deleted.sort()
+        candidates = candidates[~_contains(deleted, candidates)]
+    if not len(candidates):
+        return
+    totals = np.zeros(len(candidates))
+    for term, ids, weights in lists:  # summed in the query's order, as Whoosh does
+        if term.fieldname not in SCORED_FIELDS:
+            continue  # filters restrict but do not score
+        idf, average = statistics[(term.fieldname, term.text)]
+        frequency = weights[np.searchsorted(ids, candidates)]
+        totals += _bm25(idf, frequency, _lengths(reader, term.fieldname)[candidates], average)
+    if len(candidates) > limit:  # keep the top ``limit`` scores, ties at the cut included
+        cut = np.partition(totals, len(totals) - limit)[len(totals) - limit]
+        keep = totals >= cut
+        candidates, totals = candidates[keep], totals[keep]
+    # the best scores first, the lower document number first among equals
+    order = np.lexsort((candidates, -totals))[:limit]
+    best.extend(zip(totals[order].tolist(), (candidates[order] + offset).tolist()))
 
 
-class _ScoreTable(dict):
-    """BM25F score by (term weight, length byte): few distinct pairs, each computed once."""
-
-    def __init__(self, idf: float, average: float):
-        super().__init__()
-        self.idf, self.average = idf, average
-
-    def __missing__(self, key):
-        weight, length_byte = key
-        score = self[key] = _bm25(self.idf, weight, _LENGTHS[length_byte], self.average)
-        return score
+def _contains(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """Which of ``needles`` are in the sorted ``haystack``."""
+    if not len(haystack):
+        return np.zeros(len(needles), dtype=bool)
+    at = np.searchsorted(haystack, needles)
+    at[at == len(haystack)] = 0
+    return haystack[at] == needles
 
 
 def _bm25(idf: float, tf: float, length: float, average: float) -> float:

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from forum.extensions import db
 from forum.search import outbox
@@ -131,7 +131,7 @@ def _threads(ids: set[int]) -> dict[int, Thread]:
     if not ids:
         return {}
     rows = db.session.scalars(select(Thread).where(Thread.id.in_(ids))
-                              .options(selectinload(Thread.author), selectinload(Thread.tags)))
+                              .options(joinedload(Thread.author), selectinload(Thread.tags)))
     return {t.id: t for t in rows}
 
 
