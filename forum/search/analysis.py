@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from functools import lru_cache
 
 from whoosh.analysis import (Analyzer, LowercaseFilter, RegexTokenizer, ShingleFilter,
@@ -51,10 +52,43 @@ def _words(value: str, morph: bool) -> list[str]:
     return words
 
 
-def _pairs(words: list[str]) -> list[str]:
+def _pairs(words: list[str], common: frozenset[str] | None = None) -> list[str]:
+    if common is not None:  # only pairs of two common words (see FastWordAnalyzer)
+        return [f"{a}{SHINGLE_SEPARATOR}{b}" for a, b in zip(words, words[1:])
+                if a in common and b in common]
     if len(words) < 2:  # as ShingleFilter: fewer words than a pair gives what there is
         return [SHINGLE_SEPARATOR.join(words)] if words else []
     return [f"{a}{SHINGLE_SEPARATOR}{b}" for a, b in zip(words, words[1:])]
+
+
+def is_common_pair(pair: str, common: frozenset[str] | None) -> bool:
+    first, _, second = pair.partition(SHINGLE_SEPARATOR)
+    return common is None or (first in common and second in common)
+
+
+def has_phrase(text: str, words: list[str]) -> bool:
+    """Whether ``words`` (analyzed: lower case, stemmed, no stop words) follow one another
+    in the analyzed words of ``text``: how a phrase is checked on a document's stored text."""
+    found = _words(text, morph=True)
+    size, start = len(words), 0
+    while True:
+        try:
+            at = found.index(words[0], start)
+        except ValueError:
+            return False
+        if found[at:at + size] == words:
+            return True
+        start = at + 1
+
+
+def common_words(texts, share: float) -> frozenset[str]:
+    """The analyzed words found in at least ``share`` of ``texts``."""
+    counts: Counter = Counter()
+    total = 0
+    for text in texts:
+        counts.update(set(_words(text, morph=True)))
+        total += 1
+    return frozenset(word for word, count in counts.items() if count >= share * total)
 
 
 def _build_chain(shingles: bool):
@@ -71,12 +105,21 @@ def _whoosh_chain(shingles: bool):
 
 
 class FastWordAnalyzer(Analyzer):
-    """Words (or adjacent word pairs), in one pass; see the module docstring."""
+    """Words (or adjacent word pairs), in one pass; see the module docstring.
+
+    With ``common`` (a set of analyzed words), pairs are made only of two common words
+    ("neural network"), which are the pairs whose words alone would match too many
+    documents; a phrase with a rarer word is found by its words and checked on the
+    stored text (``has_phrase``). The set is pickled with the schema, so every writer
+    of the index, and every query, sees the same one. None pairs every word.
+    """
 
     is_morph = True  # stems: Whoosh keeps the unstemmed words in a separate spelling field
+    common: frozenset[str] | None = None
 
-    def __init__(self, shingles: bool = False):
+    def __init__(self, shingles: bool = False, common=None):
         self.shingles = shingles
+        self.common = None if common is None else frozenset(common)
 
     def has_morph(self) -> bool:
         return True
@@ -84,14 +127,18 @@ class FastWordAnalyzer(Analyzer):
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", no_morph=False, **kwargs):
         if positions or chars or keeporiginal or not removestops or not tokenize:
-            yield from _whoosh_chain(self.shingles)(
+            tokens = _whoosh_chain(self.shingles)(
                 value, positions=positions, chars=chars, keeporiginal=keeporiginal,
                 removestops=removestops, start_pos=start_pos, start_char=start_char,
                 tokenize=tokenize, mode=mode, no_morph=no_morph, **kwargs)
+            if self.shingles and self.common is not None:
+                tokens = (t for t in tokens if SHINGLE_SEPARATOR in t.text
+                          and is_common_pair(t.text, self.common))
+            yield from tokens
             return
         words = _words(value, morph=not no_morph)
         if self.shingles:
-            words = _pairs(words)
+            words = _pairs(words, self.common)
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         token.boost, token.stopped = 1.0, False
         for word in words:
@@ -103,8 +150,8 @@ def word_analyzer() -> FastWordAnalyzer:
     return FastWordAnalyzer()
 
 
-def shingle_analyzer() -> FastWordAnalyzer:
-    return FastWordAnalyzer(shingles=True)
+def shingle_analyzer(common=None) -> FastWordAnalyzer:
+    return FastWordAnalyzer(shingles=True, common=common)
 
 
 def whoosh_chain(shingles: bool = False):

@@ -29,14 +29,16 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
+from forum.search.wquery import PhraseCheck
+
 SCORED_FIELDS = frozenset({"text", "shingles"})
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _WEIGHTING = BM25F()
 
 
 def _parts(wquery):
-    """(required terms, excluded terms) when ``wquery`` is an AND of terms (minus an OR of
-    terms), else None."""
+    """(required terms, excluded terms, phrase checks) when ``wquery`` is an AND of terms
+    and phrase checks (minus an OR of terms), else None."""
     excluded: list = []
     if isinstance(wquery, wq.AndNot):
         negative = wquery.b
@@ -44,16 +46,39 @@ def _parts(wquery):
         if not all(isinstance(o, wq.Term) for o in options):
             return None
         excluded, wquery = list(options), wquery.a
-    required = wquery.subqueries if isinstance(wquery, wq.And) else [wquery]
     flat: list = []
-    for part in required:
+    pending = [wquery]
+    while pending:  # ANDs inside ANDs (a phrase's parts, the papers box's filter) are one AND
+        part = pending.pop(0)
         if isinstance(part, wq.And):
-            flat.extend(part.subqueries)
+            pending[:0] = part.subqueries
         else:
             flat.append(part)
-    if not flat or not all(isinstance(p, wq.Term) for p in flat):
+    checks = [p for p in flat if isinstance(p, PhraseCheck)]
+    required = [p for p in flat if not isinstance(p, PhraseCheck)]
+    if not required or not all(isinstance(p, wq.Term) for p in required):
         return None
-    return flat, excluded
+    return required, excluded, checks
+
+
+def documents_with_all(reader, terms: list[tuple[str, str]]) -> np.ndarray:
+    """Document numbers (of ``reader``) that have every (field, text) term, deletions
+    left out: the candidates of a phrase check on Whoosh's path."""
+    found = []
+    for leaf, offset in reader.leaf_readers():
+        candidates = None
+        for fieldname, text in terms:
+            ids = _postings(leaf, fieldname, text)[0]
+            candidates = ids if candidates is None else candidates[_contains(ids, candidates)]
+            if not len(candidates):
+                break
+        if candidates is not None and len(candidates):
+            if leaf.has_deletions():
+                deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
+                deleted.sort()
+                candidates = candidates[~_contains(deleted, candidates)]
+            found.append(candidates + offset)
+    return np.concatenate(found) if found else _NONE
 
 
 def _postings(reader, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +152,7 @@ def rank_with_scores(searcher, wquery, limit: int) -> list[tuple[float, int]] | 
     parts = _parts(wquery)
     if parts is None:
         return None
-    required, excluded = parts
+    required, excluded, checks = parts
     if not searcher.doc_count_all():  # an empty index (and Whoosh's idf would divide by 0)
         return []
     scored = [t for t in required if t.fieldname in SCORED_FIELDS]
@@ -137,7 +162,7 @@ def rank_with_scores(searcher, wquery, limit: int) -> list[tuple[float, int]] | 
     best: list[tuple[float, int]] = []
     try:
         for reader, offset in _leaves(searcher):
-            _rank_segment(reader, offset, required, excluded, statistics, limit, best)
+            _rank_segment(reader, offset, required, excluded, checks, statistics, limit, best)
     except _Unsupported:
         return None
     best.sort(key=lambda item: (-item[0], item[1]))
@@ -151,7 +176,7 @@ def _leaves(searcher):
     return [(searcher.reader(), 0)]
 
 
-def _rank_segment(reader, offset, required, excluded, statistics, limit, best) -> None:
+def _rank_segment(reader, offset, required, excluded, checks, statistics, limit, best) -> None:
     """Whole-array steps (NumPy) over the postings: no Python loop per matching document,
     which is what makes common words cheap. The postings are intersected first, rarest
     term first, and only the documents left are scored: a pair of common words shares
@@ -184,6 +209,16 @@ def _rank_segment(reader, offset, required, excluded, statistics, limit, best) -
         idf, average = statistics[(term.fieldname, term.text)]
         frequency = weights[np.searchsorted(ids, candidates)]
         totals += _bm25(idf, frequency, _lengths(reader, term.fieldname)[candidates], average)
+    if checks:  # phrases checked on the stored text, best first, until there are enough
+        order = np.lexsort((candidates, -totals))
+        kept = 0
+        for docnum, score in zip(candidates[order].tolist(), totals[order].tolist()):
+            if all(check.check(reader, docnum) for check in checks):
+                best.append((score, docnum + offset))
+                kept += 1
+                if kept >= limit:
+                    break
+        return
     if len(candidates) > limit:  # keep the top ``limit`` scores, ties at the cut included
         cut = np.partition(totals, len(totals) - limit)[len(totals) - limit]
         keep = totals >= cut

@@ -40,8 +40,8 @@ from whoosh.index import LockError
 from whoosh.spelling import Corrector
 
 from forum.search import conjunctive, snippets
-from forum.search.analysis import shingle_analyzer, word_analyzer
-from forum.search.wquery import to_whoosh_query
+from forum.search.analysis import common_words, shingle_analyzer, word_analyzer
+from forum.search.wquery import stored_text, to_whoosh_query
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,8 @@ class IndexUnavailable(RuntimeError):
     """The index could not be written now (locked or failing); the outbox keeps the change."""
 
 
-def make_schema() -> fields.Schema:
+def make_schema(paired: frozenset[str] | None = None) -> fields.Schema:
+    """``paired``: the common words whose adjacent pairs ``shingles`` holds (None: all)."""
     words = word_analyzer()
     return fields.Schema(
         key=fields.ID(unique=True, stored=True, sortable=True),
@@ -102,12 +103,13 @@ def make_schema() -> fields.Schema:
         post_id=fields.STORED(),
         title=fields.STORED(),  # shown and highlighted; searched through ``text``
         body=fields.STORED(),
+        extra=fields.STORED(),  # a paper's arXiv id, authors, categories: phrases are checked on it
         # Title, body (and a paper's authors and categories) analyzed once, in one field:
         # one term look-up per word instead of an OR over fields, which lets Whoosh skip
         # whole blocks of postings for the top N. Its unstemmed words (``spell_text``) feed
         # did-you-mean and prefix expansion.
         text=fields.TEXT(analyzer=words, phrase=False, spelling=True),
-        shingles=fields.TEXT(analyzer=shingle_analyzer(), phrase=False),
+        shingles=fields.TEXT(analyzer=shingle_analyzer(paired), phrase=False),
         author=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         tag=fields.KEYWORD(lowercase=True, commas=True),
         paper=fields.KEYWORD(lowercase=True, commas=True),
@@ -117,6 +119,26 @@ def make_schema() -> fields.Schema:
     )
 
 
+PAIR_SAMPLE_DOCS = 10_000  # a rebuild counts words in the first documents it reads...
+PAIRED_MIN_DOCS = 1_000  # ...and pairs the words that about this many documents have
+
+
+def paired_words(sample: list[dict], total: int) -> frozenset[str]:
+    """The words whose adjacent pairs a rebuilt index holds: those in at least
+    ``PAIRED_MIN_DOCS`` of ``total`` documents, estimated on ``sample``.
+
+    Any other phrase has a word in fewer documents than that, so its words alone
+    leave at most that many candidates to check on the stored text. Pairing only
+    common words keeps the ``shingles`` field to about a tenth of its terms, which
+    were most of a rebuild's time (nearly every pair of rarer words is a term of its
+    own). A word that becomes common later is not paired until the next rebuild:
+    its phrases are still found, by checking.
+    """
+    if not sample or total < PAIRED_MIN_DOCS:
+        return frozenset()
+    return common_words((stored_text(doc) for doc in sample), PAIRED_MIN_DOCS / total)
+
+
 # An index written by an older schema is rebuilt (see SearchIndex._open) rather than misread.
 REQUIRED_FIELDS = frozenset(make_schema().names())
 
@@ -124,7 +146,7 @@ REQUIRED_FIELDS = frozenset(make_schema().names())
 def to_whoosh_document(doc: dict) -> dict:
     """A plain document from ``documents.py`` to the field values Whoosh takes."""
     # papers add their arXiv id, authors' names and categories as searchable words
-    text = "\n".join(filter(None, (doc.get("title"), doc.get("body"), doc.get("extra"))))
+    text = stored_text(doc)
     out = {
         "key": doc["key"], "kind": doc["kind"], "thread_id": doc.get("thread_id") or 0,
         "post_id": doc.get("post_id") or 0, "title": doc.get("title") or "",
@@ -133,6 +155,8 @@ def to_whoosh_document(doc: dict) -> dict:
         "paper": ",".join(doc.get("papers") or []), "repo": ",".join(doc.get("repos") or []),
         "score": int(doc.get("score") or 0),
     }
+    if doc.get("extra"):
+        out["extra"] = doc["extra"]
     if doc.get("stance"):
         out["stance"] = doc["stance"]
     created = doc.get("created")
@@ -168,11 +192,11 @@ class SearchIndex:
         name = self._read_pointer()
         return bool(name) and whoosh_index.exists_in(str(self.base / name))
 
-    def new_generation(self) -> Path:
+    def new_generation(self, paired: frozenset[str] | None = None) -> Path:
         self.base.mkdir(parents=True, exist_ok=True)
         folder = self.base / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
         folder.mkdir()
-        whoosh_index.create_in(str(folder), make_schema())
+        whoosh_index.create_in(str(folder), make_schema(paired))
         return folder
 
     def switch_to(self, folder: Path) -> None:

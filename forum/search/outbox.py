@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from itertools import chain, islice
 
 from flask import current_app, has_app_context
 from sqlalchemy import delete, event, func, insert, inspect, select
@@ -26,7 +27,8 @@ from sqlalchemy.orm import Session
 from forum.database import utcnow
 from forum.extensions import db
 from forum.search import documents
-from forum.search.index import WRITER_TIMEOUT_S, IndexMissing, IndexUnavailable, SearchIndex
+from forum.search.index import (PAIR_SAMPLE_DOCS, WRITER_TIMEOUT_S, IndexMissing, IndexUnavailable,
+                                SearchIndex, paired_words)
 from forum.search.models import SearchOutbox
 from forum.threads.models import Post, Thread
 
@@ -243,9 +245,10 @@ def rebuild(progress=None, procs: int = 1) -> int:
     index = get_index()
     index.mark_rebuilding(True)
     try:
-        folder = index.new_generation()
-        count = index.build(folder, documents.iter_all(lambda: Session(db.engine)),
-                            procs=procs, progress=progress)
+        docs = documents.iter_all(lambda: Session(db.engine))
+        sample = list(islice(docs, PAIR_SAMPLE_DOCS))  # which words to pair (index.paired_words)
+        folder = index.new_generation(paired_words(sample, total_documents_in_database()))
+        count = index.build(folder, chain(sample, docs), procs=procs, progress=progress)
         index.switch_to(folder)
     finally:
         index.mark_rebuilding(False)

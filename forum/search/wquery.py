@@ -1,17 +1,21 @@
 """From the parsed query (``forum.search.query``) to Whoosh query objects.
 
-Words are looked up in ``text`` (title and body analyzed together), phrases as
-an AND of adjacent word pairs in ``shingles``, prefixes expanded over the
-unstemmed vocabulary, filters as single terms (dates as ranges). Returns None
-when nothing searchable is left (only stop words, only exclusions...).
+Words are looked up in ``text`` (title and body analyzed together), prefixes
+expanded over the unstemmed vocabulary, filters as single terms (dates as
+ranges). A phrase is an AND of its words, of those adjacent pairs that the
+``shingles`` field holds (pairs of two common words, see ``analysis.py``), and,
+unless that pair alone says it all, a ``PhraseCheck`` that keeps only the
+documents whose stored text has the words in a row. Returns None when nothing
+searchable is left (only stop words, only exclusions...).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from whoosh import query as wq
+from whoosh.matching import ListMatcher, NullMatcher
 
-from forum.search.analysis import analyzed as _analyzed, shingle_analyzer
+from forum.search.analysis import analyzed as _analyzed, has_phrase, is_common_pair, shingle_analyzer
 
 TEXT_FIELDS = ("text",)
 
@@ -47,11 +51,79 @@ def _prefix_query(prefix: str, reader=None):
     return wq.Or(options)
 
 
-def _phrase_query(words: list[str]):
+def _phrase_query(words: list[str], reader=None):
     text = " ".join(words)
-    if len(_analyzed(text)) < 2:  # a one-word (or stop-word-only) phrase is a word
+    tokens = _analyzed(text)
+    if len(tokens) < 2:  # a one-word (or stop-word-only) phrase is a word
         return _word_query(text)
-    return wq.And([wq.Term("shingles", p) for p in _analyzed(text, shingle_analyzer())])
+    common = paired_words(reader.schema) if reader is not None else None
+    pairs = _analyzed(text, shingle_analyzer())
+    indexed = [p for p in pairs if is_common_pair(p, common)]
+    parts = [wq.Term("shingles", p) for p in dict.fromkeys(indexed)]
+    if len(indexed) < len(pairs):  # a pair with a rarer word: its words find the candidates
+        parts = [wq.Term("text", t) for t in dict.fromkeys(tokens)] + parts
+    if len(tokens) > 2 or not indexed:  # the pairs alone do not say the words are in one row
+        parts.append(PhraseCheck(tokens))
+    return wq.And(parts)
+
+
+def paired_words(schema) -> frozenset[str] | None:
+    """The words the index pairs in ``shingles`` (None: every word)."""
+    return getattr(schema["shingles"].analyzer, "common", None) if "shingles" in schema else None
+
+
+class PhraseCheck(wq.Query):
+    """Documents whose stored text has ``words`` (analyzed) in a row.
+
+    Never alone: it sits in an AND with the phrase's words, which narrow the
+    candidates first. ``conjunctive.py`` checks candidates lazily, best first, until
+    it has enough; this matcher (Whoosh's path: OR, prefixes, sorting) checks every
+    document of the segment that has all the words. It adds nothing to the score.
+    """
+
+    fieldname = "text"  # the field its words come from; it has no terms of its own
+
+    def __init__(self, words: list[str]):
+        self.words = list(words)
+
+    def terms(self, phrases=False):
+        return iter(())
+
+    def expanded_terms(self, ixreader, phrases=True):
+        return iter(())
+
+    def __eq__(self, other):
+        return type(other) is PhraseCheck and other.words == self.words
+
+    def __hash__(self):
+        return hash(("phrase-check", *self.words))
+
+    def __repr__(self):
+        return f"PhraseCheck({self.words!r})"
+
+    def __unicode__(self):
+        return '"' + " ".join(self.words) + '"'
+
+    __str__ = __unicode__
+
+    def estimate_size(self, ixreader):
+        return min(ixreader.doc_frequency("text", w) for w in self.words)
+
+    def matcher(self, searcher, context=None):
+        from forum.search import conjunctive  # reads postings a segment at a time
+        reader = searcher.reader()
+        found = conjunctive.documents_with_all(reader, [("text", w) for w in set(self.words)])
+        checked = [int(d) for d in found if self.check(reader, int(d))]
+        return ListMatcher(checked, weights=[0.0] * len(checked)) if checked else NullMatcher
+
+    def check(self, reader, docnum: int) -> bool:
+        """``docnum`` is the segment's (or single reader's) own number."""
+        return has_phrase(stored_text(reader.stored_fields(docnum)), self.words)
+
+
+def stored_text(stored: dict) -> str:
+    """The text a document's ``text`` field was analyzed from, as ``index.py`` joins it."""
+    return "\n".join(filter(None, (stored.get("title"), stored.get("body"), stored.get("extra"))))
 
 
 def _term_query(term, reader=None):
@@ -60,7 +132,7 @@ def _term_query(term, reader=None):
     if term.kind == "prefix":
         return _prefix_query(term.text, reader)
     if term.kind == "phrase":
-        return _phrase_query(term.text.split())
+        return _phrase_query(term.text.split(), reader)
     if term.kind == "or":
         options = [q for q in (_term_query(t, reader) for t in term.options) if q is not None]
         return wq.Or(options) if options else None

@@ -1,7 +1,7 @@
 """The one-pass analyzers give exactly Whoosh's chain's terms; snippets mark and escape."""
 import pytest
 
-from forum.search.analysis import FastWordAnalyzer, whoosh_chain
+from forum.search.analysis import FastWordAnalyzer, common_words, has_phrase, whoosh_chain
 from forum.search.snippets import snippet
 
 TEXTS = [
@@ -47,3 +47,33 @@ def test_snippet_picks_the_densest_window():
     text = "gradient " + "filler " * 60 + "gradient descent momentum " + "filler " * 60
     html = snippet(text, frozenset({"gradient", "descent", "momentum"}), width=80)
     assert html.count("<mark>") == 3 and html.startswith("…") and html.endswith("…")
+
+
+def test_only_pairs_of_common_words_are_made_when_a_set_is_given():
+    text = "Neural networks train; the neural network generalizes. Rare zorvex network."
+    common = frozenset({"neural", "network", "train"})
+    fast = [t.text for t in FastWordAnalyzer(True, common)(text)]
+    assert fast == ["neural network", "network train", "train neural", "neural network"]
+    # Whoosh's own chain (positions asked for) is filtered the same way
+    slow = [t.text for t in FastWordAnalyzer(True, common)(text, positions=True)]
+    assert slow == fast
+    assert [t.text for t in FastWordAnalyzer(True, frozenset())(text)] == []
+    assert [t.text for t in FastWordAnalyzer(True, common)("neural")] == []  # no one-word "pair"
+
+
+@pytest.mark.parametrize("text, phrase, expected", [
+    ("Training the neural networks quickly", ["neural", "network"], True),  # stems, stop words
+    ("A network of neural cells", ["neural", "network"], False),  # both words, wrong order
+    ("neural nets and a network", ["neural", "network"], False),
+    ("spectral x mixture kernels; spectral mixture kernels", ["spectral", "mixtur", "kernel"], True),
+    ("spectral mixture, mixture kernels", ["spectral", "mixtur", "kernel"], False),  # pairs apart
+    ("", ["neural", "network"], False),
+])
+def test_has_phrase_checks_words_in_a_row(text, phrase, expected):
+    assert has_phrase(text, phrase) is expected
+
+
+def test_common_words_counts_documents_not_occurrences():
+    texts = ["gradient gradient gradient descent", "gradient noise", "momentum", "descent noise"]
+    assert common_words(texts, 0.5) == {"gradient", "descent", "nois"}
+    assert common_words(texts, 0.75) == frozenset()

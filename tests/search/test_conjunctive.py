@@ -4,17 +4,16 @@ import random
 import pytest
 from whoosh import query as wq
 
-from forum.search.analysis import analyzed
+from forum.search.analysis import analyzed, has_phrase
 from forum.search.conjunctive import rank, rank_with_scores
 from forum.search.index import SearchIndex
+from forum.search.query import parse
+from forum.search.wquery import PhraseCheck, paired_words, stored_text, to_whoosh_query
 
 WORDS = "gradient descent momentum kernel policy reward graph token attention loss".split()
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
-    index = SearchIndex(tmp_path_factory.mktemp("index"))
-    index.create_empty()
+def _filled(index):
     rng = random.Random(11)
 
     def doc(i):
@@ -27,6 +26,24 @@ def index(tmp_path_factory):
     index.apply([(f"post:{i}", None) for i in range(0, 600, 9)])  # deletions
     index.apply([(f"post:{i}", doc(i)) for i in range(1, 600, 11)])  # edits: delete + add
     return index
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    index = SearchIndex(tmp_path_factory.mktemp("index"))
+    index.create_empty()  # every adjacent pair of words in ``shingles``
+    return _filled(index)
+
+
+PAIRED = frozenset({"gradient", "descent", "momentum"})
+
+
+@pytest.fixture(scope="module")
+def paired_index(tmp_path_factory):
+    """As a rebuilt index is: only pairs of common words (here PAIRED) in ``shingles``."""
+    index = SearchIndex(tmp_path_factory.mktemp("paired"))
+    index.switch_to(index.new_generation(PAIRED))
+    return _filled(index)
 
 
 def text(*words):
@@ -61,3 +78,66 @@ def test_other_shapes_are_left_to_whoosh(index):
     assert rank(searcher, wq.Or(text("gradient", "kernel")), 10) is None
     assert rank(searcher, wq.Prefix("text", "grad"), 10) is None
     assert rank(searcher, wq.And(text("gradient", "nosuchword")), 10) == []
+
+
+def _with_phrase(searcher, docnums, words):
+    """Which of ``docnums`` have the analyzed ``words`` in a row in their stored text."""
+    return {d for d in docnums if has_phrase(stored_text(searcher.stored_fields(d)), words)}
+
+
+def _all_live(searcher):
+    return [d for d in range(searcher.doc_count_all()) if not searcher.reader().is_deleted(d)]
+
+
+@pytest.mark.parametrize("fixture", ["index", "paired_index"])
+@pytest.mark.parametrize("phrase", ["gradient descent",  # a pair of PAIRED words: no check
+                                    "descent kernel",  # a rarer word: words, then checked
+                                    "gradient descent momentum", "policy reward loss",
+                                    "the gradient of descent"])  # stop words drop out
+def test_phrases_find_exactly_the_documents_with_the_words_in_a_row(request, fixture, phrase):
+    index = request.getfixturevalue(fixture)
+    searcher = index.searcher()
+    query = to_whoosh_query(parse(f'"{phrase}"'), searcher.reader())
+    words = analyzed(phrase)
+    expected = _with_phrase(searcher, _all_live(searcher), words)
+    ours = rank_with_scores(searcher, query, 1000)
+    assert expected, "the phrase should be in some documents"
+    assert {d for _, d in ours} == expected
+    results = searcher.search(query, limit=1000)  # Whoosh's path: PhraseCheck's own matcher
+    theirs = [(results.score(i), results.docnum(i)) for i in range(results.scored_length())]
+    assert [d for _, d in ours] == [d for _, d in theirs]
+    assert [round(s, 9) for s, _ in ours] == [round(s, 9) for s, _ in theirs]
+    top = rank_with_scores(searcher, query, 5)  # checked best first, stops at the limit
+    assert top == ours[:5]
+
+
+def test_which_pairs_a_phrase_looks_up(paired_index):
+    reader = paired_index.searcher().reader()
+    assert paired_words(reader.schema) == PAIRED
+
+    def parts(phrase):
+        query = to_whoosh_query(parse(f'"{phrase}"'), reader)
+        return ({t.text for t in query.subqueries if isinstance(t, wq.Term) and t.fieldname == "shingles"},
+                any(isinstance(t, PhraseCheck) for t in query.subqueries))
+    assert parts("gradient descent") == ({"gradient descent"}, False)
+    assert parts("descent kernel") == (set(), True)
+    assert parts("gradient descent kernel") == ({"gradient descent"}, True)
+    pairs = {tuple(p.split(" ")) for p in reader.field_terms("shingles")}
+    assert pairs and all(a in PAIRED and b in PAIRED for a, b in pairs)
+
+
+@pytest.mark.parametrize("fixture", ["index", "paired_index"])
+def test_phrases_under_or_and_exclusion_go_through_whoosh_correctly(request, fixture):
+    index = request.getfixturevalue(fixture)
+    searcher = index.searcher()
+    live = _all_live(searcher)
+    phrase = _with_phrase(searcher, live, ["descent", "kernel"])
+    token = {d for d in live if "token" in searcher.stored_fields(d)["body"].split()}
+    either = to_whoosh_query(parse('"descent kernel" OR token'), searcher.reader())
+    assert rank(searcher, either, 10) is None  # not an AND: Whoosh ranks it
+    found = searcher.search(either, limit=1000)
+    assert {found.docnum(i) for i in range(found.scored_length())} == phrase | token
+    without = to_whoosh_query(parse('kernel -"descent kernel"'), searcher.reader())
+    found = searcher.search(without, limit=1000)
+    kernel = {d for d in live if "kernel" in searcher.stored_fields(d)["body"].split()}
+    assert {found.docnum(i) for i in range(found.scored_length())} == kernel - phrase

@@ -5,6 +5,7 @@ from forum.extensions import db
 from forum.search import outbox
 from forum.search.models import SearchOutbox
 from forum.search.services import search
+from forum.search.wquery import paired_words
 from forum.threads import services as threads
 from forum.threads.models import Post, Thread
 from tests.factories import make_reply, make_thread, make_user
@@ -123,3 +124,28 @@ def test_corrupt_index_is_rebuilt_not_500(app, client):
     response = client.get("/search?q=autoencoders")
     assert response.status_code == 200
     assert "Sparse autoencoders" in response.get_data(as_text=True)
+
+
+def test_reindex_pairs_only_common_words_and_still_finds_every_phrase(app, runner, monkeypatch):
+    """A rebuild pairs the words of at least PAIRED_MIN_DOCS documents; a phrase with a rarer
+    word is found by its words and checked on the text, and so are replies written after."""
+    monkeypatch.setattr("forum.search.index.PAIRED_MIN_DOCS", 3)
+    with app.app_context():
+        author = make_user()
+        thread = make_thread(author, title="Neural network pruning", body="Pruning a neural network.")
+        for body in ("A neural network, sparse pruning.", "Lottery tickets in a neural network.",
+                     "Sparse lottery network pruning, neural."):
+            make_reply(thread, author, body)
+    result = runner.invoke(args=["search", "reindex", "--procs", "1"])
+    assert "Indexed 4 documents" in result.output, result.output
+    with app.app_context():
+        reader = outbox.get_index().searcher().reader()
+        assert paired_words(reader.schema) == {"neural", "network", "prune"}
+        assert set(reader.field_terms("shingles")) == {"neural network", "network prune",
+                                                        "prune neural", "prune prune"}
+        make_reply(db.session.get(Thread, thread.id), author, "Lottery tickets win again.")
+    assert len(_keys(app, '"neural network"')) == 3  # the thread and two replies
+    assert len(_keys(app, '"lottery tickets"')) == 2  # not paired: checked on the text
+    assert _keys(app, '"tickets lottery"') == set()
+    assert len(_keys(app, '"network pruning"')) == 2  # the thread and the last reply
+    assert len(_keys(app, '"neural network sparse"')) == 1
