@@ -17,9 +17,11 @@ Why these settings (measured, see DESIGN.md "Known traps"):
 - writers use ``compound=False``: a compound segment is copied into memory
   whenever a reader opens it (about 150 ms and 500 MB at 100,000 posts);
 - each process keeps one long-lived searcher and ``refresh()``es it;
-- phrases are answered from a ``shingles`` field of adjacent word pairs (an
-  AND of a few term look-ups) instead of Whoosh's position matching, which
-  took 358 ms at p95 on a 100,000-post index;
+- phrases are answered from a ``shingles`` field of adjacent pairs of common
+  words (an AND of a few term look-ups) and, for a phrase with a rarer word,
+  its words then a check of the stored text (``wquery.PhraseCheck``), instead
+  of Whoosh's position matching, which took 358 ms at p95 on a 100,000-post
+  index; which words are common is decided by each rebuild (``paired_words``);
 - the analyzer keeps two-letter words (RL, GP, QA) and only drops a short
   list of English function words.
 """
