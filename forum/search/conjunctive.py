@@ -56,9 +56,20 @@ def _parts(wquery):
             flat.append(part)
     checks = [p for p in flat if isinstance(p, PhraseCheck)]
     required = [p for p in flat if not isinstance(p, PhraseCheck)]
-    if not required or not all(isinstance(p, wq.Term) for p in required):
+    if not required or not all(isinstance(p, wq.Term) or _is_scored_group(p) for p in required):
         return None
     return required, excluded, checks
+
+
+def _is_scored_group(query) -> bool:
+    """An OR of word terms (``a OR b``, an expanded prefix): its scores add up per document."""
+    return (isinstance(query, wq.Or) and bool(query.subqueries)
+            and all(isinstance(t, wq.Term) and t.fieldname in SCORED_FIELDS
+                    for t in query.subqueries))
+
+
+def _terms_of(required) -> list:
+    return [t for part in required for t in (part.subqueries if isinstance(part, wq.Or) else [part])]
 
 
 def documents_with_all(reader, terms: list[tuple[str, str]]) -> np.ndarray:
@@ -155,7 +166,7 @@ def rank_with_scores(searcher, wquery, limit: int) -> list[tuple[float, int]] | 
     required, excluded, checks = parts
     if not searcher.doc_count_all():  # an empty index (and Whoosh's idf would divide by 0)
         return []
-    scored = [t for t in required if t.fieldname in SCORED_FIELDS]
+    scored = [t for t in _terms_of(required) if t.fieldname in SCORED_FIELDS]
     statistics = {(t.fieldname, t.text): (searcher.idf(t.fieldname, t.text),
                                           searcher.avg_field_length(t.fieldname) or 1)
                   for t in scored}
@@ -181,9 +192,12 @@ def _rank_segment(reader, offset, required, excluded, checks, statistics, limit,
     which is what makes common words cheap. The postings are intersected first, rarest
     term first, and only the documents left are scored: a pair of common words shares
     far fewer documents than either has."""
-    lists = []
-    for term in required:
-        ids, weights = _postings(reader, term.fieldname, term.text)
+    lists = []  # (term or None for an OR, document numbers, weights or an OR's scores)
+    for part in required:
+        if isinstance(part, wq.Or):
+            term, (ids, weights) = None, _union(reader, part.subqueries, statistics)
+        else:
+            term, (ids, weights) = part, _postings(reader, part.fieldname, part.text)
         if not len(ids):
             return  # a required term missing from this segment: nothing matches here
         lists.append((term, ids, weights))
@@ -204,11 +218,12 @@ def _rank_segment(reader, offset, required, excluded, checks, statistics, limit,
         return
     totals = np.zeros(len(candidates))
     for term, ids, weights in lists:  # summed in the query's order, as Whoosh does
-        if term.fieldname not in SCORED_FIELDS:
-            continue  # filters restrict but do not score
-        idf, average = statistics[(term.fieldname, term.text)]
-        frequency = weights[np.searchsorted(ids, candidates)]
-        totals += _bm25(idf, frequency, _lengths(reader, term.fieldname)[candidates], average)
+        at = np.searchsorted(ids, candidates)
+        if term is None:  # an OR: already scored
+            totals += weights[at]
+        elif term.fieldname in SCORED_FIELDS:  # filters restrict but do not score
+            idf, average = statistics[(term.fieldname, term.text)]
+            totals += _bm25(idf, weights[at], _lengths(reader, term.fieldname)[candidates], average)
     if checks:  # phrases checked on the stored text, best first, until there are enough
         order = np.lexsort((candidates, -totals))
         kept = 0
@@ -226,6 +241,22 @@ def _rank_segment(reader, offset, required, excluded, checks, statistics, limit,
     # the best scores first, the lower document number first among equals
     order = np.lexsort((candidates, -totals))[:limit]
     best.extend(zip(totals[order].tolist(), (candidates[order] + offset).tolist()))
+
+
+def _union(reader, terms, statistics) -> tuple[np.ndarray, np.ndarray]:
+    """The documents with any of ``terms`` and the sum of their scores, as Whoosh's OR
+    gives them (each term's postings scored whole: an OR is as wide as its parts)."""
+    found, scores = [], []
+    for term in terms:
+        ids, weights = _postings(reader, term.fieldname, term.text)
+        if len(ids):
+            idf, average = statistics[(term.fieldname, term.text)]
+            found.append(ids)
+            scores.append(_bm25(idf, weights, _lengths(reader, term.fieldname)[ids], average))
+    if not found:
+        return _NONE, _NONE
+    ids, inverse = np.unique(np.concatenate(found), return_inverse=True)
+    return ids, np.bincount(inverse, weights=np.concatenate(scores))
 
 
 def _contains(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:

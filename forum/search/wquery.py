@@ -11,6 +11,7 @@ searchable is left (only stop words, only exclusions...).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import islice
 
 from whoosh import query as wq
 from whoosh.matching import ListMatcher, NullMatcher
@@ -28,27 +29,36 @@ def _word_query(word: str):
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-MAX_PREFIX_WORDS = 64
+MAX_PREFIX_WORDS = 64  # unstemmed words of the spelling field looked at
+MAX_PREFIX_TERMS = 128  # indexed words searched for, the most frequent first
+MAX_PREFIX_SCAN = 5_000
 
 
 def _prefix_query(prefix: str, reader=None):
-    """Indexed words are stems ("optimization" -> "optim"), so "optimi*" is expanded
-    over the unstemmed vocabulary Whoosh keeps for spelling, then stemmed."""
+    """An OR of the indexed words the prefix stands for. Indexed words are stems
+    ("optimization" -> "optim"), so "optimi*" is also expanded over the unstemmed
+    vocabulary Whoosh keeps for spelling, then stemmed. At most the
+    ``MAX_PREFIX_TERMS`` most frequent words are searched for."""
     prefix = prefix.lower()
     if len(prefix) < 2:  # "a*" would expand to most of the vocabulary
         return None
-    options = [wq.Prefix("text", prefix)]
-    if reader is not None:
-        stems: set[str] = set()
-        for name in TEXT_FIELDS:
-            spelling = f"spell_{name}"
-            if spelling in reader.schema:
-                for word in reader.expand_prefix(spelling, prefix):
-                    stems.update(_analyzed(word.decode() if isinstance(word, bytes) else word))
-                    if len(stems) >= MAX_PREFIX_WORDS:
-                        break
-        options += [wq.Term("text", stem) for stem in sorted(stems)]
-    return wq.Or(options)
+    if reader is None:
+        return wq.Prefix("text", prefix)
+    stems: set[str] = set(islice(map(_text, reader.expand_prefix("text", prefix)), MAX_PREFIX_SCAN))
+    for name in TEXT_FIELDS:
+        spelling = f"spell_{name}"
+        if spelling in reader.schema:
+            for word in islice(reader.expand_prefix(spelling, prefix), MAX_PREFIX_WORDS):
+                stems.update(_analyzed(_text(word)))
+    if len(stems) > MAX_PREFIX_TERMS:
+        stems = set(sorted(stems, key=lambda t: -reader.doc_frequency("text", t))[:MAX_PREFIX_TERMS])
+    if not stems:
+        return wq.Term("text", prefix)  # in no document: finds nothing, as it should
+    return wq.Or([wq.Term("text", stem) for stem in sorted(stems)])
+
+
+def _text(term) -> str:
+    return term.decode() if isinstance(term, bytes) else term
 
 
 def _phrase_query(words: list[str], reader=None):
