@@ -1,29 +1,39 @@
-"""Top N for the common query shape, an AND of terms, a block of postings at a time.
+"""Top N for the usual query shapes, a block of postings at a time, in NumPy.
 
-Most searches are a few words, perhaps a phrase (an AND of word pairs in the
-``shingles`` field) and term filters (``tag:``, ``author:``, ``in:``...), with
-optional exclusions. Whoosh answers those by walking every matching document
-through a tree of Python matcher objects and scoring it: about 40 µs a
-document, so a pair of common words matching 5,000 of 100,000 posts costs
-200 ms, and its block-quality skipping rarely helps with common words.
+Most searches are a few words, perhaps a phrase (word pairs in the
+``shingles`` field, or words and a ``PhraseCheck``), an OR or a prefix, term
+filters (``tag:``, ``author:``, ``in:``...) and date ranges, with optional
+exclusions, by relevance, newest or top. Whoosh answers those by walking every
+matching document through a tree of Python matcher objects and scoring it:
+about 40 µs a document, so a pair of common words matching 5,000 of 100,000
+posts costs 200 ms, and its block-quality skipping rarely helps with common
+words (and with an OR inside an AND it skips wrongly: a test shows it). Its
+date ranges expand into many terms: a second at 100,000 posts.
 
 Here each term's postings are read a block at a time (document numbers and
 weights decoded by Whoosh's own codec) into NumPy arrays, intersected rarest
 term first with sorted searches, and only the documents left are scored, with
 the same BM25F formula and statistics Whoosh uses, element by element in the
 same order of operations, so the scores are Whoosh's to the last bit (filters
-restrict but do not score, which does not change the order). Anything else
-(OR, prefixes, date ranges, sorting by a column) is left to Whoosh: ``rank()``
-returns None for it. Total hit counts are never computed.
+restrict but do not score, which does not change the order). An OR of words
+(an expanded prefix is one) adds its words' scores per document, as Whoosh's
+does. Date ranges and the newest/top sorts read the ``created`` and ``score``
+columns whole, once per segment. Phrase checks read stored text, best first,
+only until the page is full. Anything else (an OR with a phrase inside, say)
+is left to Whoosh: ``rank()`` returns None for it. Total hit counts are never
+computed.
 
-This reads private attributes of Whoosh's ``W3LeafMatcher`` (block arrays);
-``requirements.txt`` pins the version, and the tests compare the order with
-Whoosh's own search.
+This reads private attributes of Whoosh's ``W3LeafMatcher`` (block arrays) and
+column readers; ``requirements.txt`` pins the version, and the tests compare
+the results with Whoosh's own search.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from whoosh import query as wq
+from whoosh.columns import NumericColumn
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
@@ -37,8 +47,8 @@ _WEIGHTING = BM25F()
 
 
 def _parts(wquery):
-    """(required terms, excluded terms, phrase checks) when ``wquery`` is an AND of terms
-    and phrase checks (minus an OR of terms), else None."""
+    """(required terms, excluded terms, phrase checks, date ranges) when ``wquery`` is an
+    AND of those (minus an OR of terms), else None."""
     excluded: list = []
     if isinstance(wquery, wq.AndNot):
         negative = wquery.b
@@ -55,10 +65,13 @@ def _parts(wquery):
         else:
             flat.append(part)
     checks = [p for p in flat if isinstance(p, PhraseCheck)]
-    required = [p for p in flat if not isinstance(p, PhraseCheck)]
-    if not required or not all(isinstance(p, wq.Term) or _is_scored_group(p) for p in required):
+    ranges = [p for p in flat if isinstance(p, wq.DateRange) and p.fieldname == "created"]
+    required = [p for p in flat if not isinstance(p, PhraseCheck)
+                and not any(p is r for r in ranges)]
+    if not (required or ranges) or not all(isinstance(p, wq.Term) or _is_scored_group(p)
+                                           for p in required):
         return None
-    return required, excluded, checks
+    return required, excluded, checks, ranges
 
 
 def _is_scored_group(query) -> bool:
@@ -152,32 +165,97 @@ def _lengths(reader, fieldname: str) -> np.ndarray:
     return found
 
 
-def rank(searcher, wquery, limit: int) -> list[int] | None:
-    """Global document numbers of the best ``limit`` matches, best first; None when the
-    query is not an AND of terms (Whoosh then answers it)."""
-    scored = rank_with_scores(searcher, wquery, limit)
-    return None if scored is None else [docnum for _, docnum in scored]
+_column_cache: dict[tuple[str, str], np.ndarray] = {}
+
+
+def _column(reader, fieldname: str) -> np.ndarray:
+    """A numeric column of the segment as one array, as stored (a missing value is the
+    column's default). Read once per segment and field, like ``_lengths``."""
+    key = (reader._segment.segment_id(), fieldname)
+    found = _column_cache.get(key)
+    if found is None:
+        column = reader._perdoc._cached_reader(fieldname, reader.schema[fieldname].column_type)
+        count = reader.doc_count_all()
+        if column is None or not isinstance(column, NumericColumn.Reader):
+            raise _Unsupported
+        stored = min(column._count, count)
+        raw = np.frombuffer(column._dbfile.get(column._basepos, stored * column._fixedlen),
+                            dtype=">" + column._typecode)
+        found = np.full(count, column._default, dtype=raw.dtype.newbyteorder("="))
+        found[:stored] = raw
+        if len(_column_cache) >= MAX_CACHED_LENGTHS:
+            _column_cache.clear()
+        _column_cache[key] = found
+    return found
+
+
+def _in_range(reader, query, docnums: np.ndarray) -> np.ndarray:
+    """Which of ``docnums`` a date range on ``created`` keeps (its column holds Whoosh's
+    ``datetime_to_long``, as the range's bounds do; a missing date is never in range)."""
+    values = _column(reader, query.fieldname)[docnums]
+    keep = values != reader._perdoc._cached_reader(
+        query.fieldname, reader.schema[query.fieldname].column_type)._default
+    if query.start is not None:
+        keep &= (values > query.start) if query.startexcl else (values >= query.start)
+    if query.end is not None:
+        keep &= (values < query.end) if query.endexcl else (values <= query.end)
+    return keep
+
+
+def _order(reader, candidates: np.ndarray, totals: np.ndarray | None, sort: str) -> np.ndarray:
+    """Positions of ``candidates`` best first: by score, newest, or top (then newest);
+    the lower document number first among equals."""
+    if sort == "relevance":
+        return np.lexsort((candidates, -totals))
+    created = _column(reader, "created")[candidates].astype(np.int64)  # missing: -1, last
+    if sort == "newest":
+        return np.lexsort((candidates, -created))
+    return np.lexsort((candidates, -created, -_column(reader, "score")[candidates].astype(np.int64)))
+
+
+def rank(searcher, wquery, limit: int, sort: str = "relevance") -> list[int] | None:
+    """Global document numbers of the best ``limit`` matches (by relevance, newest or top),
+    best first; None when the query is not of the shape ranked here (Whoosh answers it)."""
+    found = _best(searcher, wquery, limit, sort)
+    return None if found is None else [docnum for _, docnum in found]
 
 
 def rank_with_scores(searcher, wquery, limit: int) -> list[tuple[float, int]] | None:
+    """(score, global document number) of the ``limit`` most relevant matches."""
+    found = _best(searcher, wquery, limit, "relevance")
+    return None if found is None else [(-key[0], docnum) for key, docnum in found]
+
+
+def _best(searcher, wquery, limit: int, sort: str) -> list[tuple[tuple, int]] | None:
     parts = _parts(wquery)
     if parts is None:
         return None
-    required, excluded, checks = parts
+    required, excluded, checks, ranges = parts
     if not searcher.doc_count_all():  # an empty index (and Whoosh's idf would divide by 0)
         return []
     scored = [t for t in _terms_of(required) if t.fieldname in SCORED_FIELDS]
     statistics = {(t.fieldname, t.text): (searcher.idf(t.fieldname, t.text),
                                           searcher.avg_field_length(t.fieldname) or 1)
                   for t in scored}
-    best: list[tuple[float, int]] = []
+    query = _Query(required, excluded, checks, ranges, statistics, sort)
+    best: list[tuple[tuple, int]] = []
     try:
         for reader, offset in _leaves(searcher):
-            _rank_segment(reader, offset, required, excluded, checks, statistics, limit, best)
+            _rank_segment(reader, offset, query, limit, best)
     except _Unsupported:
         return None
-    best.sort(key=lambda item: (-item[0], item[1]))
+    best.sort()
     return best[:limit]
+
+
+@dataclass
+class _Query:
+    required: list
+    excluded: list
+    checks: list
+    ranges: list
+    statistics: dict
+    sort: str
 
 
 def _leaves(searcher):
@@ -187,27 +265,32 @@ def _leaves(searcher):
     return [(searcher.reader(), 0)]
 
 
-def _rank_segment(reader, offset, required, excluded, checks, statistics, limit, best) -> None:
+def _rank_segment(reader, offset, query: _Query, limit: int, best: list) -> None:
     """Whole-array steps (NumPy) over the postings: no Python loop per matching document,
     which is what makes common words cheap. The postings are intersected first, rarest
     term first, and only the documents left are scored: a pair of common words shares
-    far fewer documents than either has."""
+    far fewer documents than either has. Adds (sort key, global docnum) pairs to ``best``."""
     lists = []  # (term or None for an OR, document numbers, weights or an OR's scores)
-    for part in required:
+    for part in query.required:
         if isinstance(part, wq.Or):
-            term, (ids, weights) = None, _union(reader, part.subqueries, statistics)
+            term, (ids, weights) = None, _union(reader, part.subqueries, query.statistics)
         else:
             term, (ids, weights) = part, _postings(reader, part.fieldname, part.text)
         if not len(ids):
             return  # a required term missing from this segment: nothing matches here
         lists.append((term, ids, weights))
-    by_size = sorted(lists, key=lambda item: len(item[1]))
-    candidates = by_size[0][1]
-    for _, ids, _ in by_size[1:]:
-        candidates = candidates[_contains(ids, candidates)]
-        if not len(candidates):
-            return
-    for term in excluded:
+    if lists:
+        by_size = sorted(lists, key=lambda item: len(item[1]))
+        candidates = by_size[0][1]
+        for _, ids, _ in by_size[1:]:
+            candidates = candidates[_contains(ids, candidates)]
+            if not len(candidates):
+                return
+    else:  # only date ranges (and perhaps exclusions)
+        candidates = np.arange(reader.doc_count_all(), dtype=np.int64)
+    for date_range in query.ranges:
+        candidates = candidates[_in_range(reader, date_range, candidates)]
+    for term in query.excluded:
         candidates = candidates[~_contains(_postings(reader, term.fieldname, term.text)[0],
                                            candidates)]
     if reader.has_deletions():
@@ -218,29 +301,45 @@ def _rank_segment(reader, offset, required, excluded, checks, statistics, limit,
         return
     totals = np.zeros(len(candidates))
     for term, ids, weights in lists:  # summed in the query's order, as Whoosh does
+        if query.sort != "relevance":
+            break  # sorted by a column: no scores needed
         at = np.searchsorted(ids, candidates)
         if term is None:  # an OR: already scored
             totals += weights[at]
         elif term.fieldname in SCORED_FIELDS:  # filters restrict but do not score
-            idf, average = statistics[(term.fieldname, term.text)]
+            idf, average = query.statistics[(term.fieldname, term.text)]
             totals += _bm25(idf, weights[at], _lengths(reader, term.fieldname)[candidates], average)
-    if checks:  # phrases checked on the stored text, best first, until there are enough
-        order = np.lexsort((candidates, -totals))
-        kept = 0
-        for docnum, score in zip(candidates[order].tolist(), totals[order].tolist()):
-            if all(check.check(reader, docnum) for check in checks):
-                best.append((score, docnum + offset))
-                kept += 1
-                if kept >= limit:
-                    break
-        return
-    if len(candidates) > limit:  # keep the top ``limit`` scores, ties at the cut included
+    if query.sort == "relevance" and not query.checks and len(candidates) > limit:
+        # keep the top ``limit`` scores, ties at the cut included, before sorting
         cut = np.partition(totals, len(totals) - limit)[len(totals) - limit]
         keep = totals >= cut
         candidates, totals = candidates[keep], totals[keep]
-    # the best scores first, the lower document number first among equals
-    order = np.lexsort((candidates, -totals))[:limit]
-    best.extend(zip(totals[order].tolist(), (candidates[order] + offset).tolist()))
+    order = _order(reader, candidates, totals, query.sort)
+    if not query.checks:
+        order = order[:limit]
+    kept = 0
+    for start in range(0, len(order), max(limit, 64)):  # a slice at a time, best first
+        chunk = order[start:start + max(limit, 64)]
+        docnums = candidates[chunk]
+        for docnum, key in zip(docnums.tolist(), _sort_keys(reader, docnums, totals[chunk],
+                                                            query.sort)):
+            # phrases checked on the stored text until there are enough
+            if query.checks and not all(check.check(reader, docnum) for check in query.checks):
+                continue
+            best.append((key, docnum + offset))
+            kept += 1
+            if kept >= limit:
+                return
+
+
+def _sort_keys(reader, docnums: np.ndarray, totals: np.ndarray, sort: str) -> list[tuple]:
+    """Keys that order documents of several segments the way ``_order`` orders one."""
+    if sort == "relevance":
+        return [(-score,) for score in totals.tolist()]
+    created = (-_column(reader, "created")[docnums].astype(np.int64)).tolist()
+    if sort == "newest":
+        return [(c,) for c in created]
+    return list(zip((-_column(reader, "score")[docnums].astype(np.int64)).tolist(), created))
 
 
 def _union(reader, terms, statistics) -> tuple[np.ndarray, np.ndarray]:

@@ -397,10 +397,9 @@ class IndexMissing(RuntimeError):
 
 def _ranked(searcher, wquery, limit: int, sort: str = "relevance") -> list[int]:
     """Document numbers of the best ``limit`` matches, best (or newest, or top) first."""
-    if sort == "relevance":
-        ranked = conjunctive.rank(searcher, wquery, limit)
-        if ranked is not None:
-            return ranked
+    ranked = conjunctive.rank(searcher, wquery, limit, sort)
+    if ranked is not None:
+        return ranked
     kwargs: dict = {"limit": limit}
     if sort == "newest":
         kwargs["sortedby"] = sorting.FieldFacet("created", reverse=True)

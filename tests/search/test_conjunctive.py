@@ -1,5 +1,6 @@
 """The term-at-a-time ranking gives Whoosh's own BM25F order and scores, deletions included."""
 import random
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from whoosh import query as wq
@@ -18,9 +19,12 @@ def _filled(index):
 
     def doc(i):
         words = rng.choices(WORDS + ["filler"] * 10, k=rng.randint(3, 60))
-        return {"key": f"post:{i}", "kind": "reply", "thread_id": i // 5 + 1, "post_id": i,
-                "title": "", "body": " ".join(words), "authors": [f"user{i % 7}"],
-                "tags": ["rl" if i % 3 else "nlp"]}
+        doc = {"key": f"post:{i}", "kind": "reply", "thread_id": i // 5 + 1, "post_id": i,
+               "title": "", "body": " ".join(words), "authors": [f"user{i % 7}"],
+               "tags": ["rl" if i % 3 else "nlp"], "score": i % 13 - 3}
+        if i % 50:  # a few without a date
+            doc["created"] = datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(days=i % 97)
+        return doc
     for start in range(0, 600, 200):  # three segments
         index.apply([(f"post:{i}", doc(i)) for i in range(start, start + 200)])
     index.apply([(f"post:{i}", None) for i in range(0, 600, 9)])  # deletions
@@ -156,3 +160,34 @@ def test_prefixes_are_ranked_here_and_find_what_whoosh_prefix_finds(index):
     assert ours is not None, "an expanded prefix is an OR of terms: no Whoosh fallback"
     whoosh = searcher.search(wq.And([wq.Prefix("text", "gra"), wq.Term("text", "loss")]), limit=None)
     assert {d for _, d in ours} == {whoosh.docnum(i) for i in range(whoosh.scored_length())}
+
+
+def _whoosh_set(searcher, query):
+    found = searcher.search(query, limit=None)
+    return {found.docnum(i) for i in range(found.scored_length())}
+
+
+@pytest.mark.parametrize("text", ["gradient after:2024-02-01", "gradient before:2024-03-15 loss",
+                                  "after:2024-02-01 before:2024-02-10", "before:2024-01-02",
+                                  '"descent kernel" after:2024-01-20'])
+def test_date_ranges_are_ranked_here_with_whoosh_s_matches(paired_index, text):
+    searcher = paired_index.searcher()
+    query = to_whoosh_query(parse(text), searcher.reader())
+    ours = rank_with_scores(searcher, query, 1000)
+    assert ours is not None, "date ranges are column filters here: no Whoosh fallback"
+    assert ours and {d for _, d in ours} == _whoosh_set(searcher, query)
+
+
+@pytest.mark.parametrize("sort", ["newest", "top"])
+@pytest.mark.parametrize("text", ["gradient", "policy -token", '"descent kernel"', "gra*"])
+def test_newest_and_top_sorts(index, sort, text):
+    searcher = index.searcher()
+    query = to_whoosh_query(parse(text), searcher.reader())
+    created = searcher.reader().column_reader("created", translate=False)  # datetime_to_long
+    score = searcher.reader().column_reader("score")
+
+    def key(docnum):  # newest first (no date last), top: score first; then document order
+        stamp = float("inf") if created[docnum] == 2 ** 64 - 1 else -created[docnum]
+        return (stamp, docnum) if sort == "newest" else (-score[docnum], stamp, docnum)
+    expected = sorted(_whoosh_set(searcher, query), key=key)[:25]
+    assert rank(searcher, query, 25, sort) == expected
