@@ -91,6 +91,8 @@ QUERIES = {
     "phrase, three words": '"neural network gradient"',
     "phrase, rarer word": None,  # set by main(): a word of about 900 posts next to "gradient"
     "filter": "tag:rl policy",
+    "date filter": "gradient after:2024-06-01",
+    "two words, newest first": "gradient descent",
     "prefix": "optim*",
     "two words, page 5": "gradient descent",
 }
@@ -149,9 +151,18 @@ def real_corpus(path: Path, n: int):
                     return
 
 
+START = datetime(2023, 1, 1, tzinfo=timezone.utc)
+
+
+def post_dates(count: int, rng: random.Random) -> list[datetime]:
+    """When each post was written: over three years (the FTS5 table gets the same dates)."""
+    return [START + timedelta(minutes=rng.randint(0, 3 * 365 * 24 * 60)) for _ in range(count)]
+
+
 def seed_database(texts: list[str]) -> None:
-    start = datetime(2023, 1, 1, tzinfo=timezone.utc)
+    start = START
     rng = random.Random(7)
+    when = post_dates(len(texts), rng)
     conn = db.session.connection()  # plain Core inserts: no ORM events, no outbox rows
     conn.execute(User.__table__.insert(), [
         {"username": f"user{i}", "email": f"user{i}@example.org", "password_hash": "x",
@@ -160,7 +171,6 @@ def seed_database(texts: list[str]) -> None:
     user_ids = list(db.session.scalars(select(User.id)))
     tag_ids = list(db.session.scalars(select(Tag.id)))
     n_threads = max(1, len(texts) // POSTS_PER_THREAD)
-    when = [start + timedelta(minutes=rng.randint(0, 3 * 365 * 24 * 60)) for _ in texts]
     conn.execute(Thread.__table__.insert(), [
         {"id": t + 1, "title": " ".join(texts[t * POSTS_PER_THREAD].split()[:8])[:200],
          "body": texts[t * POSTS_PER_THREAD], "body_html": str(escape(texts[t * POSTS_PER_THREAD])),
@@ -201,12 +211,13 @@ def time_whoosh(app, repeats: int) -> dict[str, tuple[tuple[float, float], tuple
     out = {}
     for name, text in QUERIES.items():
         page = 5 if "page 5" in name else 1
+        sort = "newest" if "newest" in name else "relevance"
         walls, cpus = [], []
         with app.test_request_context():
-            services.search(text, page=page)  # warm
+            services.search(text, sort=sort, page=page)  # warm
             for _ in range(repeats):
                 with Timer() as timer:
-                    services.search(text, page=page)
+                    services.search(text, sort=sort, page=page)
                 walls.append(timer.wall)
                 cpus.append(timer.cpu)
                 db.session.remove()
@@ -214,24 +225,26 @@ def time_whoosh(app, repeats: int) -> dict[str, tuple[tuple[float, float], tuple
     return out
 
 
-FTS_QUERIES = {
-    "one word": ("body MATCH ?", ["gradient"], 0),
-    "two words (highlighted top 10)": ("body MATCH ?", ["gradient descent"], 0),
-    "phrase": ("body MATCH ?", ['"neural network"'], 0),
-    "phrase, three words": ("body MATCH ?", ['"neural network gradient"'], 0),
-    "phrase, rarer word": ("body MATCH ?", [None], 0),
-    "filter": ("body MATCH ? AND tag = ?", ["policy", "rl"], 0),
-    "prefix": ("body MATCH ?", ["optim*"], 0),
-    "two words, page 5": ("body MATCH ?", ["gradient descent"], 40),
+FTS_QUERIES = {  # name: (WHERE, arguments, ORDER BY, OFFSET)
+    "one word": ("body MATCH ?", ["gradient"], "rank", 0),
+    "two words (highlighted top 10)": ("body MATCH ?", ["gradient descent"], "rank", 0),
+    "phrase": ("body MATCH ?", ['"neural network"'], "rank", 0),
+    "phrase, three words": ("body MATCH ?", ['"neural network gradient"'], "rank", 0),
+    "phrase, rarer word": ("body MATCH ?", [None], "rank", 0),
+    "filter": ("body MATCH ? AND tag = ?", ["policy", "rl"], "rank", 0),
+    "date filter": ("body MATCH ? AND created >= ?", ["gradient", "2024-06-01"], "rank", 0),
+    "two words, newest first": ("body MATCH ?", ["gradient descent"], "created DESC", 0),
+    "prefix": ("body MATCH ?", ["optim*"], "rank", 0),
+    "two words, page 5": ("body MATCH ?", ["gradient descent"], "rank", 40),
 }
 
 
-def build_fts5(texts: list[str], tags: list[str], path: Path) -> float:
+def build_fts5(texts: list[str], tags: list[str], dates: list[str], path: Path) -> float:
     conn = sqlite3.connect(path)
-    conn.execute("CREATE VIRTUAL TABLE fts USING fts5(body, tag UNINDEXED, "
+    conn.execute("CREATE VIRTUAL TABLE fts USING fts5(body, tag UNINDEXED, created UNINDEXED, "
                  "tokenize='porter unicode61')")
     started = time.perf_counter()
-    conn.executemany("INSERT INTO fts(body, tag) VALUES (?, ?)", zip(texts, tags))
+    conn.executemany("INSERT INTO fts(body, tag, created) VALUES (?, ?, ?)", zip(texts, tags, dates))
     conn.commit()
     conn.close()
     return time.perf_counter() - started
@@ -240,9 +253,9 @@ def build_fts5(texts: list[str], tags: list[str], path: Path) -> float:
 def time_fts5(path: Path, repeats: int):
     conn = sqlite3.connect(path)
     out = {}
-    for name, (where, args, offset) in FTS_QUERIES.items():
+    for name, (where, args, order, offset) in FTS_QUERIES.items():
         sql = (f"SELECT rowid, snippet(fts, 0, '<mark>', '</mark>', '…', 24) FROM fts "
-               f"WHERE {where} ORDER BY rank LIMIT 10 OFFSET {offset}")
+               f"WHERE {where} ORDER BY {order} LIMIT 10 OFFSET {offset}")
         conn.execute(sql, args).fetchall()
         walls, cpus = [], []
         for _ in range(repeats):
@@ -277,7 +290,7 @@ def load() -> str:
 def prepare(args, folder: Path) -> tuple[object, str]:
     """The app over a seeded database in ``folder`` (reused when it matches), and its label."""
     label = f"--corpus {args.corpus}" if args.corpus else "generated"
-    meta = {"posts": args.posts, "corpus": label, "version": 2}
+    meta = {"posts": args.posts, "corpus": label, "version": 3}
     meta_file = folder / "meta.json"
     reuse = meta_file.exists() and json.loads(meta_file.read_text()) == meta
     if not reuse:
@@ -294,7 +307,8 @@ def prepare(args, folder: Path) -> tuple[object, str]:
         upgrade(revision="heads")
         seed_database(texts)
     rng = random.Random(3)
-    fts_build = build_fts5(texts, [rng.choice(TAGS) for _ in texts], folder / "fts.db")
+    dates = [d.date().isoformat() for d in post_dates(len(texts), random.Random(7))]  # as seeded
+    fts_build = build_fts5(texts, [rng.choice(TAGS) for _ in texts], dates, folder / "fts.db")
     print(f"fts5 build: {fts_build:.1f} s; {(folder / 'fts.db').stat().st_size / 1e6:.1f} MB on disk")
     meta_file.write_text(json.dumps(meta))
     return app, label
