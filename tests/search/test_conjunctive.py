@@ -191,3 +191,16 @@ def test_newest_and_top_sorts(index, sort, text):
         return (stamp, docnum) if sort == "newest" else (-score[docnum], stamp, docnum)
     expected = sorted(_whoosh_set(searcher, query), key=key)[:25]
     assert rank(searcher, query, 25, sort) == expected
+
+
+def test_field_lengths_read_from_the_whole_column_match_whoosh_s_column_reader(index):
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+    from whoosh.util.numeric import byte_to_length
+    for leaf, _ in index.searcher().reader().leaf_readers():
+        perdoc = leaf._perdoc
+        column = perdoc._cached_reader(_lenfield("text"), LENGTHS_COLUMN)
+        for docnum in range(leaf.doc_count_all()):
+            encoded = column[docnum]
+            assert perdoc.doc_field_length(docnum, "text") == (
+                byte_to_length(encoded) if encoded else None)
+        assert perdoc.doc_field_length(0, "tag", default=7) == 7  # unscored: no column
