@@ -87,8 +87,9 @@ class PhraseCheck(wq.Query):
 
     Never alone: it sits in an AND with the phrase's words, which narrow the
     candidates first. ``conjunctive.py`` checks candidates lazily, best first, until
-    it has enough; this matcher (Whoosh's path: OR, prefixes, sorting) checks every
-    document of the segment that has all the words. It adds nothing to the score.
+    it has enough; this matcher (Whoosh's path: a phrase under an OR, or excluded)
+    checks every document of the segment that has all the words. It adds nothing
+    to the score.
     """
 
     fieldname = "text"  # the field its words come from; it has no terms of its own
