@@ -208,6 +208,7 @@ class SearchIndex:
         self._ix = None
         self._generation: str | None = None
         self._searcher = None
+        self._column_readers = None  # (searcher, readers): see _columns
 
     # -- generations --
     def _read_pointer(self) -> str | None:
@@ -243,6 +244,9 @@ class SearchIndex:
     def _open(self):
         """The live index (reopened when another process switched generations)."""
         name = self._read_pointer()
+        if name is not None and name == self._generation and self._ix is not None \
+                and (self.base / name).is_dir():
+            return self._ix  # the usual case: a stat, not a read of the index's table of contents
         if name is None or not whoosh_index.exists_in(str(self.base / name)):
             raise IndexMissing(f"no search index in {self.base}")
         if name != self._generation or self._ix is None:
@@ -357,8 +361,7 @@ class SearchIndex:
         ranked = _ranked(searcher, wquery, limit, sort)
         if not ranked:  # also an empty index, whose reader has no columns
             return SearchPage(groups=[], has_next=False)
-        reader = searcher.reader()
-        thread_ids, kinds, keys = (reader.column_reader(name) for name in ("thread_id", "kind", "key"))
+        thread_ids, kinds, keys = self._columns(searcher)
         # Papers are listed only when asked for (in:papers); otherwise they have their own
         # small box (search_papers) and never push debates off the page.
         papers_wanted = ("in", "paper") in parsed.filters
@@ -380,13 +383,22 @@ class SearchIndex:
                 group.hits.append(docnum)
         start = (page - 1) * per_page
         shown = [groups[k] for k in order[start:start + per_page]]
-        words = _highlight_words(wquery, reader)
+        words = _highlight_words(wquery, searcher.reader())
         for group in shown:  # load stored fields and highlight only what is shown
             hits = [searcher.stored_fields(docnum) for docnum in group.hits]
             group.snippets = [Snippet(key=h["key"], kind=h["kind"], post_id=h.get("post_id") or None,
                                       html=_snippet(h, words)) for h in hits]
             group.hits = []
         return SearchPage(groups=shown, has_next=len(order) > start + per_page)
+
+    def _columns(self, searcher):
+        """The thread_id, kind and key column readers, kept while the searcher is."""
+        cached = self._column_readers
+        if cached is None or cached[0] is not searcher:
+            reader = searcher.reader()
+            cached = self._column_readers = (searcher, tuple(
+                reader.column_reader(name) for name in ("thread_id", "kind", "key")))
+        return cached[1]
 
     def search_papers(self, parsed, *, limit: int = 3) -> tuple[list[Snippet], bool]:
         """The best matching papers for the box above the debates, and whether there are more."""
