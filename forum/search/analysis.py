@@ -61,6 +61,11 @@ def _pairs(words: list[str], common: frozenset[str] | None = None) -> list[str]:
     return [f"{a}{SHINGLE_SEPARATOR}{b}" for a, b in zip(words, words[1:])]
 
 
+def unstemmed_words(text: str) -> list[str]:
+    """Lower-cased words without stop words, as written (for spelling and prefixes)."""
+    return _words(text, morph=False)
+
+
 def is_common_pair(pair: str, common: frozenset[str] | None) -> bool:
     first, _, second = pair.partition(SHINGLE_SEPARATOR)
     return common is None or (first in common and second in common)
@@ -114,7 +119,7 @@ class FastWordAnalyzer(Analyzer):
     of the index, and every query, sees the same one. None pairs every word.
     """
 
-    is_morph = True  # stems: Whoosh keeps the unstemmed words in a separate spelling field
+    is_morph = True  # stems (the unstemmed words go to index.py's ``spelling`` field)
     common: frozenset[str] | None = None
 
     def __init__(self, shingles: bool = False, common=None):

@@ -18,9 +18,6 @@ from whoosh.matching import ListMatcher, NullMatcher
 
 from forum.search.analysis import analyzed as _analyzed, has_phrase, is_common_pair, shingle_analyzer
 
-TEXT_FIELDS = ("text",)
-
-
 def _word_query(word: str):
     tokens = _analyzed(word)
     if not tokens:
@@ -37,19 +34,17 @@ MAX_PREFIX_SCAN = 5_000
 def _prefix_query(prefix: str, reader=None):
     """An OR of the indexed words the prefix stands for. Indexed words are stems
     ("optimization" -> "optim"), so "optimi*" is also expanded over the unstemmed
-    vocabulary Whoosh keeps for spelling, then stemmed. At most the
+    vocabulary of the ``spelling`` field, then stemmed. At most the
     ``MAX_PREFIX_TERMS`` most frequent words are searched for."""
     prefix = prefix.lower()
     if len(prefix) < 2:  # "a*" would expand to most of the vocabulary
         return None
     if reader is None:
         return wq.Prefix("text", prefix)
-    stems: set[str] = set(islice(map(_text, reader.expand_prefix("text", prefix)), MAX_PREFIX_SCAN))
-    for name in TEXT_FIELDS:
-        spelling = f"spell_{name}"
-        if spelling in reader.schema:
-            for word in islice(reader.expand_prefix(spelling, prefix), MAX_PREFIX_WORDS):
-                stems.update(_analyzed(_text(word)))
+    stems: set[str] = set(islice(map(term_text, reader.expand_prefix("text", prefix)), MAX_PREFIX_SCAN))
+    if "spelling" in reader.schema:
+        for word in islice(reader.expand_prefix("spelling", prefix), MAX_PREFIX_WORDS):
+            stems.update(_analyzed(term_text(word)))
     if len(stems) > MAX_PREFIX_TERMS:
         stems = set(sorted(stems, key=lambda t: -reader.doc_frequency("text", t))[:MAX_PREFIX_TERMS])
     if not stems:
@@ -57,7 +52,8 @@ def _prefix_query(prefix: str, reader=None):
     return wq.Or([wq.Term("text", stem) for stem in sorted(stems)])
 
 
-def _text(term) -> str:
+def term_text(term) -> str:
+    """A term as text (Whoosh's readers give bytes)."""
     return term.decode() if isinstance(term, bytes) else term
 
 

@@ -149,3 +149,24 @@ def test_reindex_pairs_only_common_words_and_still_finds_every_phrase(app, runne
     assert _keys(app, '"tickets lottery"') == set()
     assert len(_keys(app, '"network pruning"')) == 2  # the thread and the last reply
     assert len(_keys(app, '"neural network sparse"')) == 1
+
+
+def test_reindex_gives_spelling_words_once_a_chunk_and_corrections_still_work(app, runner,
+                                                                              monkeypatch):
+    monkeypatch.setattr("forum.search.index.SPELLING_CHUNK", 2)
+    with app.app_context():
+        author = make_user()
+        thread = make_thread(author, title="Gaussian kernels", body="Kernel choice for a GP.")
+        for body in ("Gaussian kernel again.", "Gaussian kernels everywhere.",
+                     "A Gaussian kennel?", "Gaussians and kernels."):
+            make_reply(thread, author, body)
+    result = runner.invoke(args=["search", "reindex", "--procs", "1"])
+    assert "Indexed 5 documents" in result.output, result.output
+    with app.app_context():
+        index = outbox.get_index()
+        reader = index.searcher().reader()
+        assert reader.doc_frequency("spelling", "gaussian") == 2  # once in 1-2, once in 3-4
+        assert reader.doc_frequency("spelling", "gaussians") == 1  # the fifth
+        assert reader.doc_frequency("spelling", "kennel") == 1
+        assert index.suggest(["gausian", "kernal"]) == {"gausian": "gaussian", "kernal": "kernel"}
+    assert len(_keys(app, "gaussi*")) == 5  # "gaussians" is found from the unstemmed words
