@@ -43,7 +43,7 @@ from whoosh.index import LockError
 from forum.search import conjunctive, snippets
 from forum.search.analysis import (analyzed, common_words, shingle_analyzer, unstemmed_words,
                                    word_analyzer)
-from forum.search.wquery import stored_text, term_text, to_whoosh_query
+from forum.search.wquery import highlight_terms, stored_text, term_text, to_whoosh_query
 
 log = logging.getLogger(__name__)
 
@@ -404,11 +404,11 @@ class SearchIndex:
                 group.hits.append(docnum)
         start = (page - 1) * per_page
         shown = [groups[k] for k in order[start:start + per_page]]
-        words = _highlight_words(wquery, searcher.reader())
+        marks = highlight_terms(parsed, searcher.reader())
         for group in shown:  # load stored fields and highlight only what is shown
             hits = [searcher.stored_fields(docnum) for docnum in group.hits]
             group.snippets = [Snippet(key=h["key"], kind=h["kind"], post_id=h.get("post_id") or None,
-                                      html=_snippet(h, words)) for h in hits]
+                                      html=_snippet(h, marks)) for h in hits]
             group.hits = []
         return SearchPage(groups=shown, has_next=len(order) > start + per_page)
 
@@ -429,9 +429,9 @@ class SearchIndex:
         if wquery is None or not reader.doc_frequency("kind", "paper"):
             return [], False
         ranked = _ranked(searcher, wq.And([wquery, wq.Term("kind", "paper")]), limit + 1)
-        words = _highlight_words(wquery, reader)
+        marks = highlight_terms(parsed, reader)
         hits = [searcher.stored_fields(docnum) for docnum in ranked[:limit]]
-        return ([Snippet(key=h["key"], kind="paper", post_id=None, html=_snippet(h, words))
+        return ([Snippet(key=h["key"], kind="paper", post_id=None, html=_snippet(h, marks))
                  for h in hits], len(ranked) > limit)
 
     def suggest(self, words: list[str], limit: int = 1) -> dict[str, str]:
@@ -471,20 +471,12 @@ def _ranked(searcher, wquery, limit: int, sort: str = "relevance") -> list[int]:
     return [results.docnum(position) for position in range(results.scored_length())]
 
 
-def _highlight_words(wquery, reader) -> frozenset[str]:
-    """The analyzed words searched for: matched on ``text``/``shingles``, shown in ``body``."""
-    words: set[str] = set()
-    for fieldname, term in wquery.existing_terms(reader, expand=True):
-        if fieldname in ("text", "shingles"):
-            words.update((term.decode() if isinstance(term, bytes) else term).split(" "))
-    return frozenset(words)
-
-
-def _snippet(hit, words: frozenset[str]) -> str:
-    """Escaped text around the matched words, each in <mark>."""
+def _snippet(hit, marks: tuple[frozenset[str], tuple]) -> str:
+    """Escaped text around the matched words and phrases, each in <mark>."""
+    words, phrases = marks
     for fieldname in ("body", "title"):
         text = hit.get(fieldname) or ""
-        found = snippets.snippet(text, words) if text else None
+        found = snippets.snippet(text, words, phrases=phrases) if text else None
         if found:
             return found
     return snippets.plain_start(hit.get("body") or hit.get("title") or "")

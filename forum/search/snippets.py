@@ -2,8 +2,10 @@
 
 One regular-expression pass over the text finds every word and its offsets;
 a word matches when its analyzed form (lower case, stemmed, as in the index)
-is one of the query's terms. The window of about ``SNIPPET_CHARS`` around the
-densest run of matches is escaped and each match wrapped in ``<mark>``.
+is one of the query's terms, and a phrase where its words follow one another
+(marked as one, "mixture of experts"; its words elsewhere are not marked). The
+window of about ``SNIPPET_CHARS`` around the densest run of matches is escaped
+and each match wrapped in ``<mark>``.
 Whoosh's highlighter does the same job through its whole analyzer and
 fragmenter pipeline, several times slower on a long review, and a results page
 highlights up to twenty texts.
@@ -18,13 +20,34 @@ SNIPPET_CHARS = 160
 ELLIPSIS = "…"
 
 
-def _matches(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
-    spans = []
+def _matches(text: str, terms: frozenset[str], phrases: tuple[tuple[str, ...], ...] = ()
+             ) -> list[tuple[int, int]]:
+    """Spans of the words in ``terms`` and of each run of words that makes one of
+    ``phrases`` (from its first word to its last, stop words between included)."""
+    if not phrases:  # the usual case, in one pass
+        return [match.span() for match in TOKEN.finditer(text)
+                if (word := match.group(0).lower()) not in STOP_WORDS and stem_word(word) in terms]
+    stems: list[str] = []
+    spans: list[tuple[int, int]] = []
     for match in TOKEN.finditer(text):
         word = match.group(0).lower()
-        if word not in STOP_WORDS and stem_word(word) in terms:
+        if word not in STOP_WORDS:
+            stems.append(stem_word(word))
             spans.append(match.span())
-    return spans
+    found = [span for stem, span in zip(stems, spans) if stem in terms]
+    for phrase in phrases:
+        size, first = len(phrase), phrase[0]
+        for at, stem in enumerate(stems):
+            if stem == first and tuple(stems[at:at + size]) == phrase:
+                found.append((spans[at][0], spans[at + size - 1][1]))
+    found.sort()
+    merged: list[tuple[int, int]] = []
+    for begin, end in found:  # a word inside a marked phrase is marked once, with it
+        if merged and begin < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((begin, end))
+    return merged
 
 
 def _best_window(spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
@@ -38,9 +61,11 @@ def _best_window(spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
     return best
 
 
-def snippet(text: str, terms: frozenset[str], width: int = SNIPPET_CHARS) -> str | None:
-    """Escaped HTML with ``<mark>`` around matched words, or None when nothing matches."""
-    spans = _matches(text, terms) if terms else []
+def snippet(text: str, terms: frozenset[str], width: int = SNIPPET_CHARS,
+            phrases: tuple[tuple[str, ...], ...] = ()) -> str | None:
+    """Escaped HTML with ``<mark>`` around matched words and phrases (analyzed, as in
+    the index), or None when nothing matches."""
+    spans = _matches(text, terms, phrases) if terms or phrases else []
     if not spans:
         return None
     first, last = _best_window(spans, width)

@@ -162,6 +162,31 @@ def _filter_query(name: str, value):
     raise ValueError(name)
 
 
+def highlight_terms(parsed, reader=None) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+    """What to mark in the results: the analyzed words searched for (prefixes
+    expanded), and each phrase as its analyzed words in a row. Exclusions are not
+    marked: a result never has them."""
+    words: set[str] = set()
+    phrases: list[tuple[str, ...]] = []
+
+    def add(term):
+        if term.kind == "or":
+            for option in term.options:
+                add(option)
+        elif term.kind == "prefix":
+            query = _prefix_query(term.text, reader)
+            for leaf in query.leaves() if query is not None else ():
+                if isinstance(leaf, wq.Term):
+                    words.add(term_text(leaf.text))
+        elif term.kind == "phrase" and len(tokens := _analyzed(term.text)) > 1:
+            phrases.append(tuple(tokens))
+        else:
+            words.update(_analyzed(term.text))
+    for term in parsed.terms:
+        add(term)
+    return frozenset(words), tuple(dict.fromkeys(phrases))
+
+
 def to_whoosh_query(parsed, reader=None):
     """None when nothing searchable is left (only stop words, only exclusions...)."""
     required = [q for q in (_term_query(t, reader) for t in parsed.terms) if q is not None]

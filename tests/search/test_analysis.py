@@ -1,4 +1,6 @@
 """The one-pass analyzers give exactly Whoosh's chain's terms; snippets mark and escape."""
+import re
+
 import pytest
 
 from forum.search.analysis import FastWordAnalyzer, common_words, has_phrase, whoosh_chain
@@ -77,3 +79,18 @@ def test_common_words_counts_documents_not_occurrences():
     texts = ["gradient gradient gradient descent", "gradient noise", "momentum", "descent noise"]
     assert common_words(texts, 0.5) == {"gradient", "descent", "nois"}
     assert common_words(texts, 0.75) == frozenset()
+
+
+@pytest.mark.parametrize("text, terms, phrases, marked", [
+    ("The neural network overfits; the network is neural only by name.", set(),
+     [("neural", "network")], ["neural network"]),
+    ("A mixture of experts, and experts of a mixture.", set(), [("mixtur", "expert")],
+     ["mixture of experts"]),
+    ("Neural networks: a network, neural.", {"network"}, [("neural", "network")],
+     ["Neural networks", "network"]),  # a word inside the phrase is marked once, with it
+    ("Training large models <fast>", {"train"}, [("larg", "model")], ["Training", "large models"]),
+])
+def test_snippet_marks_phrases_as_one_and_only_where_the_words_follow(text, terms, phrases, marked):
+    html = snippet(text, frozenset(terms), phrases=tuple(phrases))
+    assert re.findall(r"<mark>(.*?)</mark>", html) == marked
+    assert "<fast>" not in html  # escaped

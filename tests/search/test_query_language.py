@@ -1,4 +1,5 @@
 """The query language: parsing (pure) and what each construct finds in a real index."""
+import re
 from datetime import date
 
 import pytest
@@ -116,3 +117,14 @@ def test_sorts_and_grouping(app, corpus):
     assert _titles(app, "kernels", sort="newest") == ["GP kernels for QA"]  # thread + reply: once
     assert set(_titles(app, "warmup OR kernels", sort="top")) == {"GP kernels for QA",
                                                                   "Optimization tricks"}
+
+
+def test_results_mark_phrases_as_one_and_words_and_prefixes_alone(app, client, corpus):
+    def marks(text):
+        with app.test_request_context():
+            return [re.findall(r"<mark>(.*?)</mark>", s.html)
+                    for r in search(text).results for s in r.group.snippets]
+    assert marks('"spectral mixture kernels" answer') == [["Spectral mixture kernels", "answer"]]
+    assert marks("optimi* -saturated") == [["optimizer"]]  # the body, "Warmup and optimizer state."
+    page = client.get('/search?q="spectral+mixture+kernels"').get_data(as_text=True)
+    assert "<mark>Spectral mixture kernels</mark>" in page
