@@ -90,19 +90,28 @@ def documents_with_all(reader, terms: list[tuple[str, str]]) -> np.ndarray:
     left out: the candidates of a phrase check on Whoosh's path."""
     found = []
     for leaf, offset in reader.leaf_readers():
-        candidates = None
-        for fieldname, text in terms:
-            ids = _postings(leaf, fieldname, text)[0]
-            candidates = ids if candidates is None else candidates[_contains(ids, candidates)]
-            if not len(candidates):
-                break
-        if candidates is not None and len(candidates):
-            if leaf.has_deletions():
-                deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
-                deleted.sort()
-                candidates = candidates[~_contains(deleted, candidates)]
-            found.append(candidates + offset)
+        candidates = _intersect([_postings(leaf, f, t)[0] for f, t in terms])
+        found.append(_without_deleted(leaf, candidates) + offset)
     return np.concatenate(found) if found else _NONE
+
+
+def _intersect(id_lists: list[np.ndarray]) -> np.ndarray:
+    """The document numbers in every one of the sorted ``id_lists``, rarest first."""
+    by_size = sorted(id_lists, key=len)
+    candidates = by_size[0]
+    for ids in by_size[1:]:
+        if not len(candidates):
+            break
+        candidates = candidates[_contains(ids, candidates)]
+    return candidates
+
+
+def _without_deleted(reader, candidates: np.ndarray) -> np.ndarray:
+    if not reader.has_deletions() or not len(candidates):
+        return candidates
+    deleted = np.fromiter(reader.deleted_docs_set, dtype=np.int64)
+    deleted.sort()
+    return candidates[~_contains(deleted, candidates)]
 
 
 def _postings(reader, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
@@ -141,51 +150,48 @@ class _Unsupported(Exception):
     pass
 
 
-_length_cache: dict[tuple[str, str], bytes] = {}
-MAX_CACHED_LENGTHS = 64  # (segment, field) entries; segments of a live index are few
+_segment_arrays: dict[tuple[str, str], np.ndarray] = {}
+MAX_CACHED_ARRAYS = 64  # (segment, column) entries; segments of a live index are few
 
 
 def _lengths(reader, fieldname: str) -> np.ndarray:
-    """Each document's field length in the segment, decoded from the byte Whoosh stores.
-    Read once per segment and field; segment files never change once written."""
-    key = (reader._segment.segment_id(), fieldname)
-    found = _length_cache.get(key)
-    if found is None:
-        column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        count = reader.doc_count_all()
-        if column is None:
-            encoded = bytes(count)
-        else:
-            stored = min(column._count, count)
-            encoded = column._dbfile.get(column._basepos, stored) + bytes(count - stored)
-        found = _LENGTHS[np.frombuffer(encoded, dtype=np.uint8)]
-        if len(_length_cache) >= MAX_CACHED_LENGTHS:
-            _length_cache.clear()
-        _length_cache[key] = found
-    return found
-
-
-_column_cache: dict[tuple[str, str], np.ndarray] = {}
+    """Each document's field length in the segment, decoded from the byte Whoosh stores."""
+    return _cached(reader, f"length:{fieldname}", lambda: _LENGTHS[
+        _whole_column(reader, _lenfield(fieldname), LENGTHS_COLUMN, missing_ok=True)])
 
 
 def _column(reader, fieldname: str) -> np.ndarray:
     """A numeric column of the segment as one array, as stored (a missing value is the
-    column's default). Read once per segment and field, like ``_lengths``."""
-    key = (reader._segment.segment_id(), fieldname)
-    found = _column_cache.get(key)
+    column type's default)."""
+    return _cached(reader, fieldname, lambda: _whole_column(
+        reader, fieldname, reader.schema[fieldname].column_type, missing_ok=False))
+
+
+def _cached(reader, name: str, build) -> np.ndarray:
+    """Read once per segment; segment files never change once written."""
+    key = (reader._segment.segment_id(), name)
+    found = _segment_arrays.get(key)
     if found is None:
-        column = reader._perdoc._cached_reader(fieldname, reader.schema[fieldname].column_type)
-        count = reader.doc_count_all()
-        if column is None or not isinstance(column, NumericColumn.Reader):
-            raise _Unsupported
-        stored = min(column._count, count)
-        raw = np.frombuffer(column._dbfile.get(column._basepos, stored * column._fixedlen),
-                            dtype=">" + column._typecode)
-        found = np.full(count, column._default, dtype=raw.dtype.newbyteorder("="))
-        found[:stored] = raw
-        if len(_column_cache) >= MAX_CACHED_LENGTHS:
-            _column_cache.clear()
-        _column_cache[key] = found
+        if len(_segment_arrays) >= MAX_CACHED_ARRAYS:
+            _segment_arrays.clear()
+        found = _segment_arrays[key] = build()
+    return found
+
+
+def _whole_column(reader, name: str, column_type, missing_ok: bool) -> np.ndarray:
+    """A numeric column file read in one piece (Whoosh stores it big-endian and may stop
+    before the last documents, which then have the default)."""
+    column = reader._perdoc._cached_reader(name, column_type)
+    count = reader.doc_count_all()
+    if column is None and missing_ok:  # an unscored field has no length column
+        return np.full(count, column_type._default, dtype=np.dtype(column_type._typecode))
+    if column is None or not isinstance(column, NumericColumn.Reader):
+        raise _Unsupported
+    stored = min(column._count, count)
+    raw = np.frombuffer(column._dbfile.get(column._basepos, stored * column._fixedlen),
+                        dtype=">" + column._typecode)
+    found = np.full(count, column._default, dtype=raw.dtype.newbyteorder("="))
+    found[:stored] = raw
     return found
 
 
@@ -193,8 +199,7 @@ def _in_range(reader, query, docnums: np.ndarray) -> np.ndarray:
     """Which of ``docnums`` a date range on ``created`` keeps (its column holds Whoosh's
     ``datetime_to_long``, as the range's bounds do; a missing date is never in range)."""
     values = _column(reader, query.fieldname)[docnums]
-    keep = values != reader._perdoc._cached_reader(
-        query.fieldname, reader.schema[query.fieldname].column_type)._default
+    keep = values != reader.schema[query.fieldname].column_type._default
     if query.start is not None:
         keep &= (values > query.start) if query.startexcl else (values >= query.start)
     if query.end is not None:
@@ -202,15 +207,15 @@ def _in_range(reader, query, docnums: np.ndarray) -> np.ndarray:
     return keep
 
 
-def _order(reader, candidates: np.ndarray, totals: np.ndarray | None, sort: str) -> np.ndarray:
-    """Positions of ``candidates`` best first: by score, newest, or top (then newest);
-    the lower document number first among equals."""
+def _sort_columns(reader, docnums: np.ndarray, totals: np.ndarray, sort: str) -> list:
+    """Sort keys of ``docnums``, most significant first, smaller is better: the score,
+    newest (a missing date, -1 here, last), or top (then newest)."""
     if sort == "relevance":
-        return np.lexsort((candidates, -totals))
-    created = _column(reader, "created")[candidates].astype(np.int64)  # missing: -1, last
+        return [-totals]
+    newest = -_column(reader, "created")[docnums].astype(np.int64)
     if sort == "newest":
-        return np.lexsort((candidates, -created))
-    return np.lexsort((candidates, -created, -_column(reader, "score")[candidates].astype(np.int64)))
+        return [newest]
+    return [-_column(reader, "score")[docnums].astype(np.int64), newest]
 
 
 def rank(searcher, wquery, limit: int, sort: str = "relevance") -> list[int] | None:
@@ -280,12 +285,7 @@ def _rank_segment(reader, offset, query: _Query, limit: int, best: list) -> None
             return  # a required term missing from this segment: nothing matches here
         lists.append((term, ids, weights))
     if lists:
-        by_size = sorted(lists, key=lambda item: len(item[1]))
-        candidates = by_size[0][1]
-        for _, ids, _ in by_size[1:]:
-            candidates = candidates[_contains(ids, candidates)]
-            if not len(candidates):
-                return
+        candidates = _intersect([ids for _, ids, _ in lists])
     else:  # only date ranges (and perhaps exclusions)
         candidates = np.arange(reader.doc_count_all(), dtype=np.int64)
     for date_range in query.ranges:
@@ -293,10 +293,7 @@ def _rank_segment(reader, offset, query: _Query, limit: int, best: list) -> None
     for term in query.excluded:
         candidates = candidates[~_contains(_postings(reader, term.fieldname, term.text)[0],
                                            candidates)]
-    if reader.has_deletions():
-        deleted = np.fromiter(reader.deleted_docs_set, dtype=np.int64)
-        deleted.sort()
-        candidates = candidates[~_contains(deleted, candidates)]
+    candidates = _without_deleted(reader, candidates)
     if not len(candidates):
         return
     totals = np.zeros(len(candidates))
@@ -314,32 +311,19 @@ def _rank_segment(reader, offset, query: _Query, limit: int, best: list) -> None
         cut = np.partition(totals, len(totals) - limit)[len(totals) - limit]
         keep = totals >= cut
         candidates, totals = candidates[keep], totals[keep]
-    order = _order(reader, candidates, totals, query.sort)
+    keys = _sort_columns(reader, candidates, totals, query.sort)
+    order = np.lexsort((candidates, *reversed(keys)))  # the lower document number among equals
     if not query.checks:
         order = order[:limit]
     kept = 0
-    for start in range(0, len(order), max(limit, 64)):  # a slice at a time, best first
-        chunk = order[start:start + max(limit, 64)]
-        docnums = candidates[chunk]
-        for docnum, key in zip(docnums.tolist(), _sort_keys(reader, docnums, totals[chunk],
-                                                            query.sort)):
-            # phrases checked on the stored text until there are enough
-            if query.checks and not all(check.check(reader, docnum) for check in query.checks):
-                continue
-            best.append((key, docnum + offset))
-            kept += 1
-            if kept >= limit:
-                return
-
-
-def _sort_keys(reader, docnums: np.ndarray, totals: np.ndarray, sort: str) -> list[tuple]:
-    """Keys that order documents of several segments the way ``_order`` orders one."""
-    if sort == "relevance":
-        return [(-score,) for score in totals.tolist()]
-    created = (-_column(reader, "created")[docnums].astype(np.int64)).tolist()
-    if sort == "newest":
-        return [(c,) for c in created]
-    return list(zip((-_column(reader, "score")[docnums].astype(np.int64)).tolist(), created))
+    ranked = zip(candidates[order].tolist(), zip(*(key[order].tolist() for key in keys)))
+    for docnum, key in ranked:  # best first; a phrase is checked on the stored text
+        if query.checks and not all(check.check(reader, docnum) for check in query.checks):
+            continue
+        best.append((key, docnum + offset))
+        kept += 1
+        if kept >= limit:
+            return
 
 
 def _union(reader, terms, statistics) -> tuple[np.ndarray, np.ndarray]:

@@ -374,7 +374,8 @@ class SearchIndex:
     def search(self, parsed, *, sort: str = "relevance", page: int = 1, per_page: int = 20,
                snippets: int = 2) -> "SearchPage":
         searcher = self.searcher()
-        wquery = to_whoosh_query(parsed, searcher.reader())
+        prefixes: dict = {}  # each prefix expanded once, for the query and the highlighting
+        wquery = to_whoosh_query(parsed, searcher.reader(), prefixes)
         if wquery is None:
             return SearchPage(groups=[], has_next=False, nothing_to_search=True)
         wanted_groups = page * per_page + 1
@@ -404,7 +405,7 @@ class SearchIndex:
                 group.hits.append(docnum)
         start = (page - 1) * per_page
         shown = [groups[k] for k in order[start:start + per_page]]
-        marks = highlight_terms(parsed, searcher.reader())
+        marks = highlight_terms(parsed, searcher.reader(), prefixes)
         for group in shown:  # load stored fields and highlight only what is shown
             hits = [searcher.stored_fields(docnum) for docnum in group.hits]
             group.snippets = [Snippet(key=h["key"], kind=h["kind"], post_id=h.get("post_id") or None,
@@ -425,11 +426,12 @@ class SearchIndex:
         """The best matching papers for the box above the debates, and whether there are more."""
         searcher = self.searcher()
         reader = searcher.reader()
-        wquery = to_whoosh_query(parsed, reader)
+        prefixes: dict = {}
+        wquery = to_whoosh_query(parsed, reader, prefixes)
         if wquery is None or not reader.doc_frequency("kind", "paper"):
             return [], False
         ranked = _ranked(searcher, wq.And([wquery, wq.Term("kind", "paper")]), limit + 1)
-        marks = highlight_terms(parsed, reader)
+        marks = highlight_terms(parsed, reader, prefixes)
         hits = [searcher.stored_fields(docnum) for docnum in ranked[:limit]]
         return ([Snippet(key=h["key"], kind="paper", post_id=None, html=_snippet(h, marks))
                  for h in hits], len(ranked) > limit)

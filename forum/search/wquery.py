@@ -31,16 +31,25 @@ MAX_PREFIX_TERMS = 128  # indexed words searched for, the most frequent first
 MAX_PREFIX_SCAN = 5_000
 
 
-def _prefix_query(prefix: str, reader=None):
+def _prefix_query(prefix: str, reader=None, memo: dict | None = None):
     """An OR of the indexed words the prefix stands for. Indexed words are stems
     ("optimization" -> "optim"), so "optimi*" is also expanded over the unstemmed
     vocabulary of the ``spelling`` field, then stemmed. At most the
-    ``MAX_PREFIX_TERMS`` most frequent words are searched for."""
+    ``MAX_PREFIX_TERMS`` most frequent words are searched for. ``memo`` keeps the
+    expansion for the highlighting of the same search (``highlight_terms``)."""
     prefix = prefix.lower()
     if len(prefix) < 2:  # "a*" would expand to most of the vocabulary
         return None
     if reader is None:
         return wq.Prefix("text", prefix)
+    if memo is None:
+        return _expanded_prefix(prefix, reader)
+    if prefix not in memo:
+        memo[prefix] = _expanded_prefix(prefix, reader)
+    return memo[prefix]
+
+
+def _expanded_prefix(prefix: str, reader):
     stems: set[str] = set(islice(map(term_text, reader.expand_prefix("text", prefix)), MAX_PREFIX_SCAN))
     if "spelling" in reader.schema:
         for word in islice(reader.expand_prefix("spelling", prefix), MAX_PREFIX_WORDS):
@@ -133,15 +142,15 @@ def stored_text(stored: dict) -> str:
     return "\n".join(filter(None, (stored.get("title"), stored.get("body"), stored.get("extra"))))
 
 
-def _term_query(term, reader=None):
+def _term_query(term, reader=None, memo=None):
     if term.kind == "word":
         return _word_query(term.text)
     if term.kind == "prefix":
-        return _prefix_query(term.text, reader)
+        return _prefix_query(term.text, reader, memo)
     if term.kind == "phrase":
         return _phrase_query(term.text.split(), reader)
     if term.kind == "or":
-        options = [q for q in (_term_query(t, reader) for t in term.options) if q is not None]
+        options = [q for q in (_term_query(t, reader, memo) for t in term.options) if q is not None]
         return wq.Or(options) if options else None
     raise ValueError(term.kind)
 
@@ -162,10 +171,12 @@ def _filter_query(name: str, value):
     raise ValueError(name)
 
 
-def highlight_terms(parsed, reader=None) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+def highlight_terms(parsed, reader=None, memo: dict | None = None
+                    ) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
     """What to mark in the results: the analyzed words searched for (prefixes
-    expanded), and each phrase as its analyzed words in a row. Exclusions are not
-    marked: a result never has them."""
+    expanded, once with ``to_whoosh_query`` when both get the same ``memo``), and
+    each phrase as its analyzed words in a row. Exclusions are not marked: a result
+    never has them."""
     words: set[str] = set()
     phrases: list[tuple[str, ...]] = []
 
@@ -174,7 +185,7 @@ def highlight_terms(parsed, reader=None) -> tuple[frozenset[str], tuple[tuple[st
             for option in term.options:
                 add(option)
         elif term.kind == "prefix":
-            query = _prefix_query(term.text, reader)
+            query = _prefix_query(term.text, reader, memo)
             for leaf in query.leaves() if query is not None else ():
                 if isinstance(leaf, wq.Term):
                     words.add(term_text(leaf.text))
@@ -187,14 +198,15 @@ def highlight_terms(parsed, reader=None) -> tuple[frozenset[str], tuple[tuple[st
     return frozenset(words), tuple(dict.fromkeys(phrases))
 
 
-def to_whoosh_query(parsed, reader=None):
-    """None when nothing searchable is left (only stop words, only exclusions...)."""
-    required = [q for q in (_term_query(t, reader) for t in parsed.terms) if q is not None]
+def to_whoosh_query(parsed, reader=None, memo: dict | None = None):
+    """None when nothing searchable is left (only stop words, only exclusions...).
+    ``memo``: see ``highlight_terms``."""
+    required = [q for q in (_term_query(t, reader, memo) for t in parsed.terms) if q is not None]
     filters = [_filter_query(name, value) for name, value in parsed.filters]
     if not required and not filters:
         return None
     base = wq.And(required + filters) if len(required + filters) > 1 else (required + filters)[0]
-    excluded = [q for q in (_term_query(t, reader) for t in parsed.excluded) if q is not None]
+    excluded = [q for q in (_term_query(t, reader, memo) for t in parsed.excluded) if q is not None]
     if excluded:
         base = wq.AndNot(base, wq.Or(excluded))
     return base
