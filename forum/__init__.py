@@ -19,6 +19,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update({k: v for k, v in settings.from_environment().items() if v is not None})
     app.config.update(config or {})
     _fill_in_defaults(app)
+    from forum.accounts import hashing
+    hashing.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))

@@ -58,6 +58,10 @@ def from_environment() -> dict:
         "PAGE_CACHE_SECONDS": _env_int("PAGE_CACHE_SECONDS", 5),
         "NEW_MEMBER_HOLD_POSTS": _env_int("NEW_MEMBER_HOLD_POSTS", 2),
         "NEW_MEMBER_LINK_LIMIT": _env_int("NEW_MEMBER_LINK_LIMIT", 2),
+        # argon2id cost; unset means argon2-cffi's defaults (forum/accounts/hashing.py).
+        "PASSWORD_HASH_TIME_COST": _env_int("PASSWORD_HASH_TIME_COST", 0) or None,
+        "PASSWORD_HASH_MEMORY_KIB": _env_int("PASSWORD_HASH_MEMORY_KIB", 0) or None,
+        "PASSWORD_HASH_PARALLELISM": _env_int("PASSWORD_HASH_PARALLELISM", 0) or None,
     }
 
 

@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from forum import create_app
+from forum.accounts.hashing import TEST_GRADE
 from forum.extensions import db
 
 pytest_plugins = ["tests.mailserver"]
@@ -35,7 +36,7 @@ def _base_config(tmp_path) -> dict:
         "TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
         "SEARCH_INDEX_DIR": str(tmp_path / "index"), "MAIL_BACKEND": "file",
         "MAIL_FILE_DIR": str(tmp_path / "mail"), "RATELIMIT_ENABLED": False,
-        "SERVER_NAME": None,
+        "SERVER_NAME": None, **TEST_GRADE,
     }
 
 

@@ -106,3 +106,23 @@ def test_timeago(seconds, expected):
     from datetime import datetime, timedelta, timezone
     now = datetime(2026, 11, 29, tzinfo=timezone.utc)
     assert timeago(now - timedelta(seconds=seconds), now) == expected
+
+
+def test_test_grade_password_hashing_is_refused_outside_tests(tmp_path):
+    from forum.accounts.hashing import TEST_GRADE, WeakHashingRefused
+    with pytest.raises(WeakHashingRefused) as refused:
+        create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'f.db'}",
+                    **TEST_GRADE})
+    message = str(refused.value)
+    assert "test-grade" in message and "\n" not in message
+
+
+def test_production_keeps_argon2_defaults_and_old_hashes_verify(tmp_path):
+    import argon2
+    from forum.accounts.hashing import TEST_GRADE, password_hasher
+    config = {"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'f.db'}"}
+    production = password_hasher(create_app(config))
+    assert (production.time_cost, production.memory_cost, production.parallelism) == (
+        argon2.DEFAULT_TIME_COST, argon2.DEFAULT_MEMORY_COST, argon2.DEFAULT_PARALLELISM)
+    cheap = password_hasher(create_app({**config, "TESTING": True, **TEST_GRADE}))
+    assert production.verify(cheap.hash("a long passphrase"), "a long passphrase")

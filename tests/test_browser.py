@@ -13,6 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from forum import create_app
+from forum.accounts.hashing import TEST_GRADE
 from forum.extensions import db
 from tests.factories import PASSWORD, make_reply, make_thread, make_user
 
@@ -32,7 +33,8 @@ def live_server(sqlite_template, tmp_path):
     shutil.copy(sqlite_template, target)
     app = create_app({"SECRET_KEY": "browser-test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}",
                       "SEARCH_INDEX_DIR": str(tmp_path / "index"), "MAIL_BACKEND": "file",
-                      "MAIL_FILE_DIR": str(tmp_path / "mail"), "RATELIMIT_ENABLED": False})
+                      "MAIL_FILE_DIR": str(tmp_path / "mail"), "RATELIMIT_ENABLED": False,
+                      "TESTING": True, **TEST_GRADE})
     with app.app_context():
         author = make_user(username="ada")
         thread = make_thread(author, title="A long-running debate about attention",

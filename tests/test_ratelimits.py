@@ -19,6 +19,7 @@ from limits import parse_many
 from sqlalchemy import func, select
 
 from forum import create_app, ratelimits
+from forum.accounts.hashing import TEST_GRADE
 from forum.database import utcnow
 from forum.extensions import db
 from forum.threads.models import Thread
@@ -205,7 +206,7 @@ def _app(database_url: str, tmp_path, **overrides):
     return create_app({"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
                        "SQLALCHEMY_DATABASE_URI": database_url, "SEARCH_INDEX_DIR": str(tmp_path / "index"),
                        "MAIL_BACKEND": "file", "MAIL_FILE_DIR": str(tmp_path / "mail"),
-                       "RATELIMIT_ENABLED": True, "SERVER_NAME": None, **overrides})
+                       "RATELIMIT_ENABLED": True, "SERVER_NAME": None, **TEST_GRADE, **overrides})
 
 
 def _ask_reset(app, n: int):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
@@ -13,9 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from forum.database import UTCDateTime, utcnow
 from forum.extensions import db
 
-# argon2-cffi's defaults are RFC 9106's low-memory profile: argon2id, t=3,
-# m=64 MiB, p=4, stronger than OWASP's minimum (m=19 MiB, t=2, p=1).
-PASSWORD_HASHER = PasswordHasher()
+from forum.accounts.hashing import password_hasher
 
 ROLES = ("member", "moderator", "admin")
 
@@ -50,11 +48,11 @@ class User(UserMixin, db.Model):
         return self.session_key
 
     def set_password(self, password: str) -> None:
-        self.password_hash = PASSWORD_HASHER.hash(password)
+        self.password_hash = password_hasher(current_app).hash(password)
 
     def check_password(self, password: str) -> bool:
         try:
-            return PASSWORD_HASHER.verify(self.password_hash, password)
+            return password_hasher(current_app).verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from forum import create_app
+from forum.accounts.hashing import TEST_GRADE
 from forum.accounts import throttle
 from forum.accounts.models import LoginFailure
 from forum.database import utcnow
@@ -121,7 +122,7 @@ def test_the_count_is_shared_by_every_worker(app, client):
 
 def _config_of(app) -> dict:
     keys = ("TESTING", "SECRET_KEY", "WTF_CSRF_ENABLED", "SQLALCHEMY_DATABASE_URI", "SEARCH_INDEX_DIR",
-            "MAIL_BACKEND", "MAIL_FILE_DIR", "RATELIMIT_ENABLED", "SERVER_NAME")
+            "MAIL_BACKEND", "MAIL_FILE_DIR", "RATELIMIT_ENABLED", "SERVER_NAME", *TEST_GRADE)
     return {key: app.config[key] for key in keys}
 
 
