@@ -25,7 +25,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
 
 test: install-dev browser
 	$(BIN)/python -m pytest

@@ -13,11 +13,13 @@ from forum.database import utcnow
 from forum.extensions import db
 from forum.threads import services as threads
 
+# (username, display name, affiliation, role): one admin and one moderator, so that a
+# newcomer's first posts, which wait for approval (moderation/policy.py), can be approved.
 DEMO_USERS = [
-    ("ada", "Ada Lovelace", "Analytical Engine Lab"),
-    ("grace", "Grace Hopper", "Compiler Research Group"),
-    ("alan", "Alan Turing", "Computing Laboratory"),
-    ("emmy", "Emmy Noether", "Institute for Symmetry"),
+    ("ada", "Ada Lovelace", "Analytical Engine Lab", "admin"),
+    ("grace", "Grace Hopper", "Compiler Research Group", "moderator"),
+    ("alan", "Alan Turing", "Computing Laboratory", "member"),
+    ("emmy", "Emmy Noether", "Institute for Symmetry", "member"),
 ]
 
 # (author, title, body, replies); a reply is (author, body, stance, replies to it).
@@ -71,14 +73,14 @@ def seed_demo(force: bool) -> None:
     if db.session.scalar(select(func.count(User.id))) and not force:
         click.echo("The database already has users; not seeding (use --force to seed anyway).")
         return
-    users, passwords = {}, {}
-    for username, display_name, affiliation in DEMO_USERS:
+    users, passwords, roles = {}, {}, {}
+    for username, display_name, affiliation, role in DEMO_USERS:
         if accounts.find_by_username(username):
             username = f"{username}-{secrets.token_hex(2)}"
-        passwords[username] = secrets.token_urlsafe(12)
+        passwords[username], roles[username] = secrets.token_urlsafe(12), role
         users[username.split("-")[0]] = accounts.register(
             username, f"{username}@demo.example", passwords[username],
-            display_name=display_name, affiliation=affiliation,
+            display_name=display_name, affiliation=affiliation, role=role,
             email_confirmed_at=utcnow(),  # demo addresses take no mail: confirmed from the start
             approved_at=utcnow())  # established members: their posts are public at once
     for author, title, body, replies in DEMO_THREADS:
@@ -87,7 +89,8 @@ def seed_demo(force: bool) -> None:
     click.echo(f"Seeded {len(DEMO_USERS)} members and {len(DEMO_THREADS)} threads.")
     click.echo("Demo logins (shown once, not stored anywhere else):")
     for username, password in passwords.items():
-        click.echo(f"  {username:<12} {password}")
+        click.echo(f"  {username:<12} {password:<18} {roles[username]}")
+    click.echo("On a real install, make the first admin with: flask --app wsgi users create-admin")
 
 
 def _seed_replies(thread, users, replies, parent_id):

@@ -153,6 +153,12 @@ def send_many(messages: Iterable[Message]) -> Iterator[Result]:
     raise MailError(f"MAIL_BACKEND is {backend!r}; expected one of {', '.join(BACKENDS)}.")
 
 
+def prints_to_terminal() -> bool:
+    """True when emails go to the server's terminal (the ``console`` backend of ``make run``),
+    so pages that say "check your inbox" can say where the link really is."""
+    return str(current_app.config.get("MAIL_BACKEND") or "console").strip().lower() == "console"
+
+
 # -- completing a message ------------------------------------------------------
 
 def message_id_domain(config: Mapping[str, Any]) -> str:

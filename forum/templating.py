@@ -61,6 +61,8 @@ def register(app) -> None:
     app.add_template_filter(timeago)
     app.add_template_filter(time_tag)
     app.add_template_global(quick_url)
+    from forum.mail import prints_to_terminal
+    app.add_template_global(prints_to_terminal, "mail_prints_to_terminal")
 
     @app.context_processor
     def site():

@@ -126,3 +126,30 @@ def test_production_keeps_argon2_defaults_and_old_hashes_verify(tmp_path):
         argon2.DEFAULT_TIME_COST, argon2.DEFAULT_MEMORY_COST, argon2.DEFAULT_PARALLELISM)
     cheap = password_hasher(create_app({**config, "TESTING": True, **TEST_GRADE}))
     assert production.verify(cheap.hash("a long passphrase"), "a long passphrase")
+
+
+def test_seed_demo_gives_an_admin_and_a_moderator_and_says_how_to_make_the_first_admin(app, runner):
+    result = runner.invoke(args=["seed-demo"])
+    lines = {line.split()[0]: line.split()[-1] for line in result.output.splitlines()
+             if line.startswith("  ")}
+    assert lines["ada"] == "admin" and lines["grace"] == "moderator" and lines["alan"] == "member"
+    assert "users create-admin" in result.output
+    with app.app_context():
+        roles = dict(db.session.execute(select(User.username, User.role)).all())
+    assert roles["ada"] == "admin" and roles["grace"] == "moderator"
+
+
+@pytest.mark.parametrize("backend, says_terminal", [("console", True), ("file", False)])
+def test_check_your_inbox_says_where_the_link_is_with_the_console_backend(app, client, backend,
+                                                                           says_terminal):
+    app.config["MAIL_BACKEND"] = backend
+    page = client.post("/digest", data={"email": "reader@example.org"}).get_data(as_text=True)
+    assert "Check your inbox" in page
+    assert ("the link is in the terminal" in page) is says_terminal
+
+
+def test_make_run_takes_port_and_host_from_the_environment():
+    from pathlib import Path
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "--host $${HOST:-127.0.0.1}" in run and "--port $${PORT:-5000}" in run
