@@ -12,8 +12,10 @@ from forum.extensions import csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True,
-                static_folder=str(Path(__file__).resolve().parent.parent / "static"))
+    # No static route of Flask's own: forum/assets.py serves static files under hashed names.
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.static_folder = str(Path(__file__).resolve().parent.parent / "static")
+    app.static_url_path = "/static"
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_object(settings.Defaults)
     app.config.update({k: v for k, v in settings.from_environment().items() if v is not None})
@@ -37,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
         from forum.database import configure_sqlite
         configure_sqlite(db.engine)
 
-    from forum import cli, errors, pagecache, security, templating
+    from forum import assets, cli, errors, pagecache, security, templating
     from forum.accounts.views import bp as accounts_bp
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
@@ -69,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     search_outbox.register_listeners()
     search_cli.register(app)
     errors.register(app)
+    assets.register(app)
     security.register(app)
     templating.register(app)
     thread_widgets.register(app)
