@@ -57,10 +57,20 @@ def quick_url(endpoint: str, **values) -> str:
     return quote(str(value), safe="").join(parts)
 
 
+def is_first_invalid(field) -> bool:
+    """True for the first field with an error on the page, which then gets ``autofocus``: after a
+    refused form, the cursor is where the first thing to fix is (with or without JavaScript)."""
+    if not field.errors or g.get("focused_invalid_field"):
+        return False
+    g.focused_invalid_field = True
+    return True
+
+
 def register(app) -> None:
     app.add_template_filter(timeago)
     app.add_template_filter(time_tag)
     app.add_template_global(quick_url)
+    app.add_template_global(is_first_invalid)
     from forum.mail import prints_to_terminal
     app.add_template_global(prints_to_terminal, "mail_prints_to_terminal")
 
