@@ -57,6 +57,20 @@ def quick_url(endpoint: str, **values) -> str:
     return quote(str(value), safe="").join(parts)
 
 
+# Stances read as nouns in counts: "1 challenge", "0 questions", "2 pieces of evidence".
+STANCE_NOUNS = {"supports": ("support", "supports"), "challenges": ("challenge", "challenges"),
+                "question": ("question", "questions"), "evidence": ("piece of evidence", "pieces of evidence")}
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``{{ n|plural("reply", "replies") }}`` -> "1 reply", "0 replies", "2 replies"."""
+    return f"{count} {singular if count in (1, -1) else (plural_form or singular + 's')}"
+
+
+def stance_count(count: int, stance: str) -> str:
+    return plural(count, *STANCE_NOUNS.get(stance, (stance, stance)))
+
+
 def is_first_invalid(field) -> bool:
     """True for the first field with an error on the page, which then gets ``autofocus``: after a
     refused form, the cursor is where the first thing to fix is (with or without JavaScript)."""
@@ -71,6 +85,8 @@ def register(app) -> None:
     app.add_template_filter(time_tag)
     app.add_template_global(quick_url)
     app.add_template_global(is_first_invalid)
+    app.add_template_filter(plural)
+    app.add_template_filter(stance_count)
     from forum.mail import prints_to_terminal
     app.add_template_global(prints_to_terminal, "mail_prints_to_terminal")
 

@@ -153,3 +153,33 @@ def test_make_run_takes_port_and_host_from_the_environment():
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
     run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "--host $${HOST:-127.0.0.1}" in run and "--port $${PORT:-5000}" in run
+
+
+@pytest.mark.parametrize("count, singular, plural_form, expected", [
+    (0, "reply", "replies", "0 replies"), (1, "reply", "replies", "1 reply"), (2, "reply", "replies", "2 replies"),
+    (1, "point", None, "1 point"), (-1, "point", None, "-1 point"), (-2, "point", None, "-2 points"),
+])
+def test_plural(count, singular, plural_form, expected):
+    from forum.templating import plural
+    assert plural(count, singular, plural_form) == expected
+
+
+@pytest.mark.parametrize("count, stance, expected", [
+    (1, "challenges", "1 challenge"), (0, "question", "0 questions"), (1, "supports", "1 support"),
+    (2, "evidence", "2 pieces of evidence"), (1, "evidence", "1 piece of evidence"),
+])
+def test_stance_counts_read_as_english(count, stance, expected):
+    from forum.templating import stance_count
+    assert stance_count(count, stance) == expected
+
+
+def test_thread_page_counts_are_grammatical(app, client):
+    from tests.factories import make_reply, make_thread
+    with app.app_context():
+        author = make_user()
+        thread = make_thread(author)
+        make_reply(thread, make_user(), "I disagree.", stance="challenges")
+    page = client.get(f"/t/{thread.id}", follow_redirects=True).get_data(as_text=True)
+    assert "1 challenge<" in page and "0 questions<" in page and "1 reply<" in page
+    assert "1 challenges" not in page and "0 question<" not in page
+    assert "<strong>2</strong> participants" in page
