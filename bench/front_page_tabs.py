@@ -24,11 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from flask import current_app  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, insert, select  # noqa: E402
 
 from forum import create_app  # noqa: E402
-from forum.accounts.models import PASSWORD_HASHER, User  # noqa: E402
+from forum.accounts.hashing import password_hasher  # noqa: E402
+from forum.accounts.models import User  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.threads.models import Tag, Thread, thread_tags  # noqa: E402
 
@@ -69,7 +71,7 @@ def main() -> int:
 
 
 def _seed(rng: random.Random) -> None:
-    hasher_hash = PASSWORD_HASHER.hash("bench-password")  # one hash: argon2 is slow on purpose
+    hasher_hash = password_hasher(current_app).hash("bench-password")  # one hash: argon2 is slow on purpose
     now = datetime.now(timezone.utc)
     db.session.execute(insert(User), [
         {"username": f"member{n}", "email": f"member{n}@bench.example", "password_hash": hasher_hash,

@@ -42,11 +42,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _loadgen as loadgen  # noqa: E402
+from flask import current_app  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, insert  # noqa: E402
 
 from forum import create_app  # noqa: E402
-from forum.accounts.models import PASSWORD_HASHER, User  # noqa: E402
+from forum.accounts.hashing import password_hasher  # noqa: E402
+from forum.accounts.models import User  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.threads.models import Post, Thread  # noqa: E402
 from forum.threads.rendering import render_post_body  # noqa: E402
@@ -128,7 +130,7 @@ def _arguments() -> argparse.Namespace:
 
 def _seed(rng: random.Random) -> tuple[int, str, int]:
     """Rows inserted directly (one argon2 hash for all), bodies rendered as the services do."""
-    password_hash = PASSWORD_HASHER.hash("bench password")
+    password_hash = password_hasher(current_app).hash("bench password")
     db.session.execute(insert(User), [
         {"id": n, "username": f"member{n}", "email": f"member{n}@bench.example",
          "password_hash": password_hash, "display_name": f"Member {n}",
@@ -164,7 +166,6 @@ def _seed(rng: random.Random) -> tuple[int, str, int]:
     db.session.commit()
 
     from forum.threads import queries
-    from flask import current_app
     tree = queries.reply_tree(1, 1, current_app.config["REPLIES_PER_PAGE"])
     slug = db.session.get(Thread, 1).slug
     db.session.remove()
