@@ -29,6 +29,10 @@ IN_VALUES = {"threads": "thread", "thread": "thread", "replies": "reply", "reply
              "papers": "paper", "paper": "paper"}
 TOKEN = re.compile(r'(-?)(?:(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+))')
 WORD = re.compile(r"\w+(?:[.'-]\w+)*\*?")
+# Dates outside these bounds are a note, never a query: no post is older, and engines'
+# date arithmetic overflows near year 1 and 9999 (once taken for a corrupt index).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
 
 
 @dataclass
@@ -165,9 +169,10 @@ def _normalize(name: str, value: str):
         return None
     if name in ("after", "before"):
         try:
-            return date.fromisoformat(value)
+            found = date.fromisoformat(value)
         except ValueError:
             return None
+        return found if EARLIEST_DATE <= found <= LATEST_DATE else None
     if name == "stance":
         return value.lower() if value.lower() in STANCES else None
     if name == "in":
@@ -181,9 +186,20 @@ def _normalize(name: str, value: str):
     return value.lower().lstrip("@")  # author
 
 
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def _bad_value_note(name: str, value: str) -> str:
     shown = value[:60]
     if name in ("after", "before"):
+        if _is_date(value):
+            return (f"{name}:{shown} is outside the dates a post can have "
+                    f"({EARLIEST_DATE.year}-{LATEST_DATE.year}); the filter was ignored.")
         return f"{name}:{shown} is not a date like 2024-01-31; the filter was ignored."
     if name == "stance":
         return f"stance:{shown} is not one of {', '.join(STANCES)}; the filter was ignored."
