@@ -40,8 +40,8 @@ from whoosh.index import LockError
 
 from forum.search.backend import ResultGroup, SearchPage, Snippet
 from forum.search.whoosh import conjunctive, patches, snippets
-from forum.search.whoosh.analysis import (analyzed, common_words, shingle_analyzer, unstemmed_words,
-                                   word_analyzer)
+from forum.search.whoosh.analysis import (STOP_WORDS, analyzed, common_words, shingle_analyzer,
+                                          unstemmed_words, word_analyzer)
 from forum.search.whoosh.wquery import highlight_terms, stored_text, term_text, to_whoosh_query
 
 log = logging.getLogger(__name__)
@@ -121,9 +121,14 @@ def paired_words(sample: list[dict], total: int) -> frozenset[str]:
 
 # An index written by an older schema is rebuilt (see SearchIndex._open) rather than misread.
 REQUIRED_FIELDS = frozenset(make_schema().names())
+# Bumped whenever the same fields hold different terms (2: Snowball stems, plain text of the
+# rendered posts, titles counted twice); a generation without this number is rebuilt.
+SCHEMA_VERSION = "2"
+SCHEMA_FILE = "forum-schema-version"
 
 
 SPELLING_CHUNK = 1_000
+MIN_CORRECTED_CHARS = 3
 
 
 def spelling_words(text: str, given: set[str] | None = None) -> str:
@@ -141,10 +146,13 @@ def to_whoosh_document(doc: dict, spelled: set[str] | None = None) -> dict:
     ``spelled``: words already given to the ``spelling`` field in this batch."""
     # papers add their arXiv id, authors' names and categories as searchable words
     text = stored_text(doc)
+    # A title's words count twice, so a match in the title outweighs one in the body (one
+    # field keeps a word one term look-up; both fields analyze the same string once).
+    weighted = f"{doc['title']}\n{text}" if doc.get("title") else text
     out = {
         "key": doc["key"], "kind": doc["kind"], "thread_id": doc.get("thread_id") or 0,
         "post_id": doc.get("post_id") or 0, "title": doc.get("title") or "",
-        "body": doc.get("body") or "", "text": text, "shingles": text,
+        "body": doc.get("body") or "", "text": weighted, "shingles": weighted,
         "spelling": spelling_words(text, spelled),
         "author": ",".join(doc.get("authors") or []), "tag": ",".join(doc.get("tags") or []),
         "paper": ",".join(doc.get("papers") or []), "repo": ",".join(doc.get("repos") or []),
@@ -194,6 +202,7 @@ class SearchIndex:
         folder = self.base / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
         folder.mkdir()
         whoosh_index.create_in(str(folder), make_schema(paired))
+        (folder / SCHEMA_FILE).write_text(SCHEMA_VERSION)
         return folder
 
     def switch_to(self, folder: Path) -> None:
@@ -218,7 +227,7 @@ class SearchIndex:
             raise IndexMissing(f"no search index in {self.base}")
         if name != self._generation or self._ix is None:
             ix = whoosh_index.open_dir(str(self.base / name))
-            if not REQUIRED_FIELDS <= set(ix.schema.names()):
+            if not REQUIRED_FIELDS <= set(ix.schema.names()) or _version(self.base / name) != SCHEMA_VERSION:
                 raise IndexMissing(f"the index in {self.base / name} has an older schema")
             self._ix = ix
             self._generation = name
@@ -373,21 +382,35 @@ class SearchIndex:
         return [_snippet_of(h, marks) for h in hits], len(ranked) > limit
 
     def suggest(self, words: list[str], limit: int = 1) -> dict[str, str]:
-        """A correction from the index's own vocabulary for each word it does not know:
-        the most frequent known word within two edits."""
+        """A correction from the index's own vocabulary for each word it does not know: the
+        most frequent real word (letters only, not a stop word, not the same stem) within
+        one edit, or two for a word of six letters or more. Words under three letters
+        (RL, GP) are never corrected: too many words are two edits away."""
         reader = self.searcher().reader()
         out: dict[str, str] = {}
         for word in words:
+            lowered = word.lower()
             tokens = analyzed(word)
-            if not tokens or any(reader.frequency("text", t) for t in tokens):
+            if (len(lowered) < MIN_CORRECTED_CHARS or not lowered.isalpha() or not tokens
+                    or any(reader.frequency("text", t) for t in tokens)):
                 continue
-            options = {term_text(o) for o in reader.terms_within("spelling", word.lower(), 2)}
-            options.discard(word.lower())
+            distance = 1 if len(lowered) < 6 else 2
+            options = {o for o in map(term_text, reader.terms_within("spelling", lowered, distance))
+                       if len(o) >= MIN_CORRECTED_CHARS and o.isalpha() and o not in STOP_WORDS
+                       and analyzed(o) != tokens}
             ranked = sorted(options, key=lambda o: (-sum(reader.doc_frequency("text", t)
                                                          for t in analyzed(o)), o))
+            ranked = [o for o in ranked if any(reader.doc_frequency("text", t) for t in analyzed(o))]
             if ranked[:limit]:
                 out[word] = ranked[0]
         return out
+
+
+def _version(folder: Path) -> str | None:
+    try:
+        return (folder / SCHEMA_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None
 
 
 class IndexMissing(RuntimeError):
