@@ -4,7 +4,7 @@ A document is ``None`` when its row is gone, soft-deleted, held for approval
 or hidden by a moderator, which tells the index to delete the key. Replies
 carry their thread's tags, so ``tag:`` finds
 them too. Cited papers and repositories come from the papers package's link
-rows when that package is installed.
+rows.
 
 Papers (``paper:<row id>``) are indexed once their arXiv metadata has been
 fetched: title, abstract, and, as extra searchable words, the arXiv id, the
@@ -14,15 +14,33 @@ its own arXiv id, so ``paper:1706.03762`` finds the paper and its citations.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from html import unescape
 from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from forum.papers.models import Paper, PaperMention, RepoMention, Repository
 from forum.threads.models import Post, Thread
 
 BATCH = 1000
+# The rendered HTML (stored at write time) to the words a reader sees: searched, and shown
+# in snippets, so neither has Markdown or LaTeX source. Block ends become line breaks.
+_BLOCK_TAG = re.compile(r"</?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|td|th|table|br|hr|math"
+                        r"|details|summary|figure|figcaption|dd|dt|dl)\b[^>]*>", re.I)
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_LINES = re.compile(r"\s*\n\s*")
+
+
+def plain_text(html: str | None) -> str:
+    """The text of a rendered post, tags removed and entities decoded."""
+    if not html:
+        return ""
+    text = unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", html)))
+    return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
 
 
 def _citations(session: Session, thread_ids: set[int]) -> tuple[dict, dict]:
@@ -30,10 +48,6 @@ def _citations(session: Session, thread_ids: set[int]) -> tuple[dict, dict]:
     papers: dict = defaultdict(list)
     repos: dict = defaultdict(list)
     if not thread_ids:
-        return papers, repos
-    try:
-        from forum.papers.models import Paper, PaperMention, RepoMention, Repository
-    except ImportError:  # the papers package is not installed: no citations to index
         return papers, repos
     for thread_id, post_id, arxiv_id in session.execute(
             select(PaperMention.thread_id, PaperMention.post_id, Paper.arxiv_id)
@@ -52,7 +66,7 @@ def thread_document(thread: Thread, papers: dict, repos: dict) -> dict | None:
     if thread.deleted_at is not None or not thread.is_public:  # held or hidden: not searchable
         return None
     return {"key": f"thread:{thread.id}", "kind": "thread", "thread_id": thread.id,
-            "title": thread.title, "body": thread.body, "authors": [thread.author.username],
+            "title": thread.title, "body": plain_text(thread.body_html), "authors": [thread.author.username],
             "tags": [t.name for t in thread.tags], "papers": papers.get((thread.id, None), []),
             "repos": repos.get((thread.id, None), []), "created": thread.created_at,
             "score": thread.score}
@@ -63,7 +77,7 @@ def post_document(post: Post, papers: dict, repos: dict) -> dict | None:
             or not post.is_public or not post.thread.is_public):
         return None
     return {"key": f"post:{post.id}", "kind": "reply", "thread_id": post.thread_id,
-            "post_id": post.id, "title": "", "body": post.body,
+            "post_id": post.id, "title": "", "body": plain_text(post.body_html),
             "authors": [post.author.username], "tags": [t.name for t in post.thread.tags],
             "papers": papers.get((post.thread_id, post.id), []),
             "repos": repos.get((post.thread_id, post.id), []), "stance": post.stance,
@@ -81,8 +95,7 @@ def paper_document(paper) -> dict | None:
 
 
 def _papers(session: Session, ids) -> list:
-    Paper = _paper_model()
-    return list(session.scalars(select(Paper).where(Paper.id.in_(ids)))) if Paper else []
+    return list(session.scalars(select(Paper).where(Paper.id.in_(ids))))
 
 
 def _threads(session: Session, ids) -> list[Thread]:
@@ -119,19 +132,9 @@ def for_keys(session: Session, keys: list[tuple[str, str]]) -> list[tuple[str, d
     return out
 
 
-def _paper_model():
-    try:
-        from forum.papers.models import Paper
-    except ImportError:
-        return None
-    return Paper
-
-
 def iter_all(session_factory) -> Iterator[dict]:
     """Every live document, read in short transactions of ``BATCH`` rows (keyset by id)."""
-    models = [("thread", Thread), ("post", Post)]
-    if _paper_model() is not None:
-        models.append(("paper", _paper_model()))
+    models = [("thread", Thread), ("post", Post), ("paper", Paper)]
     for prefix, model in models:
         last = 0
         while True:
@@ -148,5 +151,5 @@ def iter_all(session_factory) -> Iterator[dict]:
 def count_all(session: Session) -> int:
     """Rows the rebuild reads (an upper bound of the documents: deleted rows are skipped)."""
     from sqlalchemy import func
-    models = [Thread, Post] + ([_paper_model()] if _paper_model() is not None else [])
+    models = [Thread, Post, Paper]
     return sum(session.scalar(select(func.count(model.id))) or 0 for model in models)
