@@ -39,9 +39,9 @@ GROUP_ORDER = {
     "top": "top DESC, newest DESC NULLS LAST, group_id DESC",
 }
 DOC_ORDER = {
-    "relevance": "rank DESC, d.created DESC NULLS LAST, d.key",
-    "newest": "d.created DESC NULLS LAST, d.key",
-    "top": "d.score DESC, d.created DESC NULLS LAST, d.key",
+    "relevance": "rank DESC, created DESC NULLS LAST, key",
+    "newest": "created DESC NULLS LAST, key",
+    "top": "score DESC, created DESC NULLS LAST, key",
 }
 
 
@@ -110,9 +110,10 @@ def hits(connection, q: Translated, group_ids: list[int], *, sort: str, snippets
                 if q.marks is not None else "NULL, NULL")
     sql = f"""
     SELECT x.group_id, x.key, x.kind, x.post_id, x.title, x.body, {headline} FROM (
-        SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.title, d.body, {_rank(q)} AS rank,
-               row_number() OVER (PARTITION BY {group} ORDER BY {DOC_ORDER[sort]}) AS place
-        FROM search_documents d WHERE {group} = ANY(CAST(:groups AS int[])) AND {where}
+        SELECT y.*, row_number() OVER (PARTITION BY group_id ORDER BY {DOC_ORDER[sort]}) AS place
+        FROM (SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.title, d.body, d.created,
+                     d.score, {_rank(q)} AS rank
+              FROM search_documents d WHERE {group} = ANY(CAST(:groups AS int[])) AND {where}) y
     ) x WHERE x.place <= :snippets ORDER BY x.group_id, x.place"""
     params.update(groups=group_ids, snippets=snippets, options=HEADLINE_OPTIONS)
     out = []
@@ -132,14 +133,18 @@ def snippet_html(title: str, body: str, body_mark: str | None, title_mark: str |
     return str(escape(start[:PLAIN_CHARS] + (ELLIPSIS if len(start) > PLAIN_CHARS else "")))
 
 
-_JOINED = re.compile(r"</mark>(\s+|-)<mark>")
+_HYPHENATED = re.compile(r"</mark>([-'.])<mark>")  # "self-attention" is one word, one mark
+# Words of a phrase side by side (stop words between them were skipped by the phrase too)
+_PHRASE_GAP = re.compile(r"</mark>((?:\s+|\s+(?:a|an|and|are|as|at|be|by|for|from|in|is|of|on|"
+                         r"or|the|to|with)\s+)+)<mark>", re.I)
 
 
 def _marked(source: str, marked: str, phrase: bool) -> str:
     plain = marked.replace(START, "").replace(STOP, "").strip()
     html = str(escape(marked.strip())).replace(START, "<mark>").replace(STOP, "</mark>")
-    if phrase:  # "neural network": one mark, as the Whoosh engine marks a phrase
-        html = _JOINED.sub(r"\1", html)
+    html = _HYPHENATED.sub(r"\1", html)
+    if phrase:  # "mixture of experts": one mark, as the Whoosh engine marks a phrase
+        html = _PHRASE_GAP.sub(r"\1", html)
     stripped = source.strip()
     before = "" if stripped.startswith(plain) else ELLIPSIS
     after = "" if stripped.endswith(plain) else ELLIPSIS

@@ -100,9 +100,9 @@ def write(connection, changes: Sequence[tuple[str, dict | None]], *,
     if docs:
         rows = [row(docs[key]) for key in sorted(docs)]
         columns = dict(zip(COLUMNS, map(list, zip(*rows))))
-        connection.execute(text(UPSERT.format(table=table)), columns)
+        connection.execute(text(UPSERT.replace("{table}", table)), columns)
         texts = [f"{r[5]} {r[6]} {r[7]}" for r in rows]
-        connection.execute(text(ADD_WORDS.format(table=words)), {"texts": texts})
+        connection.execute(text(ADD_WORDS.replace("{table}", words)), {"texts": texts})
     return len(gone) + len(docs)
 
 
