@@ -118,8 +118,9 @@ def _build_and_swap(engine, progress) -> int:
 
 def _copy_documents(engine, progress) -> int:
     count = 0
-    with engine.connect() as connection:
-        cursor = connection.connection.driver_connection.cursor()
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
         with cursor.copy(f"COPY search_build_source ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             batch = 0
             for doc in documents.iter_all(lambda: Session(engine)):
@@ -132,7 +133,9 @@ def _copy_documents(engine, progress) -> int:
                     batch = 0
             if progress is not None and batch:
                 progress(batch)
-        connection.commit()
+        raw.commit()
+    finally:
+        raw.close()
     return count
 
 
