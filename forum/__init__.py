@@ -21,6 +21,8 @@ def create_app(config: dict | None = None) -> Flask:
     _fill_in_defaults(app)
     from forum.accounts import hashing
     hashing.init_app(app)
+    from forum.search import backend as search_backend
+    search_backend.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))

@@ -41,6 +41,8 @@ def from_environment() -> dict:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "FORUM_SITE_NAME": os.environ.get("FORUM_SITE_NAME", "Idea Exchange"),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR") or None,
+        "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", "whoosh"),  # whoosh | postgres
+        "SEARCH_INDEXER": os.environ.get("SEARCH_INDEXER", "background"),  # forum/search/indexer.py
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": _env_int("MAIL_PORT", 25),

@@ -37,6 +37,7 @@ def _base_config(tmp_path) -> dict:
         "SEARCH_INDEX_DIR": str(tmp_path / "index"), "MAIL_BACKEND": "file",
         "MAIL_FILE_DIR": str(tmp_path / "mail"), "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None, **TEST_GRADE,
+        "SEARCH_INDEXER": "inline",  # index right after each commit, so tests see writes at once
     }
 
 

@@ -1,25 +1,49 @@
-"""``flask --app wsgi search sync`` and ``flask --app wsgi search reindex``."""
+"""``flask --app wsgi search sync`` and ``flask --app wsgi search reindex``.
+
+Both exit non-zero with one line saying why when they cannot do their job (the
+index folder is not writable, the database is down, another rebuild runs), so
+a cron job or a deploy script notices.
+"""
 from __future__ import annotations
 
 import time
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from forum.search import outbox
+from forum.search.backend import RebuildRunning, SearchUnavailable, get_backend
 
 search_cli = AppGroup("search", help="Keep the full-text search index in step with the database.")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(1)
+
+
+def _database_error(error: SQLAlchemyError) -> str:
+    first = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return f"the database cannot be reached ({first})"
 
 
 @search_cli.command("sync")
 def sync() -> None:
     """Apply every pending outbox row to the index (what a failed or locked drain left)."""
-    before = outbox.pending_count()
-    result = outbox.drain()
-    click.echo(f"Applied {result.applied} of {before} pending changes; {result.pending} still pending."
-               + (f" Last error: {result.error}" if result.error else ""))
+    try:
+        before = outbox.pending_count()
+        result = outbox.drain()
+    except SQLAlchemyError as error:
+        _fail(_database_error(error))
+    except SearchUnavailable as error:
+        _fail(str(error))
+    if result.unavailable:
+        _fail(f"{result.error}; nothing applied ({result.pending} pending). "
+              "Run `flask search reindex` to build the index.")
     if result.error:
-        raise SystemExit(1)
+        _fail(f"{result.error}; applied {result.applied} of {before} ({result.pending} pending).")
+    click.echo(f"Applied {result.applied} of {before} pending changes; {result.pending} still pending.")
 
 
 @search_cli.command("reindex")
@@ -27,12 +51,16 @@ def sync() -> None:
 def reindex(procs: int | None) -> None:
     """Rebuild the index from the database in a fresh folder, then switch to it atomically."""
     started = time.perf_counter()
-    total = outbox.total_documents_in_database()
-    with click.progressbar(length=total, label="Indexing threads, replies and papers") as bar:
-        count = outbox.rebuild(progress=bar.update, procs=procs or outbox.default_procs())
-    size = outbox.get_index().size_on_disk()
-    click.echo(f"Indexed {count} documents in {time.perf_counter() - started:.1f} s "
-               f"({size / 1e6:.1f} MB on disk).")
+    options = {"procs": procs or outbox.default_procs()} if get_backend().name == "whoosh" else {}
+    try:
+        total = outbox.total_documents_in_database()
+        with click.progressbar(length=total, label="Indexing threads, replies and papers") as bar:
+            count = outbox.rebuild(progress=bar.update, **options)
+    except SQLAlchemyError as error:
+        _fail(_database_error(error))
+    except (RebuildRunning, SearchUnavailable) as error:
+        _fail(str(error))
+    click.echo(f"Indexed {count} documents in {time.perf_counter() - started:.1f} s.")
 
 
 def register(app) -> None:

@@ -4,7 +4,7 @@ A document is ``None`` when its row is gone, soft-deleted, held for approval
 or hidden by a moderator, which tells the index to delete the key. Replies
 carry their thread's tags, so ``tag:`` finds
 them too. Cited papers and repositories come from the papers package's link
-rows when that package is installed.
+rows.
 
 Papers (``paper:<row id>``) are indexed once their arXiv metadata has been
 fetched: title, abstract, and, as extra searchable words, the arXiv id, the
@@ -20,6 +20,7 @@ from typing import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from forum.papers.models import Paper, PaperMention, RepoMention, Repository
 from forum.threads.models import Post, Thread
 
 BATCH = 1000
@@ -30,10 +31,6 @@ def _citations(session: Session, thread_ids: set[int]) -> tuple[dict, dict]:
     papers: dict = defaultdict(list)
     repos: dict = defaultdict(list)
     if not thread_ids:
-        return papers, repos
-    try:
-        from forum.papers.models import Paper, PaperMention, RepoMention, Repository
-    except ImportError:  # the papers package is not installed: no citations to index
         return papers, repos
     for thread_id, post_id, arxiv_id in session.execute(
             select(PaperMention.thread_id, PaperMention.post_id, Paper.arxiv_id)
@@ -81,8 +78,7 @@ def paper_document(paper) -> dict | None:
 
 
 def _papers(session: Session, ids) -> list:
-    Paper = _paper_model()
-    return list(session.scalars(select(Paper).where(Paper.id.in_(ids)))) if Paper else []
+    return list(session.scalars(select(Paper).where(Paper.id.in_(ids))))
 
 
 def _threads(session: Session, ids) -> list[Thread]:
@@ -119,19 +115,9 @@ def for_keys(session: Session, keys: list[tuple[str, str]]) -> list[tuple[str, d
     return out
 
 
-def _paper_model():
-    try:
-        from forum.papers.models import Paper
-    except ImportError:
-        return None
-    return Paper
-
-
 def iter_all(session_factory) -> Iterator[dict]:
     """Every live document, read in short transactions of ``BATCH`` rows (keyset by id)."""
-    models = [("thread", Thread), ("post", Post)]
-    if _paper_model() is not None:
-        models.append(("paper", _paper_model()))
+    models = [("thread", Thread), ("post", Post), ("paper", Paper)]
     for prefix, model in models:
         last = 0
         while True:
@@ -148,5 +134,5 @@ def iter_all(session_factory) -> Iterator[dict]:
 def count_all(session: Session) -> int:
     """Rows the rebuild reads (an upper bound of the documents: deleted rows are skipped)."""
     from sqlalchemy import func
-    models = [Thread, Post] + ([_paper_model()] if _paper_model() is not None else [])
+    models = [Thread, Post, Paper]
     return sum(session.scalar(select(func.count(model.id))) or 0 for model in models)

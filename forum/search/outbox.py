@@ -4,21 +4,23 @@
   thread or reply added, changed or deleted, and each paper whose arXiv
   metadata changed (``flask papers refresh``), on the flushing connection, so
   the row commits or rolls back with the change itself.
-- ``_drain_after_commit`` (``after_commit``) then calls ``drain()``, which takes
-  the index writer lock *first*, reads pending rows and builds their documents
-  in a new short transaction, applies them, commits the index, and only then
-  deletes the rows it applied. Reading under the writer lock orders concurrent
-  drains: a later drain always reads a later database state, so an old version
-  can never overwrite a newer one.
+- ``_after_commit`` then only wakes this process's background indexer
+  (``forum.search.indexer``): the request that committed returns at once and
+  never waits for an index lock. (``SEARCH_INDEXER=inline``, for the test
+  suite only, drains right there instead.)
+- ``drain()`` takes the engine's writer lock (one writer at a time across
+  processes) *first*, reads pending rows and builds their documents in a new
+  short transaction, applies them, and only then deletes the rows it applied.
+  Reading under the lock orders concurrent drains: a later drain always reads a
+  later database state, so an old version can never overwrite a newer one.
 - A locked or failing index leaves the rows; the next drain or
-  ``flask search sync`` applies them. ``rebuild()`` fills a fresh generation.
+  ``flask search sync`` applies them. ``rebuild()`` recreates the index.
 """
 from __future__ import annotations
 
 import logging
 import os
 from dataclasses import dataclass
-from itertools import chain, islice
 
 from flask import current_app, has_app_context
 from sqlalchemy import delete, event, func, insert, inspect, select
@@ -26,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from forum.database import utcnow
 from forum.extensions import db
+from forum.papers.models import Paper
 from forum.search import documents
-from forum.search.index import (PAIR_SAMPLE_DOCS, WRITER_TIMEOUT_S, IndexMissing, IndexUnavailable,
-                                SearchIndex, paired_words)
+from forum.search.backend import SearchUnavailable, get_backend
 from forum.search.models import SearchOutbox
 from forum.threads.models import Post, Thread
 
@@ -39,24 +41,6 @@ PENDING = "search_outbox_pending"
 THREAD_ATTRIBUTES = ("title", "body", "deleted_at", "held_at", "hidden_at", "score", "tags")
 POST_ATTRIBUTES = ("body", "stance", "deleted_at", "held_at", "hidden_at", "score")
 PAPER_ATTRIBUTES = ("title", "abstract", "authors", "categories", "published_at", "fetched_at")
-
-
-def _paper_model():
-    try:
-        from forum.papers.models import Paper
-    except ImportError:  # the papers package is not installed
-        return None
-    return Paper
-
-
-def get_index(app=None) -> SearchIndex:
-    app = app or current_app
-    index = app.extensions.get("search_index")
-    if index is None:
-        index = app.extensions["search_index"] = SearchIndex(
-            app.config["SEARCH_INDEX_DIR"],
-            writer_timeout=float(app.config.get("SEARCH_WRITER_TIMEOUT", WRITER_TIMEOUT_S)))
-    return index
 
 
 # ---------------------------------------------------------------------------
@@ -70,7 +54,6 @@ def _changed(obj, names) -> bool:
 
 def _outbox_rows(session: Session) -> list[dict]:
     rows: dict[str, str] = {}
-    paper_model = _paper_model()
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, Thread):
             is_new, gone = obj in session.new, obj in session.deleted
@@ -82,7 +65,7 @@ def _outbox_rows(session: Session) -> list[dict]:
         elif isinstance(obj, Post):
             if obj in session.new or obj in session.deleted or _changed(obj, POST_ATTRIBUTES):
                 rows.setdefault(f"post:{obj.id}", "update")
-        elif paper_model is not None and isinstance(obj, paper_model):
+        elif isinstance(obj, Paper):
             if obj in session.new or obj in session.deleted or _changed(obj, PAPER_ATTRIBUTES):
                 rows.setdefault(f"paper:{obj.id}", "update")
     now = utcnow()
@@ -148,15 +131,11 @@ def _record_statement_changes(session: Session) -> None:
         session.info[PENDING] = True
 
 
-def _drain_after_commit(session: Session) -> None:
+def _after_commit(session: Session) -> None:
     if not session.info.pop(PENDING, False) or not has_app_context():
         return
-    if not current_app.config.get("SEARCH_DRAIN_AFTER_COMMIT", True):
-        return
-    try:
-        drain()
-    except Exception:  # never fail the request that already committed; the rows stay
-        log.exception("search: drain after commit failed; `flask search sync` will apply it")
+    from forum.search import indexer
+    indexer.changes_committed(current_app._get_current_object())
 
 
 def _forget_after_rollback(session: Session) -> None:
@@ -174,7 +153,7 @@ def register_listeners() -> None:
     event.listen(Session, "after_flush", _record_changes)
     event.listen(Session, "do_orm_execute", _watch_statements)
     event.listen(Session, "before_commit", _record_statement_changes)
-    event.listen(Session, "after_commit", _drain_after_commit)
+    event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_soft_rollback", lambda session, previous: _forget_after_rollback(session))
     _registered = True
 
@@ -188,6 +167,8 @@ class DrainResult:
     applied: int = 0
     pending: int = 0
     error: str | None = None
+    busy: bool = False  # another process holds the writer lock
+    unavailable: bool = False  # no usable index: a rebuild is needed or running
 
 
 def pending_count() -> int:
@@ -195,23 +176,21 @@ def pending_count() -> int:
         return session.scalar(select(func.count(SearchOutbox.id))) or 0
 
 
-def drain(batch: int = DRAIN_BATCH, max_batches: int | None = None) -> DrainResult:
-    """Apply pending outbox rows to the index; rows that could not be applied stay."""
-    index = get_index()
+def drain(batch: int = DRAIN_BATCH, max_batches: int | None = None, *,
+          wait: bool = True) -> DrainResult:
+    """Apply pending outbox rows to the index; rows that could not be applied stay.
+    Database errors propagate (nothing was deleted); index errors end in ``error``."""
+    backend = get_backend()
     result = DrainResult()
-    batches = 0
-    while max_batches is None or batches < max_batches:
-        batches += 1
-        try:
-            writer = index.writer()
-        except IndexMissing:
-            rebuild()
+    with backend.writer_lock(wait=wait) as lease:
+        if not lease:
+            result.busy = True
+            result.error = "another process is applying the outbox"
             return result
-        except IndexUnavailable as error:
-            result.error = str(error)
-            break
-        try:
-            with Session(db.engine) as session:  # a short read, under the index lock
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            batches += 1
+            with Session(db.engine) as session:  # a short read, under the writer lock
                 rows = session.execute(select(SearchOutbox.id, SearchOutbox.key, SearchOutbox.op)
                                        .order_by(SearchOutbox.id).limit(batch)).all()
                 merged: dict[str, str] = {}
@@ -219,39 +198,32 @@ def drain(batch: int = DRAIN_BATCH, max_batches: int | None = None) -> DrainResu
                     merged[key] = "tags" if op == "tags" else merged.get(key, op)
                 docs = documents.for_keys(session, list(merged.items())) if rows else []
             if not rows:
-                writer.cancel()
                 break
-            index.apply(docs, writer=writer)
-            writer.commit()
-        except Exception as error:
-            writer.cancel()
-            log.exception("search: applying the outbox failed; the rows stay")
-            result.error = str(error)
-            break
-        if index.is_rebuilding():  # applied to the old generation: keep them for the new one
+            try:
+                backend.apply(docs)
+            except SearchUnavailable as error:
+                result.error, result.unavailable = str(error), True
+                break
+            except Exception as error:
+                log.exception("search: applying the outbox failed; the rows stay")
+                result.error = str(error) or type(error).__name__
+                break
             result.applied += len(rows)
-            break
-        with db.engine.begin() as connection:
-            connection.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([r[0] for r in rows])))
-        result.applied += len(rows)
-        if len(rows) < batch:
-            break
+            if lease.keep_rows:  # a rebuild will replace this index: apply them again after it
+                break
+            with db.engine.begin() as connection:
+                connection.execute(delete(SearchOutbox)
+                                   .where(SearchOutbox.id.in_([r[0] for r in rows])))
+            if len(rows) < batch:
+                break
     result.pending = pending_count()
     return result
 
 
-def rebuild(progress=None, procs: int = 1) -> int:
-    """Rebuild the whole index from the database into a fresh folder, then switch to it."""
-    index = get_index()
-    index.mark_rebuilding(True)
-    try:
-        docs = documents.iter_all(lambda: Session(db.engine))
-        sample = list(islice(docs, PAIR_SAMPLE_DOCS))  # which words to pair (index.paired_words)
-        folder = index.new_generation(paired_words(sample, total_documents_in_database()))
-        count = index.build(folder, chain(sample, docs), procs=procs, progress=progress)
-        index.switch_to(folder)
-    finally:
-        index.mark_rebuilding(False)
+def rebuild(progress=None, **options) -> int:
+    """Recreate the whole index from the database, then apply what changed meanwhile.
+    Raises ``RebuildRunning`` when another rebuild holds the lock."""
+    count = get_backend().rebuild(progress, **options)
     drain()  # what changed during the rebuild (its rows were kept)
     return count
 

@@ -196,29 +196,21 @@ def _bad_value_note(name: str, value: str) -> str:
     return f"{name}: needs a value; the filter was ignored."
 
 
-_ARXIV_FALLBACK = re.compile(
-    r"^(?:arxiv:|https?://(?:www\.)?arxiv\.org/(?:abs|pdf)/|10\.48550/arxiv\.)?"
-    r"(\d{4}\.\d{4,5}|[a-z-]+(?:\.[a-z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?$", re.I)
-_REPO_FALLBACK = re.compile(r"^(?:https?://(?:www\.)?github\.com/)?([\w.-]+)/([\w.-]+?)(?:\.git)?/?$",
-                            re.I)
-
-
 def normalize_paper(value: str) -> str | None:
-    """The canonical arXiv id, by the papers package when it is installed."""
-    try:
-        from forum.papers.arxiv import normalize_arxiv_id
-    except ImportError:
-        match = _ARXIV_FALLBACK.match(value.strip())
-        return match.group(1).lower() if match else None
+    """The canonical arXiv id (lower case), in any form arXiv writes it."""
+    from forum.papers.arxiv import normalize_arxiv_id  # pure functions, no app needed
     found = normalize_arxiv_id(value)
     return found.lower() if found else None
 
 
+REPO_NAME = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([\w.-]{1,100}?)(?:\.git)?/?$")
+
+
 def normalize_repo(value: str) -> str | None:
-    try:
-        from forum.papers.github import normalize_repo as normalize
-    except ImportError:
-        match = _REPO_FALLBACK.match(value.strip())
-        return f"{match.group(1)}/{match.group(2)}".lower() if match else None
+    """``owner/name`` (lower case) from ``owner/name`` or any GitHub URL form."""
+    from forum.papers.github import normalize_repo as normalize
     found = normalize(value)
+    if found is None:
+        match = REPO_NAME.match(value.strip())
+        found = f"{match.group(1)}/{match.group(2)}" if match else None
     return found.lower() if found else None

@@ -1,8 +1,10 @@
 """Answering a search: parse, ask the index, load the threads shown, suggest a correction.
 
-The index answers with keys grouped by thread; the threads (with authors and
-tags) are then loaded in one query and kept in the index's order. A missing or
-corrupt index is rebuilt from the database once, instead of failing the page.
+The engine (``backend.get_backend()``, see ``backend.py`` for the contract)
+answers with one group per thread; the threads (with authors and tags) are then
+loaded in one query and kept in the engine's order. With no usable index the
+engine raises ``SearchUnavailable``: the page answers 503 and the background
+indexer rebuilds (``indexer.request_rebuild``); no request ever rebuilds.
 
 How papers mix in (as a catalogue next to discussions, the way a mature forum
 shows "People" or "Tags" above its posts): people come to find debates, so a
@@ -18,23 +20,26 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from forum.extensions import db
-from forum.search import outbox
-from forum.search.index import ResultGroup, Snippet
+from forum.papers.models import Paper, PaperMention
+from forum.search import indexer
+from forum.search.backend import (SORTS, ResultGroup, SearchUnavailable, Snippet, State,
+                                  get_backend)
 from forum.search.query import ParsedQuery, parse
-from forum.threads.models import Thread
+from forum.threads.models import Post, Thread
 
 log = logging.getLogger(__name__)
 
-SORTS = ("relevance", "newest", "top")
 PER_PAGE = 10
 MAX_PAGE = 50  # deeper pages cost more than they help; the page says so
 NOTHING_TO_SEARCH = ("Nothing to search for: the query has only very common words, "
                      "one-letter prefixes or exclusions. Add a word or a filter.")
 FEW_RESULTS = 3  # below this many threads, look for a did-you-mean
+RETRY_AFTER_S = 30  # what a 503 "being rebuilt" page asks clients to wait
 PAPERS_BOX = 3  # papers shown above the debates on a plain search's first page
 
 
@@ -50,6 +55,7 @@ class ShownResult:
     group: ResultGroup
     thread: Thread | None
     paper: PaperResult | None = None
+    cites: list = field(default_factory=list)  # the papers its thread cites (Paper rows)
 
 
 @dataclass
@@ -59,6 +65,8 @@ class SearchOutcome:
     page: int
     results: list[ShownResult] = field(default_factory=list)
     has_next: bool = False
+    total: int = 0  # threads (or papers, under in:papers) matching, over all pages
+    total_exact: bool = True
     suggestion: str | None = None
     notes: list[str] = field(default_factory=list)
     nothing_to_search: bool = False
@@ -90,41 +98,50 @@ def scoped_query(args) -> dict[str, str]:
 
 
 def search(text: str | None, *, sort: str = "relevance", page: int = 1) -> SearchOutcome:
+    """Raises ``SearchUnavailable`` when there is no usable index (the page answers 503)."""
     parsed = parse(text)
     outcome = SearchOutcome(parsed=parsed, sort=sort if sort in SORTS else "relevance", page=page)
     outcome.notes.extend(parsed.notes)
     if not parsed.is_empty:
-        result = _ask_index(lambda index: index.search(parsed, sort=outcome.sort, page=page,
-                                                       per_page=PER_PAGE))
+        result = _ask(lambda backend: backend.search(parsed, sort=outcome.sort, page=page,
+                                                     per_page=PER_PAGE))
     if parsed.is_empty or result.nothing_to_search:
         outcome.notes.append(NOTHING_TO_SEARCH)
         outcome.nothing_to_search = True
         return outcome
     threads = _threads({g.thread_id for g in result.groups if g.kind != "paper"})
     papers = _paper_results([g.snippets[0] for g in result.groups if g.kind == "paper"])
-    outcome.results = [ShownResult(g, threads.get(g.thread_id), papers.get(g.keys[0]))
+    cited = _cited_papers({g.thread_id for g in result.groups if g.kind != "paper"})
+    outcome.results = [ShownResult(g, threads.get(g.thread_id),
+                                   papers.get(g.snippets[0].key) if g.kind == "paper" else None,
+                                   cited.get(g.thread_id, []))
                        for g in result.groups]
-    outcome.has_next = result.has_next
+    outcome.has_next, outcome.total, outcome.total_exact = (
+        result.has_next, result.total, result.total_exact)
     if _wants_papers_box(parsed, outcome):
-        snippets, outcome.more_papers = _ask_index(
-            lambda index: index.search_papers(parsed, limit=PAPERS_BOX))
+        snippets, outcome.more_papers = _ask(
+            lambda backend: backend.search_papers(parsed, limit=PAPERS_BOX))
         outcome.papers = list(_paper_results(snippets).values())
     if page == 1 and len(outcome.results) < FEW_RESULTS and parsed.words():
-        fixes = _ask_index(lambda index: index.suggest(parsed.words()))
+        fixes = _ask(lambda backend: backend.suggest(parsed.words()))
         if fixes:
             outcome.suggestion = parsed.with_words_replaced(fixes)
     return outcome
 
 
-def _ask_index(call):
-    index = outbox.get_index()
+def _ask(call):
+    """Ask the engine; with no usable index, have one rebuilt beside the requests and say so."""
+    app = current_app._get_current_object()
+    backend = get_backend(app)
     try:
-        return call(index)
-    except Exception:  # missing or corrupt: rebuild once from the database, then ask again
-        log.exception("search: index unusable; rebuilding it from the database")
-        index.close()
-        outbox.rebuild()
-        return call(index)
+        if backend.status().state is State.READY:
+            return call(backend)
+        raise SearchUnavailable(backend.status().detail)
+    except SearchUnavailable:
+        indexer.request_rebuild(app)
+        if indexer.mode(app) != "inline":
+            raise
+        return call(backend)  # the test suite's mode: the rebuild already ran, here
 
 
 def _threads(ids: set[int]) -> dict[int, Thread]:
@@ -145,7 +162,6 @@ def _paper_results(snippets: list[Snippet]) -> dict[str, PaperResult]:
     ids = [int(s.key.split(":")[1]) for s in snippets]
     if not ids:
         return {}
-    from forum.papers.models import Paper, PaperMention  # only indexed when installed
     rows = {p.id: p for p in db.session.scalars(select(Paper).where(Paper.id.in_(ids)))}
     counts = dict(db.session.execute(
         select(PaperMention.paper_id, func.count(func.distinct(PaperMention.thread_id)))
@@ -154,3 +170,24 @@ def _paper_results(snippets: list[Snippet]) -> dict[str, PaperResult]:
         .group_by(PaperMention.paper_id)).all())
     return {s.key: PaperResult(rows[i], counts.get(i, 0), s)
             for i, s in zip(ids, snippets) if i in rows}
+
+
+CITED_PER_RESULT = 5
+
+
+def _cited_papers(thread_ids: set[int]) -> dict[int, list]:
+    """The papers each thread cites (in its opening post or replies), in one query."""
+    if not thread_ids:
+        return {}
+    found: dict[int, list] = {}
+    rows = db.session.execute(
+        select(PaperMention.thread_id, Paper).join(Paper, Paper.id == PaperMention.paper_id)
+        .outerjoin(Post, Post.id == PaperMention.post_id)
+        .where(PaperMention.thread_id.in_(thread_ids),  # a held or deleted reply's citation: no
+               or_(PaperMention.post_id.is_(None), and_(Post.deleted_at.is_(None), Post.public())))
+        .order_by(PaperMention.thread_id, Paper.arxiv_id))
+    for thread_id, paper in rows:
+        papers = found.setdefault(thread_id, [])
+        if len(papers) < CITED_PER_RESULT and paper not in papers:
+            papers.append(paper)
+    return found

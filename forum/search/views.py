@@ -2,6 +2,7 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from forum.search import services
+from forum.search.backend import SearchUnavailable
 
 bp = Blueprint("search", __name__)
 
@@ -13,7 +14,11 @@ def search():
     text = request.args.get("q", "")
     page, page_note = services.clean_page(request.args.get("page"))
     sort = request.args.get("sort", "relevance")
-    outcome = services.search(text, sort=sort, page=page) if text.strip() else None
+    try:
+        outcome = services.search(text, sort=sort, page=page) if text.strip() else None
+    except SearchUnavailable:  # rebuilt in the background meanwhile (forum.search.indexer)
+        return (render_template("search/rebuilding.html", q=text), 503,
+                {"Retry-After": str(services.RETRY_AFTER_S)})
     notes = ([page_note] if page_note else []) + (outcome.notes if outcome else [])
     return render_template("search/results.html", q=text, sort=sort, outcome=outcome,
                            notes=notes, sorts=services.SORTS)

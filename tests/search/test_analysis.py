@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from forum.search.analysis import FastWordAnalyzer, common_words, has_phrase, whoosh_chain
-from forum.search.snippets import snippet
+from forum.search.whoosh.analysis import FastWordAnalyzer, common_words, has_phrase, whoosh_chain
+from forum.search.whoosh.snippets import snippet
 
 TEXTS = [
     "Gradient descent with momentum converges; gradients explode without clipping.",

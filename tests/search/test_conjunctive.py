@@ -5,11 +5,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from whoosh import query as wq
 
-from forum.search.analysis import analyzed, has_phrase
-from forum.search.conjunctive import rank, rank_with_scores
-from forum.search.index import SearchIndex
+from forum.search.whoosh.analysis import analyzed, has_phrase
+from forum.search.whoosh.conjunctive import rank, rank_with_scores
+from forum.search.whoosh.index import SearchIndex
 from forum.search.query import parse
-from forum.search.wquery import PhraseCheck, paired_words, stored_text, to_whoosh_query
+from forum.search.whoosh.wquery import PhraseCheck, paired_words, stored_text, to_whoosh_query
 
 WORDS = "gradient descent momentum kernel policy reward graph token attention loss".split()
 

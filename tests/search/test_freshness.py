@@ -3,9 +3,10 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.search import outbox
+from forum.search.backend import get_backend
 from forum.search.models import SearchOutbox
 from forum.search.services import search
-from forum.search.wquery import paired_words
+from forum.search.whoosh.wquery import paired_words
 from forum.threads import services as threads
 from forum.threads.models import Post, Thread
 from tests.factories import make_reply, make_thread, make_user
@@ -63,7 +64,7 @@ def test_locked_index_keeps_rows_and_sync_applies_them(app, runner):
     with app.app_context():
         author = make_user()
         thread = make_thread(author, title="Locked index")
-        index = outbox.get_index()
+        index = get_backend().index
         held = index.writer()  # another process's writer, as under gunicorn
         index.writer_timeout = 0.1
         try:
@@ -91,11 +92,11 @@ def test_reindex_rebuilds_into_a_fresh_folder(app, runner):
         author = make_user()
         thread = make_thread(author, title="Diffusion models for molecules")
         make_reply(thread, author, "Equivariant denoisers")
-        old = outbox.get_index()._read_pointer()
+        old = get_backend().index._read_pointer()
     result = runner.invoke(args=["search", "reindex", "--procs", "1"])
     assert "Indexed 2 documents" in result.output, result.output
     with app.app_context():
-        assert outbox.get_index()._read_pointer() != old
+        assert get_backend().index._read_pointer() != old
     assert len(_keys(app, "equivariant")) == 1
 
 
@@ -104,8 +105,8 @@ def test_missing_index_is_rebuilt_not_500(app, client, tmp_path):
     with app.app_context():
         author = make_user()
         make_thread(author, title="Bayesian optimization budgets")
-        base = outbox.get_index().base
-        outbox.get_index().close()
+        base = get_backend().index.base
+        get_backend().index.close()
     shutil.rmtree(base)
     response = client.get("/search?q=bayesian")
     assert response.status_code == 200
@@ -116,7 +117,7 @@ def test_corrupt_index_is_rebuilt_not_500(app, client):
     with app.app_context():
         author = make_user()
         make_thread(author, title="Sparse autoencoders")
-        index = outbox.get_index()
+        index = get_backend().index
         folder = index.base / index._read_pointer()
         index.close()
     for toc in folder.glob("*.toc"):
@@ -129,7 +130,7 @@ def test_corrupt_index_is_rebuilt_not_500(app, client):
 def test_reindex_pairs_only_common_words_and_still_finds_every_phrase(app, runner, monkeypatch):
     """A rebuild pairs the words of at least PAIRED_MIN_DOCS documents; a phrase with a rarer
     word is found by its words and checked on the text, and so are replies written after."""
-    monkeypatch.setattr("forum.search.index.PAIRED_MIN_DOCS", 3)
+    monkeypatch.setattr("forum.search.whoosh.index.PAIRED_MIN_DOCS", 3)
     with app.app_context():
         author = make_user()
         thread = make_thread(author, title="Neural network pruning", body="Pruning a neural network.")
@@ -139,7 +140,7 @@ def test_reindex_pairs_only_common_words_and_still_finds_every_phrase(app, runne
     result = runner.invoke(args=["search", "reindex", "--procs", "1"])
     assert "Indexed 4 documents" in result.output, result.output
     with app.app_context():
-        reader = outbox.get_index().searcher().reader()
+        reader = get_backend().index.searcher().reader()
         assert paired_words(reader.schema) == {"neural", "network", "prune"}
         assert set(reader.field_terms("shingles")) == {"neural network", "network prune",
                                                         "prune neural", "prune prune"}
@@ -153,7 +154,7 @@ def test_reindex_pairs_only_common_words_and_still_finds_every_phrase(app, runne
 
 def test_reindex_gives_spelling_words_once_a_chunk_and_corrections_still_work(app, runner,
                                                                               monkeypatch):
-    monkeypatch.setattr("forum.search.index.SPELLING_CHUNK", 2)
+    monkeypatch.setattr("forum.search.whoosh.index.SPELLING_CHUNK", 2)
     with app.app_context():
         author = make_user()
         thread = make_thread(author, title="Gaussian kernels", body="Kernel choice for a GP.")
@@ -163,7 +164,7 @@ def test_reindex_gives_spelling_words_once_a_chunk_and_corrections_still_work(ap
     result = runner.invoke(args=["search", "reindex", "--procs", "1"])
     assert "Indexed 5 documents" in result.output, result.output
     with app.app_context():
-        index = outbox.get_index()
+        index = get_backend().index
         reader = index.searcher().reader()
         assert reader.doc_frequency("spelling", "gaussian") == 2  # once in 1-2, once in 3-4
         assert reader.doc_frequency("spelling", "gaussians") == 1  # the fifth

@@ -5,6 +5,7 @@ import sys
 
 from forum import create_app
 from forum.search import outbox
+from forum.search.backend import get_backend
 from forum.search.services import search
 from tests.conftest import _base_config
 from tests.factories import make_thread, make_user
@@ -46,7 +47,7 @@ def test_two_processes_fifty_posts_each_all_found(sqlite_template, tmp_path):
         assert worker.exitcode == 0
     with app.app_context():
         assert outbox.pending_count() == 0  # every drain got the lock in time: nothing left over
-        index = outbox.get_index()
+        index = get_backend().index
         assert index.doc_count() == 1 + 2 * POSTS_PER_PROCESS
     with app.test_request_context():
         for worker in (1, 2):

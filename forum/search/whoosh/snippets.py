@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from markupsafe import escape
 
-from forum.search.analysis import STOP_WORDS, TOKEN, stem_word
+from forum.search.whoosh.analysis import STOP_WORDS, TOKEN, stem_word
 
 SNIPPET_CHARS = 160
 ELLIPSIS = "…"

@@ -39,7 +39,7 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
-from forum.search.wquery import PhraseCheck
+from forum.search.whoosh.wquery import PhraseCheck
 
 SCORED_FIELDS = frozenset({"text", "shingles"})
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)

@@ -10,8 +10,7 @@ Layout on disk: ``SEARCH_INDEX_DIR`` holds one folder per generation
 (``gen-<stamp>``) and a small ``current`` file naming the live one. A rebuild
 fills a fresh folder and then replaces ``current`` with ``os.replace``
 (atomic), so searches keep answering from the old generation until the switch.
-While a rebuild runs a ``rebuilding`` marker tells drains to keep their outbox
-rows, so changes made during the rebuild are applied again to the new index.
+Who may write, and when, is decided by ``backend.py`` (file locks).
 
 Why these settings (measured, see DESIGN.md "Known traps"):
 - writers use ``compound=False``: a compound segment is copied into memory
@@ -32,7 +31,6 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import timezone
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -40,67 +38,17 @@ from typing import Iterable, Iterator
 from whoosh import columns, fields, index as whoosh_index, query as wq, sorting
 from whoosh.index import LockError
 
-from forum.search import conjunctive, snippets
-from forum.search.analysis import (analyzed, common_words, shingle_analyzer, unstemmed_words,
+from forum.search.backend import ResultGroup, SearchPage, Snippet
+from forum.search.whoosh import conjunctive, patches, snippets
+from forum.search.whoosh.analysis import (analyzed, common_words, shingle_analyzer, unstemmed_words,
                                    word_analyzer)
-from forum.search.wquery import highlight_terms, stored_text, term_text, to_whoosh_query
+from forum.search.whoosh.wquery import highlight_terms, stored_text, term_text, to_whoosh_query
 
 log = logging.getLogger(__name__)
 
 WRITER_TIMEOUT_S = 10.0  # how long a drain waits for another process's writer before giving up
 WRITER_POLL_S = 0.02
 POINTER_FILE = "current"
-REBUILD_MARKER = "rebuilding"
-MAX_HITS_SCANNED = 2000  # results are grouped by thread in Python from at most this many hits
-
-
-def _remember_missing_length_columns() -> None:
-    """Whoosh 2.7's per-document reader looks for a field's length column with a
-    ``stat`` of the file system each time it does not find one, and a segment write
-    asks once per posting of every unscored field (ids, keywords, dates, spelling):
-    about a fifth of a rebuild's time. Segment files never change once written, so
-    remembering "no such column" is safe."""
-    from whoosh.codec.whoosh3 import W3PerDocReader
-
-    def _cached_reader(self, fieldname, column):
-        try:
-            return self._readers[fieldname]
-        except KeyError:
-            found = self.column_reader(fieldname, column) if self.has_column(fieldname) else None
-            self._readers[fieldname] = found
-            return found
-
-    W3PerDocReader._cached_reader = _cached_reader
-
-
-def _read_length_columns_whole() -> None:
-    """Writing a segment's postings asks for the document's field length once per posting
-    (for each block's length bounds), and Whoosh reads each from the column file: one
-    ``get`` a posting, an eighth of a rebuild. The column (one byte a document) is read
-    once instead. Same answers, including Whoosh's None for a length byte of 0."""
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, _lenfield
-    from whoosh.util.numeric import byte_to_length
-
-    lengths_of = [None] + [byte_to_length(b) for b in range(1, 256)]
-
-    def doc_field_length(self, docnum, fieldname, default=0):
-        if docnum > self._doccount:
-            raise IndexError("Asked for docnum %r of %d" % (docnum, self._doccount))
-        cache = self.__dict__.setdefault("_forum_lengths", {})
-        found = cache.get(fieldname)
-        if found is None:
-            column = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-            found = cache[fieldname] = (False if column is None  # an unscored field
-                                        else column._dbfile.get(column._basepos, column._count))
-        if found is False:
-            return default
-        return lengths_of[found[docnum]] if docnum < len(found) else None
-
-    W3PerDocReader.doc_field_length = doc_field_length
-
-
-_remember_missing_length_columns()
-_read_length_columns_whole()
 
 
 POSTINGS_PER_BLOCK = 1024
@@ -220,6 +168,7 @@ class SearchIndex:
     """One index folder per app and process: the long-lived searcher and the writers."""
 
     def __init__(self, base_dir: str | os.PathLike, writer_timeout: float = WRITER_TIMEOUT_S):
+        patches.apply()
         self.base = Path(base_dir)
         self.writer_timeout = writer_timeout
         self._lock = threading.Lock()
@@ -296,18 +245,6 @@ class SearchIndex:
                 self._searcher.close()
             self._searcher = self._ix = self._generation = None
 
-    # -- rebuild marker --
-    def is_rebuilding(self) -> bool:
-        return (self.base / REBUILD_MARKER).exists()
-
-    def mark_rebuilding(self, on: bool) -> None:
-        marker = self.base / REBUILD_MARKER
-        if on:
-            self.base.mkdir(parents=True, exist_ok=True)
-            marker.write_text(str(os.getpid()))
-        else:
-            marker.unlink(missing_ok=True)
-
     # -- writing --
     def writer(self, timeout: float | None = None):
         try:
@@ -371,47 +308,47 @@ class SearchIndex:
         return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if name else 0
 
     # -- searching --
-    def search(self, parsed, *, sort: str = "relevance", page: int = 1, per_page: int = 20,
-               snippets: int = 2) -> "SearchPage":
+    def search(self, parsed, *, sort: str = "relevance", page: int = 1, per_page: int = 10,
+               snippets: int = 2) -> SearchPage:
+        """One group per matching thread (or paper, under in:paper), every match ranked and
+        grouped, so the count is exact and no thread is crowded out by another's replies."""
         searcher = self.searcher()
         prefixes: dict = {}  # each prefix expanded once, for the query and the highlighting
         wquery = to_whoosh_query(parsed, searcher.reader(), prefixes)
+        out = SearchPage(groups=[], page=page, per_page=per_page)
         if wquery is None:
-            return SearchPage(groups=[], has_next=False, nothing_to_search=True)
-        wanted_groups = page * per_page + 1
-        limit = min(MAX_HITS_SCANNED, max(30, wanted_groups * 3))
-        ranked = _ranked(searcher, wquery, limit, sort)
+            out.nothing_to_search = True
+            return out
+        ranked = _ranked(searcher, wquery, None, sort)
         if not ranked:  # also an empty index, whose reader has no columns
-            return SearchPage(groups=[], has_next=False)
+            return out
         thread_ids, kinds, keys = self._columns(searcher)
         # Papers are listed only when asked for (in:papers); otherwise they have their own
         # small box (search_papers) and never push debates off the page.
         papers_wanted = ("in", "paper") in parsed.filters
-        groups: dict[int, ResultGroup] = {}
-        order: list[int] = []
-        for docnum in ranked:
-            thread_id, kind = thread_ids[docnum], kinds[docnum]
-            if kind == "paper" and not papers_wanted:
+        groups: dict[int, list[int]] = {}
+        for docnum in ranked:  # best first: a group's place is that of its best document
+            kind = kinds[docnum]
+            if (kind == "paper") != papers_wanted:
                 continue
-            group_key = thread_id if kind != "paper" else -docnum - 1
-            group = groups.get(group_key)
-            if group is None:
-                if len(order) >= wanted_groups:
-                    continue
-                group = groups[group_key] = ResultGroup(thread_id=thread_id, kind=kind)
-                order.append(group_key)
-            group.keys.append(keys[docnum])
-            if len(group.hits) < snippets:
-                group.hits.append(docnum)
+            groups.setdefault(thread_ids[docnum] if kind != "paper" else -docnum - 1,
+                              []).append(docnum)
+        out.total = len(groups)
         start = (page - 1) * per_page
-        shown = [groups[k] for k in order[start:start + per_page]]
+        shown = list(groups.values())[start:start + per_page]
         marks = highlight_terms(parsed, searcher.reader(), prefixes)
-        for group in shown:  # load stored fields and highlight only what is shown
-            hits = [searcher.stored_fields(docnum) for docnum in group.hits]
-            group.snippets = [Snippet(key=h["key"], kind=h["kind"], post_id=h.get("post_id") or None,
-                                      html=_snippet(h, marks)) for h in hits]
-            group.hits = []
-        return SearchPage(groups=shown, has_next=len(order) > start + per_page)
+        for docnums in shown:  # load stored fields and highlight only what is shown
+            hits = [searcher.stored_fields(docnum) for docnum in docnums[:snippets]]
+            first = hits[0]
+            group = ResultGroup(kind="paper" if first["kind"] == "paper" else "thread",
+                                keys=[keys[docnum] for docnum in docnums])
+            if group.kind == "paper":
+                group.paper_id = int(first["key"].split(":")[1])
+            else:
+                group.thread_id = thread_ids[docnums[0]]
+            group.snippets = [_snippet_of(h, marks) for h in hits]
+            out.groups.append(group)
+        return out
 
     def _columns(self, searcher):
         """The thread_id, kind and key column readers, kept while the searcher is."""
@@ -433,8 +370,7 @@ class SearchIndex:
         ranked = _ranked(searcher, wq.And([wquery, wq.Term("kind", "paper")]), limit + 1)
         marks = highlight_terms(parsed, reader, prefixes)
         hits = [searcher.stored_fields(docnum) for docnum in ranked[:limit]]
-        return ([Snippet(key=h["key"], kind="paper", post_id=None, html=_snippet(h, marks))
-                 for h in hits], len(ranked) > limit)
+        return [_snippet_of(h, marks) for h in hits], len(ranked) > limit
 
     def suggest(self, words: list[str], limit: int = 1) -> dict[str, str]:
         """A correction from the index's own vocabulary for each word it does not know:
@@ -458,8 +394,11 @@ class IndexMissing(RuntimeError):
     """No usable index on disk."""
 
 
-def _ranked(searcher, wquery, limit: int, sort: str = "relevance") -> list[int]:
-    """Document numbers of the best ``limit`` matches, best (or newest, or top) first."""
+def _ranked(searcher, wquery, limit: int | None, sort: str = "relevance") -> list[int]:
+    """Document numbers of the best ``limit`` matches (None: all), best (or newest, or top)
+    first."""
+    if limit is None:
+        limit = max(1, searcher.doc_count_all())
     ranked = conjunctive.rank(searcher, wquery, limit, sort)
     if ranked is not None:
         return ranked
@@ -484,25 +423,6 @@ def _snippet(hit, marks: tuple[frozenset[str], tuple]) -> str:
     return snippets.plain_start(hit.get("body") or hit.get("title") or "")
 
 
-@dataclass
-class Snippet:
-    key: str
-    kind: str
-    post_id: int | None
-    html: str  # escaped text with <mark> around matched terms
-
-
-@dataclass
-class ResultGroup:
-    thread_id: int
-    kind: str
-    keys: list[str] = field(default_factory=list)
-    hits: list = field(default_factory=list)
-    snippets: list[Snippet] = field(default_factory=list)
-
-
-@dataclass
-class SearchPage:
-    groups: list[ResultGroup]
-    has_next: bool
-    nothing_to_search: bool = False  # only stop words, one-letter prefixes, exclusions...
+def _snippet_of(hit, marks) -> Snippet:
+    return Snippet(key=hit["key"], kind=hit["kind"], post_id=hit.get("post_id") or None,
+                   html=_snippet(hit, marks))

@@ -16,7 +16,7 @@ from itertools import islice
 from whoosh import query as wq
 from whoosh.matching import ListMatcher, NullMatcher
 
-from forum.search.analysis import analyzed as _analyzed, has_phrase, is_common_pair, shingle_analyzer
+from forum.search.whoosh.analysis import analyzed as _analyzed, has_phrase, is_common_pair, shingle_analyzer
 
 def _word_query(word: str):
     tokens = _analyzed(word)
@@ -126,7 +126,7 @@ class PhraseCheck(wq.Query):
         return min(ixreader.doc_frequency("text", w) for w in self.words)
 
     def matcher(self, searcher, context=None):
-        from forum.search import conjunctive  # reads postings a segment at a time
+        from forum.search.whoosh import conjunctive  # reads postings a segment at a time
         reader = searcher.reader()
         found = conjunctive.documents_with_all(reader, [("text", w) for w in set(self.words)])
         checked = [int(d) for d in found if self.check(reader, int(d))]

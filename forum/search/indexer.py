@@ -1,0 +1,164 @@
+"""The background indexer: outbox drains and rebuilds beside the requests, never in them.
+
+Each process that serves requests gets one daemon thread, started lazily the
+first time a commit leaves outbox rows (or a search finds no usable index), so
+``make run`` and every gunicorn worker have it with no extra set-up. A commit
+only sets an event; the thread wakes, drains the outbox under the engine's
+writer lock (one writer at a time across processes: a worker that finds the
+lock taken waits its turn, since the holder may have read the rows before this
+commit), and also looks every ``POLL_S`` seconds, for rows that a failed or
+locked drain left behind. A fork (gunicorn with ``--preload``) gets its own
+thread: the owner's process id is checked.
+
+When the engine has no usable index, ``request_rebuild`` starts one rebuild in a
+background thread of this process unless one runs anywhere (the engine's lock,
+which dies with its process, decides); the old generation keeps serving where
+it exists, and search pages answer 503 with Retry-After meanwhile.
+
+``SEARCH_INDEXER`` chooses the mode: ``background`` (the default), ``inline``
+(drain and rebuild right after each commit, in the committing thread: for the
+test suite, which then sees its writes at once), or ``off`` (only
+``flask search sync``/``reindex`` and explicit calls write the index).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from flask import Flask
+
+from forum.search import outbox
+from forum.search.backend import RebuildRunning, SearchUnavailable, State, get_backend
+
+log = logging.getLogger(__name__)
+
+MODES = ("background", "inline", "off")
+POLL_S = 5.0  # also drain this often: rows left by a failed drain, or another process's
+RETRY_S = 0.5  # after a failed drain (index missing while it is rebuilt, database down)
+EXTENSION = "search_indexer"
+
+
+def mode(app: Flask) -> str:
+    value = (app.config.get("SEARCH_INDEXER") or "background").strip().lower()
+    return value if value in MODES else "background"
+
+
+class Indexer:
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._rebuilder: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def _alive(self, thread: threading.Thread | None) -> bool:
+        return thread is not None and thread.is_alive() and self._pid == os.getpid()
+
+    def notify(self) -> None:
+        """Changes were committed: drain soon (starting the thread if this process has none)."""
+        with self._lock:
+            if not self._alive(self._thread):
+                self._pid = os.getpid()
+                self.stopping.clear()
+                self._thread = threading.Thread(target=self._run, name="search-indexer",
+                                                daemon=True)
+                self._thread.start()
+        self.wake.set()
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            self.wake.wait(POLL_S)
+            self.wake.clear()
+            if self.stopping.is_set():
+                break
+            with self.app.app_context():
+                try:
+                    result = outbox.drain(wait=True)
+                except Exception:  # the database is down, say: try again later
+                    log.exception("search: background drain failed; the rows stay")
+                    time.sleep(RETRY_S)
+                    continue
+                if result.unavailable:
+                    self.request_rebuild()
+                if result.busy or result.unavailable or (result.error and result.pending):
+                    time.sleep(RETRY_S)
+                    self.wake.set()  # try again soon rather than at the next poll
+
+    def request_rebuild(self) -> bool:
+        """Start one rebuild unless the index is usable or a rebuild already runs anywhere."""
+        with self.app.app_context():
+            backend = get_backend(self.app)
+            if backend.status().state is not State.MISSING:
+                return False
+            if mode(self.app) == "inline":
+                _rebuild_now(self.app)
+                return True
+        with self._lock:
+            if self._alive(self._rebuilder):
+                return False
+            self._pid = os.getpid()
+            self._rebuilder = threading.Thread(target=_rebuild_now, args=(self.app,),
+                                               name="search-rebuild", daemon=True)
+            self._rebuilder.start()
+            return True
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        self.wake.set()
+        for thread in (self._thread, self._rebuilder):
+            if self._alive(thread):
+                thread.join(timeout)
+
+
+def _rebuild_now(app: Flask) -> None:
+    with app.app_context():
+        try:
+            count = outbox.rebuild()
+            log.info("search: rebuilt the index (%d documents)", count)
+        except RebuildRunning:
+            pass  # another process is doing it
+        except Exception:
+            log.exception("search: background rebuild failed")
+
+
+def for_app(app: Flask) -> Indexer:
+    found = app.extensions.get(EXTENSION)
+    if found is None:
+        found = app.extensions[EXTENSION] = Indexer(app)
+    return found
+
+
+def changes_committed(app: Flask) -> None:
+    """Called after a commit that wrote outbox rows."""
+    chosen = mode(app)
+    if chosen == "background":
+        for_app(app).notify()
+    elif chosen == "inline":
+        try:
+            result = outbox.drain()
+            if result.unavailable:
+                for_app(app).request_rebuild()
+        except Exception:  # never fail the caller that already committed; the rows stay
+            log.exception("search: inline drain failed; `flask search sync` will apply it")
+
+
+def request_rebuild(app: Flask) -> bool:
+    return for_app(app).request_rebuild()
+
+
+def wait_until_indexed(app: Flask, timeout: float = 10.0) -> bool:
+    """Until the outbox is empty and the index usable (tests and tools; never a request)."""
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        while time.monotonic() < deadline:
+            try:
+                if outbox.pending_count() == 0 and get_backend(app).status().is_ready:
+                    return True
+            except SearchUnavailable:
+                pass
+            time.sleep(0.02)
+    return False
