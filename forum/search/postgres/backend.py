@@ -12,7 +12,6 @@ contract both engines keep.
 from __future__ import annotations
 
 import logging
-import threading
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
@@ -20,25 +19,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from forum.extensions import db
-from forum.search.backend import (RebuildRunning, ResultGroup, SearchPage, SearchUnavailable,
-                                  Snippet, State, Status)
+from forum.search.backend import (Change, Lease, ResultGroup, SearchPage,
+                                  SearchUnavailable, Snippet, State, Status)
 from forum.search.postgres import reads, rebuild as rebuilding, spelling, transaction
 from forum.search.postgres.tsquery import translate
 from forum.search.postgres.writes import WRITER_LOCK, lock_documents, write
 
 log = logging.getLogger(__name__)
 
+OWED = "SELECT needs_rebuild FROM search_state LIMIT 1"
 NOT_BUILT = "the search documents are owed a rebuild (flask --app wsgi search reindex)"
-
-
-class Lease:
-    """What ``writer_lock`` yields: truthy when taken; ``keep_rows`` while a rebuild runs."""
-
-    def __init__(self, taken: bool, keep_rows: bool = False):
-        self.taken, self.keep_rows = taken, keep_rows
-
-    def __bool__(self) -> bool:
-        return self.taken
 
 
 class PostgresBackend:
@@ -46,15 +36,14 @@ class PostgresBackend:
 
     def __init__(self, app):
         self.app = app
-        self._rebuild_thread: threading.Thread | None = None
         transaction.register_listener()
 
     # -- state --
     def status(self) -> Status:
         try:
             with db.engine.connect() as connection:
-                owed = connection.scalar(text("SELECT needs_rebuild FROM search_state LIMIT 1"))
-                running = rebuilding.is_running(connection)
+                owed = connection.scalar(text(OWED))
+                running = bool(owed) and rebuilding.is_running(connection)
         except DBAPIError as error:
             return Status(State.MISSING, f"search tables unreadable: {error.orig}")
         if not owed:
@@ -66,11 +55,11 @@ class PostgresBackend:
         return db.session.connection()
 
     def _ready(self, connection) -> None:
-        if connection.scalar(text("SELECT needs_rebuild FROM search_state LIMIT 1")):
+        if connection.scalar(text(OWED)):
             raise SearchUnavailable(NOT_BUILT)
 
     # -- writing --
-    def apply(self, changes: Sequence) -> int:
+    def apply(self, changes: Sequence[Change]) -> int:
         with db.engine.begin() as connection:
             lock_documents(connection, [key for key, _ in changes])
             return write(connection, list(changes))
@@ -90,31 +79,9 @@ class PostgresBackend:
     def rebuild(self, progress=None, **options) -> int:
         try:
             return rebuilding.rebuild(db.engine, progress)
-        except rebuilding.RebuildRunning as error:
-            raise RebuildRunning(str(error)) from error
         except DBAPIError as error:
             raise SearchUnavailable(f"the search documents could not be rebuilt: {error.orig}") \
                 from error
-
-    def start_rebuild(self) -> bool:
-        with db.engine.connect() as connection:
-            if rebuilding.is_running(connection):
-                return False
-        if self._rebuild_thread is not None and self._rebuild_thread.is_alive():
-            return False
-        app = self.app
-
-        def run():
-            with app.app_context():
-                try:
-                    self.rebuild()
-                except RebuildRunning:
-                    pass
-                except Exception:
-                    log.exception("search: the background rebuild failed")
-        self._rebuild_thread = threading.Thread(target=run, name="search-rebuild", daemon=True)
-        self._rebuild_thread.start()
-        return True
 
     # -- searching --
     def search(self, parsed, *, sort: str = "relevance", page: int = 1, per_page: int = 10,
@@ -128,16 +95,17 @@ class PostgresBackend:
         found, total = reads.groups(connection, q, sort=sort, page=page, per_page=per_page,
                                     papers=papers)
         ids = [group_id for group_id, _ in found]
-        by_group: dict[int, list[Snippet]] = {}
+        groups = {group_id: ResultGroup(kind="paper" if papers else "thread",
+                                        thread_id=None if papers else group_id,
+                                        paper_id=group_id if papers else None)
+                  for group_id, _ in found}
         for hit in reads.hits(connection, q, ids, sort=sort, snippets=snippets, papers=papers):
-            by_group.setdefault(hit.group_id, []).append(
-                Snippet(key=hit.key, kind=hit.kind, post_id=hit.post_id, html=hit.html))
-        groups = [ResultGroup(kind="paper" if papers else "thread",
-                              thread_id=None if papers else group_id,
-                              paper_id=group_id if papers else None, matches=matches,
-                              snippets=by_group.get(group_id, []))
-                  for group_id, matches in found]
-        return SearchPage(groups=groups, total=total, total_exact=True, page=page, per_page=per_page)
+            group = groups[hit.group_id]
+            group.keys.append(hit.key)
+            if hit.html is not None:
+                group.snippets.append(Snippet(key=hit.key, kind=hit.kind, post_id=hit.post_id,
+                                              html=hit.html))
+        return SearchPage(groups=list(groups.values()), total=total, total_exact=True, page=page, per_page=per_page)
 
     def search_papers(self, parsed, *, limit: int = 3) -> tuple[list[Snippet], bool]:
         connection = self._connection()
@@ -152,9 +120,7 @@ class PostgresBackend:
         return spelling.suggest(self._connection(), words)
 
     def close(self) -> None:
-        thread = self._rebuild_thread
-        if thread is not None and thread.is_alive():
-            thread.join(timeout=1)
+        """Nothing of its own to release: connections belong to the app's engine."""
 
 
 # The listener must be in place before the first write of a process, not at the first search.

@@ -51,7 +51,7 @@ class Hit:
     key: str
     kind: str
     post_id: int | None
-    html: str
+    html: str | None  # None: a matching document past the group's snippets
 
 
 def _rank(q: Translated) -> str:
@@ -100,27 +100,31 @@ def groups(connection, q: Translated, *, sort: str, page: int, per_page: int, pa
 
 def hits(connection, q: Translated, group_ids: list[int], *, sort: str, snippets: int,
          papers: bool) -> list[Hit]:
-    """The best ``snippets`` documents of each group, with their snippets."""
+    """Every matching document of each group, best first; the first ``snippets`` of each
+    with their snippet (``ts_headline`` runs for those only)."""
     if not group_ids:
         return []
     where, params = _where(q, papers)
     group = "d.paper_id" if papers else "d.thread_id"
-    headline = (f"ts_headline('{CONFIG}', x.body, CAST(:marks AS tsquery), :options), "
-                f"ts_headline('{CONFIG}', x.title, CAST(:marks AS tsquery), :options)"
+    headline = (f"CASE WHEN x.place <= :snippets THEN ts_headline('{CONFIG}', x.body, "
+                f"CAST(:marks AS tsquery), :options) END, CASE WHEN x.place <= :snippets THEN "
+                f"ts_headline('{CONFIG}', x.title, CAST(:marks AS tsquery), :options) END"
                 if q.marks is not None else "NULL, NULL")
     sql = f"""
-    SELECT x.group_id, x.key, x.kind, x.post_id, x.title, x.body, {headline} FROM (
+    SELECT x.group_id, x.key, x.kind, x.post_id, CASE WHEN x.place <= :snippets THEN x.title END,
+           CASE WHEN x.place <= :snippets THEN x.body END, x.place, {headline} FROM (
         SELECT y.*, row_number() OVER (PARTITION BY group_id ORDER BY {DOC_ORDER[sort]}) AS place
         FROM (SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.title, d.body, d.created,
                      d.score, {_rank(q)} AS rank
               FROM search_documents d WHERE {group} = ANY(CAST(:groups AS int[])) AND {where}) y
-    ) x WHERE x.place <= :snippets ORDER BY x.group_id, x.place"""
+    ) x ORDER BY x.group_id, x.place"""
     params.update(groups=group_ids, snippets=snippets, options=HEADLINE_OPTIONS)
     out = []
     for row in connection.execute(text(sql), params):
-        group_id, key, kind, post_id, title, body, body_mark, title_mark = row
-        out.append(Hit(group_id, key, kind, post_id,
-                       snippet_html(title, body, body_mark, title_mark, phrase=q.has_phrase)))
+        group_id, key, kind, post_id, title, body, place, body_mark, title_mark = row
+        html = (snippet_html(title, body, body_mark, title_mark, phrase=q.has_phrase)
+                if place <= snippets else None)
+        out.append(Hit(group_id, key, kind, post_id, html))
     return out
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from forum.search import documents
+from forum.search.backend import RebuildRunning
 from forum.search.postgres.writes import (COLUMNS, REBUILD_LOCK, WORD_PATTERN, row, take_outbox,
                                           tsvector_sql, write)
 
@@ -28,10 +29,6 @@ RUNNING_LOCK = 0x5EA2C6  # held for the whole rebuild: a second one fails at onc
 QUIET_WAIT_S = 60  # how long to wait for writers in flight before the rebuild starts
 BUILD_MEMORY = "256MB"  # maintenance_work_mem for the index builds
 COPY_BATCH = 1000
-
-
-class RebuildRunning(RuntimeError):
-    pass
 
 
 SOURCE = """CREATE UNLOGGED TABLE search_build_source (key text, kind text, thread_id int,
