@@ -1,10 +1,11 @@
 """Rebuilding every search document from the database, beside the live table.
 
 The documents (``forum.search.documents.iter_all``, read in short batches) are
-streamed with COPY into a scratch table; one ``INSERT ... SELECT`` computes the
-weighted ``tsvector``s into ``search_documents_build``; its indexes and the
-vocabulary (``ts_stat`` over the same texts) are built after the rows, which
-is several times faster than filling indexed tables. Searches keep reading the
+streamed with COPY into ``search_documents_build``, where a trigger computes
+each weighted ``tsvector`` as the row arrives (the database analyzes while
+Python reads the next batch); its indexes and the vocabulary (``ts_stat`` over
+a sample of the texts) are built after the rows, which is several times faster
+than filling indexed tables. Searches keep reading the
 old table meanwhile. Writers that commit during the rebuild keep their outbox
 rows (they cannot take ``REBUILD_LOCK`` shared); the final short transaction
 locks the live table, applies those rows to the new one, and swaps the tables.
@@ -22,26 +23,35 @@ from sqlalchemy.orm import Session
 
 from forum.search import documents
 from forum.search.backend import RebuildRunning
-from forum.search.postgres.writes import (COLUMNS, REBUILD_LOCK, WORD_PATTERN, row, take_outbox,
-                                          tsvector_sql, write)
+from forum.search.postgres.writes import (COLUMNS, REBUILD_LOCK, SEPARATOR, WORD_PATTERN, row,
+                                          take_outbox, tsvector_sql, write)
 
 RUNNING_LOCK = 0x5EA2C6  # held for the whole rebuild: a second one fails at once
 QUIET_WAIT_S = 60  # how long to wait for writers in flight before the rebuild starts
 BUILD_MEMORY = "256MB"  # maintenance_work_mem for the index builds
 COPY_BATCH = 1000
+FACETS = COLUMNS.index("facets")
 
 
-SOURCE = """CREATE UNLOGGED TABLE search_build_source (key text, kind text, thread_id int,
-    post_id int, paper_id int, title text, body text, extra text, facets text,
-    created timestamptz, score int)"""
-BUILD = f"""CREATE TABLE search_documents_build AS
-SELECT key::varchar(64) AS key, kind::varchar(8) AS kind, thread_id, post_id, paper_id, title, body,
-       CASE WHEN facets = '' THEN ARRAY[]::text[] ELSE string_to_array(facets, E'\\x1f') END AS facets,
-       created, score, {tsvector_sql('title', 'body', 'extra')} AS tsv
-FROM search_build_source"""
+BUILD = """CREATE TABLE search_documents_build (key varchar(64), kind varchar(8), thread_id int,
+    post_id int, paper_id int, title text, body text, extra text, facets text[],
+    created timestamptz, score int, tsv tsvector)"""
+# The tsvectors are computed by the database as the rows arrive, while Python reads the next
+# batch of documents: the two halves of a rebuild run side by side.
+TRIGGER = [
+    f"""CREATE OR REPLACE FUNCTION search_documents_build_tsv() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+            NEW.tsv := {tsvector_sql('NEW.title', 'NEW.body', 'NEW.extra')};
+            RETURN NEW;
+        END $$""",
+    "CREATE TRIGGER search_documents_build_tsv BEFORE INSERT ON search_documents_build "
+    "FOR EACH ROW EXECUTE FUNCTION search_documents_build_tsv()",
+]
+VOCABULARY_SAMPLE_DOCS = 50_000  # words of these documents; later posts add theirs when written
 WORDS = f"""CREATE TABLE search_words_build AS
 SELECT word::varchar(40) AS word, ndoc FROM ts_stat(
-    'SELECT to_tsvector(''simple'', title || '' '' || body || '' '' || extra) FROM search_build_source')
+    'SELECT to_tsvector(''simple'', title || '' '' || body || '' '' || extra)
+     FROM search_documents_build LIMIT {VOCABULARY_SAMPLE_DOCS}')
 WHERE word ~ '{WORD_PATTERN}'"""
 INDEXES = [
     "CREATE INDEX ix_search_documents_build_tsv ON search_documents_build USING gin (tsv)",
@@ -52,6 +62,9 @@ INDEXES = [
     "CREATE INDEX ix_search_words_build_prefix ON search_words_build (word text_pattern_ops)",
 ]
 SWAP = [
+    "DROP TRIGGER search_documents_build_tsv ON search_documents_build",
+    "DROP FUNCTION search_documents_build_tsv()",
+    "ALTER TABLE search_documents_build DROP COLUMN extra",
     "DROP TABLE search_documents",
     "ALTER TABLE search_documents_build RENAME TO search_documents",
     "ALTER TABLE search_documents ADD CONSTRAINT pk_search_documents PRIMARY KEY (key)",
@@ -88,17 +101,16 @@ def _wait_for_writers(locks) -> None:
 
 def _build_and_swap(engine, progress) -> int:
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS search_build_source, search_documents_build, "
-                                "search_words_build"))
-        connection.execute(text(SOURCE))
+        connection.execute(text("DROP TABLE IF EXISTS search_documents_build, search_words_build"))
+        connection.execute(text(BUILD))
+        for statement in TRIGGER:
+            connection.execute(text(statement))
     count = _copy_documents(engine, progress)
     with engine.begin() as connection:
         connection.execute(text(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"))
-        connection.execute(text(BUILD))
         connection.execute(text(WORDS))
         for statement in INDEXES:
             connection.execute(text(statement))
-        connection.execute(text("DROP TABLE search_build_source"))
     with engine.begin() as connection:
         connection.execute(text("SET LOCAL lock_timeout = '30s'"))
         connection.execute(text("LOCK TABLE search_documents IN ACCESS EXCLUSIVE MODE"))
@@ -118,10 +130,12 @@ def _copy_documents(engine, progress) -> int:
     raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
-        with cursor.copy(f"COPY search_build_source ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY search_documents_build ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             batch = 0
             for doc in documents.iter_all(lambda: Session(engine)):
-                copy.write_row(row(doc))
+                values = row(doc)
+                copy.write_row(values[:FACETS] + (values[FACETS].split(SEPARATOR) if values[FACETS]
+                                                  else [],) + values[FACETS + 1:])
                 count += 1
                 batch += 1
                 if batch == COPY_BATCH:
