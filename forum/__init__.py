@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from forum.papers.views import bp as papers_bp
     from forum.search import cli as search_cli, outbox as search_outbox
     from forum.search.views import bp as search_bp
+    from forum.search.postgres import models as _pg_search_models  # noqa: F401  (in every schema)
     from forum.threads import widgets as thread_widgets
     from forum.threads.views import bp as threads_bp
 

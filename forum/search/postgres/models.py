@@ -1,0 +1,73 @@
+"""The PostgreSQL engine's tables: one search document per public thread, reply and paper,
+the vocabulary did-you-mean and prefixes read, and whether a rebuild is owed.
+
+They exist on SQLite too (one schema, so ``flask db check`` agrees on both
+databases), where they stay empty: the PostgreSQL engine refuses SQLite.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from forum.database import UTCDateTime
+from forum.extensions import db
+
+TsVector = TSVECTOR().with_variant(Text(), "sqlite")
+TextArray = ARRAY(Text()).with_variant(JSON(), "sqlite")
+
+
+class SearchDocument(db.Model):
+    """A document of ``forum.search.documents`` with its weighted ``tsvector``
+    (title A, body and a paper's extra words D). ``facets`` holds every equality
+    filter as ``name:value`` (``tag:rl``, ``author:ada``, ``paper:2301.12345``,
+    ``repo:owner/name``, ``stance:challenges``) so one GIN index serves them all."""
+
+    __tablename__ = "search_documents"
+    __table_args__ = (
+        Index("ix_search_documents_tsv", "tsv", postgresql_using="gin"),
+        Index("ix_search_documents_facets", "facets", postgresql_using="gin"),
+        Index("ix_search_documents_thread_id", "thread_id"),
+        Index("ix_search_documents_created", "created"),
+    )
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # "post:42"
+    kind: Mapped[str] = mapped_column(String(8))  # thread | reply | paper
+    thread_id: Mapped[int | None] = mapped_column(Integer)
+    post_id: Mapped[int | None] = mapped_column(Integer)
+    paper_id: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # plain text, for ts_headline
+    facets: Mapped[list] = mapped_column(TextArray, default=list)
+    created: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    tsv: Mapped[str] = mapped_column(TsVector)
+
+
+class SearchWord(db.Model):
+    """Words as written (lower case, unstemmed) with the documents holding them when the
+    index was last rebuilt; words written since are added with ``ndoc`` 1. Read by
+    did-you-mean (``pg_trgm``) and by prefix expansion; a word never leaves (a
+    suggestion is checked against the documents before it is offered)."""
+
+    __tablename__ = "search_words"
+    __table_args__ = (
+        Index("ix_search_words_trgm", "word", postgresql_using="gin",
+              postgresql_ops={"word": "gin_trgm_ops"}),
+        Index("ix_search_words_prefix", "word", postgresql_ops={"word": "text_pattern_ops"}),
+    )
+
+    word: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ndoc: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class SearchState(db.Model):
+    """One row while the documents are owed a rebuild (the migration adds it when it
+    finds posts written before the engine existed); ``flask search reindex`` removes it."""
+
+    __tablename__ = "search_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    needs_rebuild: Mapped[bool] = mapped_column(Boolean, default=True)

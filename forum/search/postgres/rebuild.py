@@ -1,0 +1,156 @@
+"""Rebuilding every search document from the database, beside the live table.
+
+The documents (``forum.search.documents.iter_all``, read in short batches) are
+streamed with COPY into ``search_documents_build``, where a trigger computes
+each weighted ``tsvector`` as the row arrives (the database analyzes while
+Python reads the next batch); its indexes and the vocabulary (``ts_stat`` over
+a sample of the texts) are built after the rows, which is several times faster
+than filling indexed tables. Searches keep reading the
+old table meanwhile. Writers that commit during the rebuild keep their outbox
+rows (they cannot take ``REBUILD_LOCK`` shared); the final short transaction
+locks the live table, applies those rows to the new one, and swaps the tables.
+
+Locks are PostgreSQL advisory locks on the rebuild's own connection, so a
+rebuild killed half-way releases them with its connection: nothing is left
+to clean up but a scratch table the next rebuild drops.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from forum.search import documents
+from forum.search.backend import RebuildRunning
+from forum.search.postgres.writes import (COLUMNS, REBUILD_LOCK, SEPARATOR, WORD_PATTERN, row,
+                                          take_outbox, tsvector_sql, write)
+
+RUNNING_LOCK = 0x5EA2C6  # held for the whole rebuild: a second one fails at once
+QUIET_WAIT_S = 60  # how long to wait for writers in flight before the rebuild starts
+BUILD_MEMORY = "256MB"  # maintenance_work_mem for the index builds
+COPY_BATCH = 1000
+FACETS = COLUMNS.index("facets")
+
+
+BUILD = """CREATE TABLE search_documents_build (key varchar(64), kind varchar(8), thread_id int,
+    post_id int, paper_id int, title text, body text, extra text, facets text[],
+    created timestamptz, score int, tsv tsvector)"""
+# The tsvectors are computed by the database as the rows arrive, while Python reads the next
+# batch of documents: the two halves of a rebuild run side by side.
+TRIGGER = [
+    f"""CREATE OR REPLACE FUNCTION search_documents_build_tsv() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+            NEW.tsv := {tsvector_sql('NEW.title', 'NEW.body', 'NEW.extra')};
+            RETURN NEW;
+        END $$""",
+    "CREATE TRIGGER search_documents_build_tsv BEFORE INSERT ON search_documents_build "
+    "FOR EACH ROW EXECUTE FUNCTION search_documents_build_tsv()",
+]
+VOCABULARY_SAMPLE_DOCS = 50_000  # words of these documents; later posts add theirs when written
+WORDS = f"""CREATE TABLE search_words_build AS
+SELECT word::varchar(40) AS word, ndoc FROM ts_stat(
+    'SELECT to_tsvector(''simple'', title || '' '' || body || '' '' || extra)
+     FROM search_documents_build LIMIT {VOCABULARY_SAMPLE_DOCS}')
+WHERE word ~ '{WORD_PATTERN}'"""
+INDEXES = [
+    "CREATE INDEX ix_search_documents_build_tsv ON search_documents_build USING gin (tsv)",
+    "CREATE INDEX ix_search_documents_build_facets ON search_documents_build USING gin (facets)",
+    "CREATE INDEX ix_search_documents_build_thread_id ON search_documents_build (thread_id)",
+    "CREATE INDEX ix_search_documents_build_created ON search_documents_build (created)",
+    "CREATE INDEX ix_search_words_build_trgm ON search_words_build USING gin (word gin_trgm_ops)",
+    "CREATE INDEX ix_search_words_build_prefix ON search_words_build (word text_pattern_ops)",
+]
+SWAP = [
+    "DROP TRIGGER search_documents_build_tsv ON search_documents_build",
+    "DROP FUNCTION search_documents_build_tsv()",
+    "ALTER TABLE search_documents_build DROP COLUMN extra",
+    "DROP TABLE search_documents",
+    "ALTER TABLE search_documents_build RENAME TO search_documents",
+    "ALTER TABLE search_documents ADD CONSTRAINT pk_search_documents PRIMARY KEY (key)",
+    "DROP TABLE search_words",
+    "ALTER TABLE search_words_build RENAME TO search_words",
+    "ALTER TABLE search_words ADD CONSTRAINT pk_search_words PRIMARY KEY (word)",
+    *[f"ALTER INDEX ix_{table}_build_{name} RENAME TO ix_{table}_{name}"
+      for table, names in (("search_documents", ("tsv", "facets", "thread_id", "created")),
+                           ("search_words", ("trgm", "prefix"))) for name in names],
+    *[f"ALTER TABLE search_documents ALTER COLUMN {c} SET NOT NULL"
+      for c in ("kind", "title", "body", "facets", "score", "tsv")],
+    "ALTER TABLE search_words ALTER COLUMN ndoc SET NOT NULL",
+    "DELETE FROM search_state",
+]
+
+
+def rebuild(engine, progress: Callable[[int], None] | None = None) -> int:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as locks:
+        if not locks.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": RUNNING_LOCK}):
+            raise RebuildRunning("another rebuild of the search documents is running")
+        try:
+            _wait_for_writers(locks)
+            return _build_and_swap(engine, progress)
+        finally:
+            locks.execute(text("SELECT pg_advisory_unlock_all()"))
+
+
+def _wait_for_writers(locks) -> None:
+    """Take ``REBUILD_LOCK`` once the writers in flight (holding it shared) commit."""
+    locks.execute(text(f"SET lock_timeout = '{QUIET_WAIT_S}s'"))
+    locks.execute(text("SELECT pg_advisory_lock(:k)"), {"k": REBUILD_LOCK})
+    locks.execute(text("SET lock_timeout = 0"))
+
+
+def _build_and_swap(engine, progress) -> int:
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS search_documents_build, search_words_build"))
+        connection.execute(text(BUILD))
+        for statement in TRIGGER:
+            connection.execute(text(statement))
+    count = _copy_documents(engine, progress)
+    with engine.begin() as connection:
+        connection.execute(text(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"))
+        connection.execute(text(WORDS))
+        for statement in INDEXES:
+            connection.execute(text(statement))
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL lock_timeout = '30s'"))
+        connection.execute(text("LOCK TABLE search_documents IN ACCESS EXCLUSIVE MODE"))
+        with Session(bind=connection) as session:  # what writers committed meanwhile
+            changes = documents.for_keys(session, list(take_outbox(connection, keep=False).items()))
+        write(connection, changes, table="search_documents_build", words="search_words_build")
+        for statement in SWAP:
+            connection.execute(text(statement))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE search_documents"))
+        connection.execute(text("ANALYZE search_words"))
+    return count
+
+
+def _copy_documents(engine, progress) -> int:
+    count = 0
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        with cursor.copy(f"COPY search_documents_build ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            batch = 0
+            for doc in documents.iter_all(lambda: Session(engine)):
+                values = row(doc)
+                copy.write_row(values[:FACETS] + (values[FACETS].split(SEPARATOR) if values[FACETS]
+                                                  else [],) + values[FACETS + 1:])
+                count += 1
+                batch += 1
+                if batch == COPY_BATCH:
+                    if progress is not None:
+                        progress(batch)
+                    batch = 0
+            if progress is not None and batch:
+                progress(batch)
+        raw.commit()
+    finally:
+        raw.close()
+    return count
+
+
+def is_running(connection) -> bool:
+    return bool(connection.scalar(text(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid = 0 AND objid = :k AND objsubid = 1)"), {"k": RUNNING_LOCK}))

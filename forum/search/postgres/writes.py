@@ -1,0 +1,145 @@
+"""Writing search documents: in the changing transaction, through ``apply``, and by rebuild.
+
+Why in the same transaction: the documents live in the database every web
+host reads, so a reply committed through one host is found through every
+other host at once, with no index files to copy and no indexer to wait for.
+``apply_in_transaction`` runs at ``before_commit`` (registered by the backend):
+it flushes, takes this transaction's outbox rows (and any left by an earlier
+failure), builds their documents with ``forum.search.documents`` (the one
+definition of what is searchable, so a held, hidden or deleted post, or one in
+a deleted thread, has none) and upserts or deletes them before the commit. A
+failure there fails the commit: user data and its search document never
+disagree. The background drain of the outbox has nothing left to do with
+this engine, and still works (``apply``) if rows remain.
+
+Two writers of one thread's documents could each read the other's old state
+and overwrite a newer document; an advisory lock per thread (and per paper),
+taken in sorted order before the documents are read, orders them.
+
+While a rebuild runs (it holds ``REBUILD_LOCK`` exclusively), writers keep
+their outbox rows (they could not take the lock shared): the rebuild applies
+them to the new table before it replaces the old one.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Iterable, Sequence
+
+from sqlalchemy import text
+
+from forum.search.postgres.tsquery import CONFIG
+
+log = logging.getLogger(__name__)
+
+REBUILD_LOCK = 0x5EA2C4  # pg_advisory_lock keys: the rebuild ...
+WRITER_LOCK = 0x5EA2C5  # ... the outbox drain (backend.writer_lock)
+DOC_LOCK_THREAD, DOC_LOCK_PAPER = 0x5EA2, 0x5EA3  # (namespace, id) locks per thread, per paper
+SEPARATOR = "\x1f"
+SENTINELS = str.maketrans({"\ue000": " ", "\ue001": " "})  # ts_headline's marks (reads.py)
+WORD_PATTERN = "^[[:alpha:]]{3,40}$"  # vocabulary: words of letters, as did-you-mean offers them
+
+COLUMNS = ("key", "kind", "thread_id", "post_id", "paper_id", "title", "body", "extra", "facets",
+           "created", "score")
+
+
+def tsvector_sql(title: str, body: str, extra: str) -> str:
+    """Title weighs A, body and a paper's extra words D (see reads.RANK_WEIGHTS)."""
+    return (f"setweight(to_tsvector('{CONFIG}', {title}), 'A') || "
+            f"setweight(to_tsvector('{CONFIG}', {body} || ' ' || {extra}), 'D')")
+
+
+def row(doc: dict) -> tuple:
+    """A document of ``forum.search.documents`` as the values of ``COLUMNS``."""
+    key = doc["key"]
+    facets = ([f"author:{a.lower()}" for a in doc.get("authors") or []]
+              + [f"tag:{t.lower()}" for t in doc.get("tags") or []]
+              + [f"paper:{p.lower()}" for p in doc.get("papers") or []]
+              + [f"repo:{r.lower()}" for r in doc.get("repos") or []]
+              + ([f"stance:{doc['stance']}"] if doc.get("stance") else []))
+    paper_id = int(key.split(":")[1]) if doc["kind"] == "paper" else None
+    return (key, doc["kind"], doc.get("thread_id") or None, doc.get("post_id") or None, paper_id,
+            (doc.get("title") or "").translate(SENTINELS), (doc.get("body") or "").translate(SENTINELS),
+            (doc.get("extra") or "").translate(SENTINELS), SEPARATOR.join(sorted(set(facets))),
+            doc.get("created"), int(doc.get("score") or 0))
+
+
+UPSERT = f"""
+INSERT INTO {{table}} (key, kind, thread_id, post_id, paper_id, title, body, facets, created, score, tsv)
+SELECT key, kind, thread_id, post_id, paper_id, title, body,
+       CASE WHEN facets = '' THEN ARRAY[]::text[] ELSE string_to_array(facets, E'\\x1f') END,
+       created, score, {tsvector_sql('title', 'body', 'extra')}
+FROM unnest(CAST(:key AS text[]), CAST(:kind AS text[]), CAST(:thread_id AS int[]),
+            CAST(:post_id AS int[]), CAST(:paper_id AS int[]), CAST(:title AS text[]),
+            CAST(:body AS text[]), CAST(:extra AS text[]), CAST(:facets AS text[]),
+            CAST(:created AS timestamptz[]), CAST(:score AS int[]))
+     AS d(key, kind, thread_id, post_id, paper_id, title, body, extra, facets, created, score)
+ORDER BY key
+ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, thread_id = excluded.thread_id,
+    post_id = excluded.post_id, paper_id = excluded.paper_id, title = excluded.title,
+    body = excluded.body, facets = excluded.facets, created = excluded.created,
+    score = excluded.score, tsv = excluded.tsv
+"""
+
+ADD_WORDS = f"""
+INSERT INTO {{table}} (word, ndoc)
+SELECT DISTINCT w, 1 FROM unnest(CAST(:texts AS text[])) AS t(text),
+       unnest(tsvector_to_array(to_tsvector('simple', t.text))) AS w
+WHERE w ~ '{WORD_PATTERN}' ORDER BY 1
+ON CONFLICT (word) DO NOTHING
+"""
+
+
+def write(connection, changes: Sequence[tuple[str, dict | None]], *,
+          table: str = "search_documents", words: str = "search_words") -> int:
+    """Upsert (dict) or delete (None) each key, on ``connection``'s transaction."""
+    gone = sorted({key for key, doc in changes if doc is None})
+    docs = {doc["key"]: doc for key, doc in changes if doc is not None}
+    if gone:
+        connection.execute(text(f"DELETE FROM {table} WHERE key = ANY(CAST(:keys AS text[]))"),
+                           {"keys": gone})
+    if docs:
+        rows = [row(docs[key]) for key in sorted(docs)]
+        columns = dict(zip(COLUMNS, map(list, zip(*rows))))
+        connection.execute(text(UPSERT.replace("{table}", table)), columns)
+        texts = [f"{r[5]} {r[6]} {r[7]}" for r in rows]
+        connection.execute(text(ADD_WORDS.replace("{table}", words)), {"texts": texts})
+    return len(gone) + len(docs)
+
+
+def lock_documents(connection, keys: Iterable[str]) -> None:
+    """Advisory locks (until the transaction ends) on the threads and papers of ``keys``,
+    in one sorted order, so two writers of one thread's documents take turns."""
+    thread_ids, post_ids, paper_ids = set(), set(), set()
+    for key in keys:
+        prefix, _, number = key.partition(":")
+        {"thread": thread_ids, "post": post_ids, "paper": paper_ids}[prefix].add(int(number))
+    if post_ids:
+        thread_ids.update(connection.execute(
+            text("SELECT DISTINCT thread_id FROM posts WHERE id = ANY(CAST(:ids AS int[]))"),
+            {"ids": sorted(post_ids)}).scalars())
+    locks = sorted([(DOC_LOCK_THREAD, i) for i in thread_ids] + [(DOC_LOCK_PAPER, i) for i in paper_ids])
+    if locks:
+        connection.execute(text("SELECT pg_advisory_xact_lock(n, i) FROM unnest("
+                                "CAST(:n AS int[]), CAST(:i AS int[])) AS l(n, i) ORDER BY n, i"),
+                           {"n": [n for n, _ in locks], "i": [i for _, i in locks]})
+
+
+def rebuild_running(connection) -> bool:
+    """True when a rebuild holds its lock; otherwise none can start before this transaction ends."""
+    return not connection.scalar(text("SELECT pg_try_advisory_xact_lock_shared(:k)"),
+                                 {"k": REBUILD_LOCK})
+
+
+def take_outbox(connection, *, keep: bool) -> dict[str, str]:
+    """The pending outbox keys (this transaction's and any left over), merged; deleted
+    unless ``keep``."""
+    if keep:
+        rows = connection.execute(text("SELECT key, op FROM search_outbox ORDER BY id")).all()
+    else:
+        rows = connection.execute(text(
+            "DELETE FROM search_outbox WHERE id IN (SELECT id FROM search_outbox ORDER BY id "
+            "FOR UPDATE) RETURNING key, op")).all()
+    merged: dict[str, str] = {}
+    for key, op in rows:
+        merged[key] = "tags" if op == "tags" else merged.get(key, op)
+    return merged
