@@ -214,6 +214,7 @@ def new_markdown() -> Markdown:
     md.inlinePatterns.register(_AutolinkInline(AUTOLINK_RE, md), "gfm-autolink", 115)
     # Below links (160) so [text](url) is parsed first; above emphasis so _names_ stay whole.
     md.inlinePatterns.register(_MentionInline(MENTION_RE, md), "mention", 65)
+    md.treeprocessors.deregister("prettify")  # it strips code blocks' trailing blank lines
     md.treeprocessors.register(_NormalizeReferences(md), "normalize-references", 25)
     md.treeprocessors.register(_LinkRel(md), "link-rel", 5)
     for pattern in md.inlinePatterns:

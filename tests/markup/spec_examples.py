@@ -4,7 +4,7 @@
 names lower-cased, attributes sorted, entities resolved, whitespace collapsed
 outside ``pre`` and dropped around block tags, ``<br />`` read as ``<br>``.
 On top of it, what the forum adds on purpose and the spec cannot know is
-ignored: ``class``, ``id`` and ``rel`` attributes (Pygments and task-list
+ignored: ``class`` (but table alignment classes count as ``align``), ``id`` and ``rel`` attributes (Pygments and task-list
 classes, footnote ids, ``nofollow``), the ``codehilite`` wrapper and
 Pygments' ``span`` elements inside ``pre``.
 
@@ -105,6 +105,10 @@ class _Normalizer(HTMLParser):
             self.in_pre += 1
         if tag in BLOCK_TAGS:
             self._strip_trailing_space()
+        # Our table cells say class="align-center" where the spec writes align="center";
+        # a valueless attribute (disabled) is the same as an empty one (disabled="").
+        attrs = [("align", v[len("align-"):]) if k == "class" and v and v.startswith("align-")
+                 else (k, "" if v is None else v) for k, v in attrs]
         kept = sorted((k, v) for k, v in attrs if k not in IGNORED_ATTRIBUTES)
         text = "<" + tag + "".join(f' {k}="{html.escape(v or "", quote=True)}"' if v is not None
                                    else f" {k}" for k, v in kept) + ">"
