@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 
 import bleach
-from bleach.html5lib_shim import Filter
+from bleach.html5lib_shim import BleachHTMLParser, BleachHTMLTokenizer, Filter
 from bleach.linkifier import URL_RE
 
 from forum.markup import budget
@@ -96,6 +96,28 @@ class BudgetFilter(Filter):
             if count % BUDGET_CHECK_EVERY == 0:
                 budget.check()
             yield token
+
+
+class _BudgetedTokenizer(BleachHTMLTokenizer):
+    """html5lib builds the whole tree before any filter runs: check the budget while it reads."""
+
+    def __iter__(self):
+        for count, token in enumerate(super().__iter__()):
+            if count % BUDGET_CHECK_EVERY == 0:
+                budget.check()
+            yield token
+
+
+class _BudgetedParser(BleachHTMLParser):
+    def _parse(self, stream, innerHTML=False, container="div", scripting=True, **kwargs):
+        # BleachHTMLParser._parse, with our tokenizer (html5lib offers no other hook).
+        self.innerHTMLMode = innerHTML
+        self.container = container
+        self.scripting = scripting
+        self.tokenizer = _BudgetedTokenizer(stream=stream, consume_entities=self.consume_entities,
+                                            parser=self, **kwargs)
+        self.reset()
+        self.mainLoop()
 
 
 class PaperLinkFilter(Filter):
@@ -197,8 +219,11 @@ def _current_lookup() -> PaperLookup | None:
 
 
 def new_cleaner() -> bleach.Cleaner:
-    return bleach.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                          protocols=ALLOWED_PROTOCOLS, filters=[BudgetFilter, PaperLinkFilter])
+    cleaner = bleach.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                             protocols=ALLOWED_PROTOCOLS, filters=[BudgetFilter, PaperLinkFilter])
+    cleaner.parser = _BudgetedParser(tags=cleaner.tags, strip=cleaner.strip, consume_entities=False,
+                                     namespaceHTMLElements=False)
+    return cleaner
 
 
 def new_math_cleaner() -> bleach.Cleaner:

@@ -4,7 +4,8 @@ Text that is Markdown (paragraphs, headings, table cells) goes in as element
 text for the inline processors; code and math go in as ``AtomicString`` so
 nothing inside them is touched. Fenced code in a language Pygments knows is
 highlighted here (stored in the HTML stash, as Python-Markdown's own
-``fenced_code`` does); other code stays a plain ``pre``/``code``.
+``fenced_code`` does); other code, and blocks too long to highlight within the
+budget, stay a plain ``pre``/``code``.
 
 Table alignment is a class (``align-left``/``-center``/``-right``, styled in
 ``static/css/site.css``), never a ``style`` attribute: the site's CSP forbids
@@ -19,17 +20,20 @@ import xml.etree.ElementTree as etree
 from functools import lru_cache
 
 from markdown.util import AtomicString
-from pygments import highlight
+from pygments import format as format_tokens
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from forum.markup import budget
 from forum.markup.blocks import Block
 from forum.markup.references import unescape
 
 TASK_RE = re.compile(r"\[([ xX])\](?=[ \t]|$)")
 FOOTNOTE_REF_RE = re.compile(r"\[\^([^\]\s]{1,64})\](?!:)")
 _FORMATTER = HtmlFormatter(cssclass="codehilite", wrapcode=True)
+# Pygments costs about 30 microseconds a character: a pasted 50 KB log stays plain text.
+MAX_HIGHLIGHTED = 10_000  # characters per code block
 
 
 @lru_cache(maxsize=64)
@@ -38,6 +42,14 @@ def _lexer(name: str):
         return get_lexer_by_name(name.lower(), stripnl=False, ensurenl=False)
     except ClassNotFound:
         return None
+
+
+def _checked(tokens):
+    """Pygments' token stream with the render's budget checked as it goes (a big block is slow)."""
+    for count, token in enumerate(tokens):
+        if count % 512 == 0:
+            budget.check()
+        yield token
 
 
 def footnote_prefix(source: str) -> str:
@@ -67,6 +79,7 @@ class TreeBuilder:
             self._footnotes(parent, footnotes, numbers, prefix)
 
     def emit(self, parent: etree.Element, block: Block, tight: bool) -> None:
+        budget.check()
         kind = block.kind
         if kind == "paragraph":
             self._paragraph(parent, block, tight)
@@ -110,10 +123,10 @@ class TreeBuilder:
         source = "".join(line + "\n" for line in block.lines)
         info = unescape(block.data.get("info", ""))
         language = info.split()[0] if info.split() else ""
-        lexer = _lexer(language) if language else None
+        lexer = _lexer(language) if language and len(source) <= MAX_HIGHLIGHTED else None
         if lexer is not None:
             holder = etree.SubElement(parent, "p")
-            holder.text = self.md.htmlStash.store(highlight(source, lexer, _FORMATTER))
+            holder.text = self.md.htmlStash.store(format_tokens(_checked(lexer.get_tokens(source)), _FORMATTER))
             return
         pre = etree.SubElement(parent, "pre")
         code = etree.SubElement(pre, "code")
@@ -167,8 +180,6 @@ class TreeBuilder:
             back = etree.SubElement(holder, "a", {"href": f"#fnref-{prefix}-{number}",
                                                   "class": "footnote-backref"})
             back.text = AtomicString("\u21a9")
-            if holder is not li or len(li) > 1:
-                back.text = AtomicString("\u21a9")
             back.set("title", f"Back to reference {number}")
 
 
