@@ -53,6 +53,7 @@ def _tools():
 def _markdown(text: str, mentions: MentionLookup | None, papers: PaperLookup | None = None) -> str:
     md = _tools().md
     md.reset()
+    md.code_fragments = {}
     md.mention_lookup = mentions
     md.autolink_skip = _paper_url_checker() if papers is not None else None
     source = CONTROL_CHARS_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -86,7 +87,16 @@ def render_markdown(text: str, *, mentions: MentionLookup | None = None,
         rendered, nonce, formulas = extract_math(_markdown(text or "", mentions, papers))
         tools = _tools()
         cleaned = clean(tools.cleaner, rendered, papers)
+        cleaned = _put_back_code(cleaned, tools.md)
         return put_back(cleaned, nonce, formulas, tools.convert_formula)
+
+
+def _put_back_code(cleaned: str, md) -> str:
+    """Highlighted code blocks, kept out of the sanitizer (see tree.py), back in their places."""
+    fragments = getattr(md, "code_fragments", None)
+    if not fragments:
+        return cleaned
+    return re.sub(f"<p>({md.code_nonce}[0-9]+)</p>", lambda m: fragments.get(m.group(1), ""), cleaned)
 
 
 def find_mentions(text: str) -> list[str]:

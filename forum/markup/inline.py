@@ -24,6 +24,7 @@ has used its CPU budget instead of stalling the worker.
 from __future__ import annotations
 
 import re
+import secrets
 import string
 import xml.etree.ElementTree as etree
 from functools import wraps
@@ -76,6 +77,8 @@ class _CommonMarkBlocks(BlockProcessor):
         md.footnote_numbers = numbers
         md.footnote_prefix = prefix
         md.footnote_refs = {}
+        md.code_nonce = f"code{secrets.token_hex(8)}x"
+        md.code_fragments = {}
         TreeBuilder(md).build(parent, doc, parser.footnotes, numbers, prefix)
 
 
