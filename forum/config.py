@@ -25,6 +25,11 @@ def _env_int(name: str, default: int) -> int:
     return default if not value else int(value)
 
 
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return default if not value else float(value)
+
+
 def normalize_database_url(url: str) -> str:
     """Route PostgreSQL URLs to psycopg 3, whatever scheme the host gave us."""
     for prefix in ("postgres://", "postgresql://"):
@@ -64,6 +69,8 @@ def from_environment() -> dict:
         "PASSWORD_HASH_TIME_COST": _env_int("PASSWORD_HASH_TIME_COST", 0) or None,
         "PASSWORD_HASH_MEMORY_KIB": _env_int("PASSWORD_HASH_MEMORY_KIB", 0) or None,
         "PASSWORD_HASH_PARALLELISM": _env_int("PASSWORD_HASH_PARALLELISM", 0) or None,
+        # Seconds of CPU one render of user text may take; over it, 422 (forum/markup/budget.py).
+        "RENDER_CPU_BUDGET": _env_float("RENDER_CPU_BUDGET", 0.5),
     }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from forum.extensions import db
+from forum.markup import RenderTooComplex
 from forum.papers.models import PaperMention
 from forum.threads.models import Post, Thread
 from forum.threads.rendering import render_post_body
@@ -36,7 +37,10 @@ def rerender_citing_posts(paper_ids: Iterable[int]) -> int:
     for source in sources:
         if source.deleted_at is not None:
             continue
-        html = render_post_body(source.body)
+        try:
+            html = render_post_body(source.body)
+        except RenderTooComplex:  # keep the stored HTML rather than fail the whole refresh
+            continue
         if html != source.body_html:
             source.body_html = html
             changed += 1

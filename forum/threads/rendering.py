@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from forum.accounts.models import User
 from forum.extensions import db
-from forum.markup import find_mentions, render_markdown
+from forum.markup import cpu_budget, find_mentions, render_markdown
 from forum.papers.arxiv import find_arxiv_ids
 
 
@@ -26,7 +26,13 @@ def paper_titles(body: str) -> dict[str, str]:
 def render_post_body(body: str) -> str:
     """The HTML stored with a post: mentions of existing users become profile links, and
     cited arXiv papers link to their page here, with the title once it is known
-    (``forum.papers.rerender`` renders citing posts again when titles arrive)."""
+    (``forum.papers.rerender`` renders citing posts again when titles arrive).
+    Raises ``RenderTooComplex`` past the CPU budget, which covers both Markdown passes."""
+    with cpu_budget():
+        return _render_post_body(body)
+
+
+def _render_post_body(body: str) -> str:
     names = find_mentions(body)
     known = {}
     if names:

@@ -10,8 +10,9 @@ from forum import ratelimits
 from forum.accounts.access import confirmed_required
 from forum.accounts.forms import ConfirmForm
 from forum.database import utcnow
+from forum.errors import typed_fields
 from forum.extensions import db
-from forum.markup import render_markdown
+from forum.markup import RenderTooComplex, render_markdown
 from forum.moderation.policy import participation_required
 from forum.threads import queries, ranking, services, votes
 from forum.threads.forms import EditPostForm, ReplyForm, ThreadForm, VoteForm
@@ -289,11 +290,28 @@ def post_url(post: Post, thread: Thread | None = None) -> str:
 
 
 def _render_form(template: str, form, body: str | None, status: int | None = None, **context):
-    """A form page; with "Preview" pressed it shows the rendered body, without JS."""
-    preview = render_markdown(body) if form.preview.data and body else None
+    """A form page; with "Preview" pressed it shows the rendered body, without JS.
+
+    A body over the length limit is never rendered (the form already says why), and one
+    too complex to render within the CPU budget gets the budget's message instead."""
+    preview = None
+    if form.preview.data and body and len(body) <= services.BODY_MAX_LENGTH:
+        try:
+            preview = render_markdown(body)
+        except RenderTooComplex as error:
+            form.form_errors.append(error.message)
     if status is None:
         status = 422 if form.errors or form.form_errors else 200
     return render_template(template, form=form, preview=preview, **context), status
+
+
+@bp.app_errorhandler(RenderTooComplex)
+def _too_complex(error: RenderTooComplex):
+    """A post, reply or edit whose text is too complex to render: 422, the typed text kept."""
+    db.session.rollback()  # an edit may have staged its revision before rendering
+    return render_template("errors/error.html", code=422, title="Check your input",
+                           message=error.message[0].upper() + error.message[1:] + ".",
+                           typed=typed_fields()), 422
 
 
 def _parent_of(thread: Thread, parent_id: str | None) -> tuple[Post | None, str | None]:
