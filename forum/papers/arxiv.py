@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 __all__ = ["ARCHIVES", "ArxivClient", "ArxivError", "ArxivMention", "PaperMetadata",
-           "find_arxiv_ids", "iter_arxiv_mentions", "normalize_arxiv_id", "parse_atom"]
+           "find_arxiv_ids", "iter_arxiv_mentions", "mention_of_url", "normalize_arxiv_id", "parse_atom"]
 
 ARCHIVES = frozenset({
     "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an",
@@ -70,16 +70,17 @@ ARCHIVES = frozenset({
 })
 
 _ARCHIVE_RE = "|".join(sorted((re.escape(a) for a in ARCHIVES), key=len, reverse=True))
+_NEW_ID_BEFORE_SLASH = re.compile(r"\d{4}\.\d{4,5}(?:v\d+)?/\Z")
 _MENTION = re.compile(
-    r"(?<![\w.\-/])"
-    r"(?:(?P<url>(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/)"
+    r"(?<![^\W_])(?<![.\-])"
+    r"(?:(?P<url>(?:https?://)?(?:www\.|export\.|browse\.)?arxiv\.org/(?:abs|pdf|html|format)/)"
     r"|(?P<doi>(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:\s?)?10\.48550/arxiv\.)"
     r"|(?P<prefix>arxiv:\s?))?"
     r"(?:(?P<yymm>\d{4})\.(?P<num>\d{4,5})"
     rf"|(?P<archive>{_ARCHIVE_RE})(?:\.[a-z]+(?:-[a-z]+)?)?/(?P<oyymm>\d{{4}})(?P<onum>\d{{3}}))"
     r"(?:v(?P<version>\d+))?"
     r"(?P<tail>\.pdf)?"
-    r"(?![\w\-]|\.\d|/\w)",
+    r"(?![^\W_]|-|\.\d|/(?!\d{4}\.\d{4,5}(?![\d.]))\w)",
     re.IGNORECASE)
 _URL_TAIL = re.compile(r"/?(?:[?#][\w=&%+.\-]*[\w=&%+\-])?")
 _UNIT = re.compile(
@@ -164,6 +165,9 @@ def iter_arxiv_mentions(text: str) -> Iterator[ArxivMention]:
         ok, version = _version(match)
         if arxiv_id is None or not ok:
             continue
+        if (match.start() and text[match.start() - 1] == "/"
+                and not _NEW_ID_BEFORE_SLASH.search(text, max(0, match.start() - 20), match.start())):
+            continue  # inside a path (example.com/1706.03762), unless a list "1706.03762/2312.00752"
         end = match.end()
         bare = not (match["url"] or match["doi"] or match["prefix"])
         if bare and not _bare_in_context(text, match.start(), end):
@@ -178,12 +182,32 @@ def find_arxiv_ids(text: str) -> list[str]:
     return list(dict.fromkeys(m.arxiv_id for m in iter_arxiv_mentions(text)))
 
 
+_CATEGORY_SUFFIX = re.compile(r"\s*\[[A-Za-z\-]+(?:\.[A-Za-z\-]+)?\]\Z")
+_OPENERS, _CLOSERS = "<([{\"'“‘`*_", ">)]}\"'”’`*_.,;:!?#"
+
+
+def _unwrap(text: str) -> str:
+    """What a person pasted, without wrapping brackets, quotes, emphasis, trailing
+    punctuation or arXiv's own category suffix ("arXiv:1706.03762v7 [cs.CL]")."""
+    previous = None
+    while text != previous:
+        previous = text
+        text = _CATEGORY_SUFFIX.sub("", text.strip())
+        text = text.lstrip(_OPENERS).rstrip(_CLOSERS)
+    return text
+
+
 def _parse_one(text: str) -> ArxivMention | None:
-    text = (text or "").strip()
+    text = _unwrap(text or "")
     mentions = list(iter_arxiv_mentions(text))
     if len(mentions) == 1 and mentions[0].start == 0 and mentions[0].end == len(text):
         return mentions[0]
     return None
+
+
+def mention_of_url(text: str) -> ArxivMention | None:
+    """One id, URL or DOI (a link's href) -> its mention (id and cited version), else None."""
+    return _parse_one(text)
 
 
 def normalize_arxiv_id(text: str) -> str | None:

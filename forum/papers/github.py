@@ -7,8 +7,9 @@ What counts as a repository link:
   ``/blob/...``, ``/issues/N``, ``/pull/N``, ``?query``, ``#fragment``;
   SSH ``git@github.com:owner/name.git`` and ``ssh://git@github.com/...``;
   pip's ``git+https://github.com/owner/name.git@tag#egg=x``.
-- A bare ``owner/name`` is not a link (too many false positives: "and/or",
-  "TCP/IP", file paths). Subdomains (``gist.github.com``,
+- In prose a bare ``owner/name`` is not a link (too many false positives:
+  "and/or", "TCP/IP", file paths); ``normalize_repo`` alone, given one thing a
+  person pasted into a box or a URL (``/repos/...``), accepts it. Subdomains (``gist.github.com``,
   ``api.github.com``, ``raw.githubusercontent.com``) are not repository pages,
   nor is a user or organization page alone (``github.com/torvalds``).
 - The first segment must not be one GitHub reserves for its own pages
@@ -55,7 +56,7 @@ from forum.http import HttpError
 from forum.papers.github_reserved import RESERVED
 
 __all__ = ["GitHubClient", "RepoFetch", "RepoMention", "RepoMetadata", "find_repos",
-           "iter_repo_mentions", "normalize_repo"]
+           "iter_repo_mentions", "normalize_repo", "repo_of_url"]
 
 OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 _MENTION = re.compile(
@@ -98,8 +99,12 @@ def find_repos(text: str) -> list[str]:
     return list(seen.values())
 
 
-def normalize_repo(text: str) -> str | None:
-    """One repository URL (any form above) -> ``owner/name``, else None."""
+_BARE = re.compile(rf"(?P<owner>{OWNER})/(?P<name>[A-Za-z0-9._\-]{{1,100}})")
+_OPENERS, _CLOSERS = "<([{\"'“‘`", ".,;:!?)]}'\">”’`"
+
+
+def repo_of_url(text: str) -> str | None:
+    """One repository *URL* (any form above, not a bare ``owner/name``) -> ``owner/name``."""
     text = (text or "").strip()
     if not text or any(c.isspace() for c in text):
         return None
@@ -108,6 +113,16 @@ def normalize_repo(text: str) -> str | None:
         return None
     rest = text[mention.end:]
     return mention.full_name if _NORMALIZE_REST.fullmatch(rest) else None
+
+
+def normalize_repo(text: str) -> str | None:
+    """One repository URL (any form above) or a bare ``owner/name``, as pasted
+    (wrapped in brackets or quotes, trailing punctuation) -> ``owner/name``, else None."""
+    text = (text or "").strip().lstrip(_OPENERS)
+    bare = _BARE.fullmatch(text.rstrip(_CLOSERS))
+    if bare:
+        text = f"github.com/{bare['owner']}/{bare['name']}"
+    return repo_of_url(text)
 
 
 # --- REST API client ---------------------------------------------------------
