@@ -108,7 +108,19 @@ class _Walker(HTMLParser):
             if repo:
                 self.citations.add_repo(repo)
             ours = href.startswith("/") or "paper-page" in classes or "repo-page" in classes
+            if "paper-page" in classes or "repo-page" in classes:
+                self._drop_pending_marker()  # HTML annotated before: its link is already here
             self.anchors.append((href, None if ours else paper, None if ours else repo))
+
+    def _drop_pending_marker(self):
+        start = len(self.out) - 1  # this very start tag is out[-1]
+        for i in range(start - 1, -1, -1):
+            piece = self.out[i]
+            if isinstance(piece, tuple) and piece[0] in ("paper", "repo"):
+                del self.out[i]
+                return
+            if not (isinstance(piece, str) and not piece.strip()):
+                return
 
     def handle_startendtag(self, tag, attrs):
         self.out.append(self.get_starttag_text())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import joinedload
 
 from forum.database import utcnow
@@ -105,19 +105,24 @@ class ThreadCitations:
 
 
 def thread_citations(thread_id: int) -> ThreadCitations:
-    """The papers and repositories a thread cites publicly: two queries, whatever their number."""
-    first = func.min(PaperMention.created_at)
-    papers = db.session.scalars(
-        _public(select(Paper).join(PaperMention, PaperMention.paper_id == Paper.id), PaperMention)
-        .where(PaperMention.thread_id == thread_id)
-        .group_by(Paper.id).order_by(first, Paper.id))
-    first_repo = func.min(RepoMention.created_at)
-    repos = db.session.scalars(
-        _public(select(Repository).join(RepoMention, RepoMention.repository_id == Repository.id),
-                RepoMention)
-        .where(RepoMention.thread_id == thread_id)
-        .group_by(Repository.id).order_by(first_repo, Repository.id))
-    return ThreadCitations(list(papers), list(repos))
+    """The papers and repositories a thread cites publicly: one query, whatever their number
+    (the thread page's query count must not grow with its citations)."""
+    papers = (_public(select(literal(0).label("kind"), PaperMention.paper_id.label("paper_id"),
+                             cast(null(), Integer).label("repo_id"),
+                             func.min(PaperMention.created_at).label("first")), PaperMention)
+              .where(PaperMention.thread_id == thread_id).group_by(PaperMention.paper_id))
+    repos = (_public(select(literal(1).label("kind"), cast(null(), Integer).label("paper_id"),
+                            RepoMention.repository_id.label("repo_id"),
+                            func.min(RepoMention.created_at).label("first")), RepoMention)
+             .where(RepoMention.thread_id == thread_id).group_by(RepoMention.repository_id))
+    cited = union_all(papers, repos).subquery()
+    rows = db.session.execute(
+        select(Paper, Repository).select_from(cited)
+        .outerjoin(Paper, Paper.id == cited.c.paper_id)
+        .outerjoin(Repository, Repository.id == cited.c.repo_id)
+        .order_by(cited.c.kind, cited.c.first, cited.c.paper_id, cited.c.repo_id)).all()
+    return ThreadCitations([paper for paper, _ in rows if paper is not None],
+                           [repo for _, repo in rows if repo is not None])
 
 
 def cited_titles(thread_ids: list[int]) -> dict[int, list[Paper]]:
