@@ -58,7 +58,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-__all__ = ["ARCHIVES", "ArxivClient", "ArxivError", "ArxivMention", "PaperMetadata",
+from forum.http import HttpError, retry_after_seconds
+
+__all__ = ["ARCHIVES", "ArxivClient", "ArxivError", "ArxivMention", "ArxivRetryLater", "AtomFeed",
+           "BatchResult", "PaperMetadata", "parse_atom_entries",
            "find_arxiv_ids", "iter_arxiv_mentions", "mention_of_url", "normalize_arxiv_id", "parse_atom"]
 
 ARCHIVES = frozenset({
@@ -119,6 +122,16 @@ class PaperMetadata:
     journal_ref: str | None = None
     comment: str | None = None
     withdrawn: bool = False
+
+    @property
+    def version_dates(self) -> dict[int, datetime]:
+        """The versions the feed dates: v1 is ``published``, the latest is ``updated``."""
+        dates: dict[int, datetime] = {}
+        if self.published:
+            dates[1] = self.published
+        if self.version and self.updated:
+            dates[self.version] = self.updated
+        return dates
 
 
 def _canonical(match: re.Match) -> str | None:
@@ -243,8 +256,19 @@ def _when(value: str | None) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
-def parse_atom(xml: bytes) -> list[PaperMetadata]:
-    """The arXiv API's Atom feed -> one record per entry (an empty feed -> [])."""
+@dataclass
+class AtomFeed:
+    """A feed read entry by entry: one malformed entry fails only itself."""
+    records: list[PaperMetadata] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # arXiv id -> why its entry is unreadable
+    unreadable: list[str] = field(default_factory=list)  # entries whose very id is unreadable
+
+
+def parse_atom_entries(xml: bytes) -> AtomFeed:
+    """The arXiv API's Atom feed -> its readable records and what failed, entry by entry.
+
+    Raises ``ArxivError`` only for what spoils the whole answer: not XML, not an
+    Atom feed, a DOCTYPE, or arXiv's error feed."""
     if not isinstance(xml, (bytes, bytearray)) or not xml.strip():
         raise ArxivError("empty answer from the arXiv API")
     if _DANGEROUS.search(xml):
@@ -255,7 +279,7 @@ def parse_atom(xml: bytes) -> list[PaperMetadata]:
         raise ArxivError(f"the arXiv API answered with unreadable XML: {error}") from error
     if root.tag != f"{ATOM}feed":
         raise ArxivError(f"expected an Atom feed from the arXiv API, got <{root.tag}>")
-    records = []
+    feed = AtomFeed()
     for entry in root.iter(f"{ATOM}entry"):
         entry_id = _clean(entry.findtext(f"{ATOM}id"))
         title = _clean(entry.findtext(f"{ATOM}title"))
@@ -264,9 +288,23 @@ def parse_atom(xml: bytes) -> list[PaperMetadata]:
             raise ArxivError(f"arXiv API error: {message}")
         mention = _parse_one(entry_id)
         if mention is None:
-            raise ArxivError(f"unexpected entry id {entry_id!r} in the arXiv feed")
-        records.append(_record(entry, mention, title))
-    return records
+            feed.unreadable.append(f"unexpected entry id {entry_id!r} in the arXiv feed")
+            continue
+        try:
+            feed.records.append(_record(entry, mention, title))
+        except (ArxivError, ValueError, TypeError) as error:
+            feed.failed[mention.arxiv_id] = f"unreadable entry in the arXiv feed: {error}"
+    return feed
+
+
+def parse_atom(xml: bytes) -> list[PaperMetadata]:
+    """The arXiv API's Atom feed -> one record per entry (an empty feed -> []); strict:
+    any unreadable entry raises ``ArxivError`` (``parse_atom_entries`` keeps the rest)."""
+    feed = parse_atom_entries(xml)
+    problems = feed.unreadable + list(feed.failed.values())
+    if problems:
+        raise ArxivError(problems[0])
+    return feed.records
 
 
 def _record(entry: ET.Element, mention: ArxivMention, title: str) -> PaperMetadata:
@@ -296,8 +334,28 @@ API_URL = "https://export.arxiv.org/api/query"
 MAX_BATCH = 100
 
 
+class ArxivRetryLater(ArxivError):
+    """arXiv asked us (``Retry-After``) to come back in ``seconds``."""
+
+    def __init__(self, message: str, seconds: float):
+        super().__init__(message)
+        self.seconds = seconds
+
+
+@dataclass
+class BatchResult:
+    ids: list[str]
+    feed: AtomFeed | None = None
+    error: str | None = None
+    retry_after: float | None = None  # seconds arXiv asked us to wait before asking again
+
+
 class ArxivClient:
-    """Fetches metadata by id, batching and pacing requests as arXiv asks."""
+    """Fetches metadata by id, batching and pacing requests as arXiv asks.
+
+    Pacing here spaces batches; retries inside ``forum.http`` are paced by the
+    client's per-host ``Pacer`` (``refresh.default_http_client``), so the 3 s
+    rule holds for every request, retries included."""
 
     def __init__(self, http, min_interval: float = 3.0, *, batch_size: int = MAX_BATCH,
                  clock=time.monotonic, sleep=time.sleep, api_url: str = API_URL):
@@ -307,11 +365,28 @@ class ArxivClient:
         self._last_request: float | None = None
 
     def fetch(self, ids: list[str]) -> list[PaperMetadata]:
-        wanted = list(dict.fromkeys(i for i in map(normalize_arxiv_id, ids) if i))
+        """Records of every readable entry; a failed batch raises ``ArxivError``."""
         records: list[PaperMetadata] = []
-        for start in range(0, len(wanted), self.batch_size):
-            records.extend(self._fetch_batch(wanted[start:start + self.batch_size]))
+        for result in self.fetch_batches(ids):
+            if result.error:
+                if result.retry_after is not None:
+                    raise ArxivRetryLater(result.error, result.retry_after)
+                raise ArxivError(result.error)
+            records.extend(result.feed.records)
         return records
+
+    def fetch_batches(self, ids: list[str]) -> Iterator[BatchResult]:
+        """One result per batch of up to 100 ids; failures are results, not exceptions."""
+        wanted = list(dict.fromkeys(i for i in map(normalize_arxiv_id, ids) if i))
+        for start in range(0, len(wanted), self.batch_size):
+            batch = wanted[start:start + self.batch_size]
+            try:
+                yield BatchResult(batch, feed=self._fetch_batch(batch))
+            except ArxivRetryLater as error:
+                yield BatchResult(batch, error=str(error), retry_after=error.seconds)
+                return  # arXiv asked us to stop for now: no further batch this run
+            except (ArxivError, HttpError) as error:
+                yield BatchResult(batch, error=str(error))
 
     def batch_url(self, batch: list[str]) -> str:
         id_list = urllib.parse.quote(",".join(batch), safe=",/")
@@ -324,14 +399,18 @@ class ArxivClient:
                 self._sleep(remaining)
         self._last_request = self._clock()
 
-    def _fetch_batch(self, batch: list[str]) -> list[PaperMetadata]:
+    def _fetch_batch(self, batch: list[str]) -> AtomFeed:
         self._wait_turn()
         response = self.http.get(self.batch_url(batch), headers={"Accept": "application/atom+xml"})
         if response.status != 200:
             try:
-                parse_atom(response.body)  # an error feed explains itself
+                parse_atom_entries(response.body)  # an error feed explains itself
             except ArxivError as error:
                 if "API error" in str(error):
                     raise
+            asked = retry_after_seconds(response.headers)
+            if asked is not None:
+                raise ArxivRetryLater(f"arXiv answered HTTP {response.status} and asked us to "
+                                      f"retry after {int(asked)} s", asked)
             raise ArxivError(f"arXiv API answered HTTP {response.status}")
-        return parse_atom(response.body)
+        return parse_atom_entries(response.body)

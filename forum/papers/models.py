@@ -21,13 +21,13 @@ fetch of that service waits, not just the one that was answered.
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.database import UTCDateTime, utcnow
 from forum.extensions import db
+from forum.papers.github import safe_github_url
 from forum.threads.models import Post, Thread
 
 
@@ -126,15 +126,6 @@ class Repository(db.Model):
         """GitHub's own page: the API's ``html_url`` only when it is https://github.com/...,
         so a hostile or broken answer can never put a ``javascript:`` link on our page."""
         return safe_github_url(self.html_url) or f"https://github.com/{self.full_name}"
-
-
-def safe_github_url(url: str | None) -> str | None:
-    if not url or any(c.isspace() or ord(c) < 32 for c in url):
-        return None
-    parts = urlsplit(url)
-    if parts.scheme != "https" or parts.netloc.lower() != "github.com" or parts.username or parts.port:
-        return None
-    return url if parts.path.startswith("/") else None
 
 
 class FetchPause(db.Model):

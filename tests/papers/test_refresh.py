@@ -1,10 +1,12 @@
 """`flask papers refresh` against recorded arXiv and GitHub responses (never the network)."""
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from sqlalchemy import select
 
+from forum.database import utcnow
 from forum.extensions import db
 from forum.http import HttpError, ReplayClient
 from forum.papers.arxiv import ArxivClient
@@ -77,6 +79,11 @@ def test_refresh_records_a_timeout_and_retries_later(app, runner, client):
     assert "Details pending" in page and "will be retried" in page
     from forum.papers import refresh
     with app.app_context():
+        failed = paper("1201.4869")
+        assert failed.failures == 1 and failed.retry_after > utcnow() + timedelta(minutes=59)
+        assert refresh.papers_due() == []  # backing off: not asked again on the next run
+        failed.retry_after = utcnow() - timedelta(seconds=1)
+        db.session.commit()
         assert refresh.papers_due() == ["1201.4869"]
 
 
