@@ -132,6 +132,13 @@ def refresh_papers(client: ArxivClient, ids: list[str], progress=None) -> Refres
     return summary
 
 
+def record_feed(ids: list[str], feed: AtomFeed) -> RefreshSummary:
+    """Record an already-read feed for these ids (the demo's bundled recordings)."""
+    summary = RefreshSummary()
+    _record_papers(ids, feed, summary)
+    return summary
+
+
 def _record_papers(batch: list[str], feed: AtomFeed, summary: RefreshSummary) -> None:
     now = utcnow()
     records = {record.arxiv_id: record for record in feed.records}
