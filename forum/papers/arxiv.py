@@ -13,20 +13,25 @@ for services" (https://info.arxiv.org/help/arxiv_identifier_for_services.html):
   of the identifier, so the canonical form drops it (``math/0309136``).
   Archives must be real ones (``ARCHIVES``); YYMM runs from 9108 to 0703.
 - Canonical output is the versionless id; archives in lower case.
-- Accepted wrappers: ``arXiv:`` (any case, optional space), abs/pdf/html URLs
-  on ``arxiv.org`` and ``export.arxiv.org``, with or without ``www.``, scheme,
+- Accepted wrappers: ``arXiv:`` (any case, optional space), abs/pdf/html/format
+  URLs on ``arxiv.org``, ``export.arxiv.org`` and ``browse.arxiv.org``, with or without ``www.``, scheme,
   ``.pdf``, trailing slash, query or fragment; the arXiv DOI
   ``10.48550/arXiv.<id>`` (any case, also ``doi:``, ``doi.org`` and
   ``dx.doi.org`` URLs).
+
+``normalize_arxiv_id`` takes one thing a person pasted: it first drops
+wrapping brackets, quotes, backticks and emphasis marks, trailing ``. , ; : !
+? # ) ] >`` and arXiv's own category suffix (``arXiv:1706.03762v7 [cs.CL]``).
 
 Finding ids in prose (``iter_arxiv_mentions``) also accepts bare ids, with
 these rules so numbers are not mistaken for papers:
 
 - the id must be valid for its period (month, digit count) as above;
-- it must stand alone: not preceded by a letter, digit, ``.``, ``/``, ``-``,
-  ``_``, a sign or currency symbol (``+ ± ~ ≈ $ € £ ¥``) or a digit followed by
+- it must stand alone: not preceded by a letter, digit, ``.``, ``-``, a ``/``
+  (unless what precedes is another new-style id: "1706.03762/2312.00752"
+  lists two), a sign or currency symbol (``+ ± ~ ≈ $ € £ ¥``) or a digit followed by
   ``,``; not followed by a letter, digit, ``-``, ``.digit``, ``/word`` (other
-  than its ``vN``) -- so "v1.2.3", "Python 3.11", "2023.01.15",
+  than its ``vN`` or another id); ``_`` around it is Markdown emphasis and allowed -- so "v1.2.3", "Python 3.11", "2023.01.15",
   "1.1706.03762" and the numbers inside other DOIs (10.1103/PhysRevD.1234.56789)
   never match;
 - a bare number followed by a unit or percent sign ("1501.12345 m/s",
