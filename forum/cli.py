@@ -11,6 +11,7 @@ from forum.accounts import services as accounts
 from forum.accounts.models import User
 from forum.database import utcnow
 from forum.extensions import db
+from forum.papers.demo import load_recorded_metadata
 from forum.threads import services as threads
 
 # (username, display name, affiliation, role): one admin and one moderator, so that a
@@ -23,40 +24,47 @@ DEMO_USERS = [
 ]
 
 # (author, title, body, replies); a reply is (author, body, stance, replies to it).
+# The demo cites only papers and repositories whose real metadata ships in
+# forum/papers/demo_data/, so every card is complete offline.
 DEMO_THREADS = [
     ("ada", "Is attention really all you need for long-context reasoning?",
-     "Since *Attention Is All You Need* (arXiv:1706.03762) the default answer to every "
-     "sequence problem has been a Transformer. For contexts past 100k tokens I am less sure.\n\n"
-     "Cost grows as $O(n^2)$ in sequence length $n$. State-space models such as Mamba "
-     "(arXiv:2312.00752, code at https://github.com/state-spaces/mamba) claim linear scaling. "
+     "Attention is still the default answer to every sequence problem, and still the "
+     "bottleneck past 100k tokens: FlashAttention-4 (arXiv:2603.05451) keeps squeezing the "
+     "kernels for each new generation of hardware.\n\n"
+     "Cost grows as $O(n^2)$ in sequence length $n$. Hybrids that interleave Transformer and "
+     "Mamba layers, such as MaBERT (arXiv:2603.03001), claim longer contexts for less. "
      "Which tasks still need full attention?",
-     [("grace", "Retrieval-heavy tasks do. The Mamba paper itself shows weaker "
-                "associative recall; hybrids keep a few attention layers for that.", "challenges",
-       [("alan", "Do we have a benchmark that isolates recall from reasoning? "
-                 "Needle-in-a-haystack is too easy.", "question",
-         [("emmy", "See the RULER benchmark (arXiv:2404.06654). It separates multi-hop "
-                   "tracing from plain retrieval.", "evidence", [])])]),
-      ("emmy", "FlashAttention (arXiv:2205.14135, https://github.com/Dao-AILab/flash-attention) "
-               "made quadratic attention cheap enough in practice that the asymptotics "
-               "matter less than they seem.", "supports", [])]),
+     [("grace", "Memory-heavy tasks may not need it at all. Before buying more context, read the "
+                "cost-performance comparison of fact-based memory and long-context LLMs for "
+                "persistent agents (arXiv:2603.04814).", "challenges",
+       [("alan", "Do we even know what attention does with a long context? Some tokens soak up "
+                 "attention mass whatever their relevance.", "question",
+         [("emmy", "See arXiv:2603.05498 on massive activations and attention sinks: it studies "
+                   "why the two keep occurring on the same tokens.", "evidence", [])])]),
+      ("emmy", "The KV cache is the other half of the bill. LycheeCluster "
+               "(https://arxiv.org/abs/2603.08453) indexes it hierarchically instead of "
+               "scanning it linearly.", "supports", [])]),
     ("grace", "Scaling laws: compute-optimal or inference-optimal?",
-     "Chinchilla (arXiv:2203.15556) says tokens and parameters should grow together. "
-     "But models that will serve billions of queries are trained far past that point.\n\n"
+     "Compute-optimal training says tokens and parameters should grow together. But models "
+     "that will serve billions of queries are trained far past that point.\n\n"
      "```python\ndef chinchilla_tokens(params):\n    return 20 * params  # rule of thumb\n```\n\n"
      "Should we stop calling the Chinchilla ratio *optimal*?",
-     [("alan", "Optimal for a fixed training budget, and nothing more. Once inference "
-               "cost enters, the optimum moves towards smaller models trained longer.", "supports",
-       [("ada", "Agreed. The Llama papers (arXiv:2302.13971) make exactly this argument.",
-         "evidence", [])]),
-      ("emmy", "Was Kaplan et al. (arXiv:2001.08361) wrong, or just measuring "
-               "a different regime?", "question", [])]),
-    ("alan", "Reproducing nanoGPT results on a single GPU",
-     "I tried https://github.com/karpathy/nanoGPT on one consumer GPU. "
-     "The Shakespeare character model trains in minutes; GPT-2 124M does not. "
-     "Has anyone measured how far gradient accumulation gets you?",
-     [("ada", "It gets you the same loss curve per token, just slower. Watch the "
-              "learning-rate schedule: it is defined per iteration, not per token.", "evidence", []),
-      ("grace", "@alan which PyTorch version? `torch.compile` changed a lot between releases.",
+     [("alan", "Optimal for a fixed training budget, and nothing more. Once inference cost "
+               "enters, cascades change the picture: COREA (arXiv:2603.03752) answers with a small "
+               "model first and escalates only when its calibrated confidence is low.", "supports",
+       [("ada", "The same idea one level down: RouteGoT (arXiv:2603.05818) routes each node of a "
+                "graph of thoughts by how hard it is.", "evidence", [])]),
+      ("emmy", "Do small models keep their safety when we lean on them this much? "
+               "arXiv:2603.07017 asks whether safety can emerge from weak supervision.",
+       "question", [])]),
+    ("alan", "Citing code: does a fork deserve its own citation?",
+     "When a paper's code lives in a fork, which repository should a debate cite? Take "
+     "https://github.com/PyGithub/PyGithub and a personal fork of it, "
+     "https://github.com/EnricoMi/PyGithub: same description, very different star counts. "
+     "Has anyone settled on a rule?",
+     [("ada", "Cite the commit you ran, in the repository you ran it from. Stars measure "
+              "attention, not provenance.", "evidence", []),
+      ("grace", "@alan does the fork still track upstream? `git remote -v` tells you in a second.",
        "question", [])]),
 ]
 
@@ -86,7 +94,9 @@ def seed_demo(force: bool) -> None:
     for author, title, body, replies in DEMO_THREADS:
         thread = threads.start_thread(users[author], title, body)
         _seed_replies(thread, users, replies, parent_id=None)
-    click.echo(f"Seeded {len(DEMO_USERS)} members and {len(DEMO_THREADS)} threads.")
+    papers, repos = load_recorded_metadata()  # bundled recordings: full cards, no network
+    click.echo(f"Seeded {len(DEMO_USERS)} members and {len(DEMO_THREADS)} threads "
+               f"({papers.fetched} papers and {repos.fetched} repositories with recorded details).")
     click.echo("Demo logins (shown once, not stored anywhere else):")
     for username, password in passwords.items():
         click.echo(f"  {username:<12} {password:<18} {roles[username]}")

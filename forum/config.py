@@ -62,6 +62,7 @@ def from_environment() -> dict:
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
         "GITHUB_TOKEN": os.environ.get("GITHUB_TOKEN") or None,
+        "CONTACT_EMAIL": os.environ.get("CONTACT_EMAIL", "").strip() or None,
         "PAGE_CACHE_SECONDS": _env_int("PAGE_CACHE_SECONDS", 5),
         "NEW_MEMBER_HOLD_POSTS": _env_int("NEW_MEMBER_HOLD_POSTS", 2),
         "NEW_MEMBER_LINK_LIMIT": _env_int("NEW_MEMBER_LINK_LIMIT", 2),

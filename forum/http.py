@@ -9,8 +9,17 @@ Decisions:
   to record the new name, not silently follow it).
 - Any HTTP status is a ``Response``, never an exception; ``HttpError`` means
   no usable answer (DNS, refused connection, timeout, TLS, truncated body).
-- Retries: network errors and 502/503/504 are retried ``retries`` times with
-  a short exponential backoff; 4xx and other statuses are returned at once.
+- Retries: network errors and 429/502/503/504 are retried ``retries`` times.
+  The wait is the larger of an exponential backoff (``backoff``, doubling)
+  and the server's ``Retry-After`` (seconds or an HTTP date). A Retry-After
+  longer than ``max_retry_wait`` is not slept through: the answer is
+  returned so the caller can record it and stop asking (``retry_after_seconds``).
+- Pacing: ``pacers`` maps a host to a ``Pacer`` that every attempt to that
+  host waits for, retries included, so "at least 3 s between any two arXiv
+  requests" holds however a request ends. Clock and sleep are injectable, so
+  tests run the rules on a fake clock without sleeping.
+- ``transport`` replaces urllib (``ReplayClient.get`` in tests), so retries,
+  pacing and Retry-After are tested through this very class.
 - Bodies are capped at ``max_bytes`` so a misbehaving server cannot exhaust
   memory.
 - Tests use ``ReplayClient``: it answers from recorded responses and raises
@@ -22,16 +31,20 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Headers", "Response", "HttpError", "HttpClient", "ReplayClient",
-           "ReplayTransport", "UnrecordedRequest"]
+__all__ = ["Headers", "Response", "HttpError", "HttpClient", "Pacer", "ReplayClient",
+           "ReplayTransport", "UnrecordedRequest", "retry_after_seconds"]
 
-RETRY_STATUSES = frozenset({502, 503, 504})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_RETRY_WAIT = 60.0  # seconds; a longer Retry-After ends the request and is left to the caller
 
 
 class HttpError(Exception):
@@ -86,31 +99,79 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises HTTPError carrying the 3xx, which we return
 
 
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks us to wait (delta-seconds or an HTTP date), or None."""
+    raw = (headers.get("retry-after") or "").strip()
+    if not raw:
+        return None
+    if raw.isdigit():
+        return float(raw)
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = datetime.now(timezone.utc).timestamp() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+class Pacer:
+    """At least ``min_interval`` seconds between the starts of any two requests it paces."""
+
+    def __init__(self, min_interval: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.min_interval, self._clock, self._sleep = min_interval, clock, sleep
+        self._last: float | None = None
+
+    def wait(self) -> None:
+        if self._last is not None:
+            remaining = self.min_interval - (self._clock() - self._last)
+            if remaining > 0:
+                self._sleep(remaining)
+        self._last = self._clock()
+
+
 class HttpClient:
-    """``get(url, headers=None) -> Response`` over urllib, with timeout and retries."""
+    """``get(url, headers=None) -> Response`` over urllib, with timeout, pacing and retries."""
 
     def __init__(self, user_agent: str, timeout: float = 10.0, retries: int = 2,
-                 backoff: float = 1.0, max_bytes: int = 20_000_000, sleep=time.sleep):
-        if not user_agent:
-            raise ValueError("a descriptive User-Agent is required")
+                 backoff: float = 1.0, max_bytes: int = 20_000_000, sleep=time.sleep, *,
+                 pacers: Mapping[str, Pacer] | None = None, transport=None,
+                 max_retry_wait: float = MAX_RETRY_WAIT, wall_clock=None):
+        if not user_agent or any(c in user_agent for c in "\r\n"):
+            raise ValueError("a descriptive User-Agent (one line) is required")
         self.user_agent, self.timeout, self.retries = user_agent, timeout, retries
         self.backoff, self.max_bytes, self._sleep = backoff, max_bytes, sleep
+        self.pacers = dict(pacers or {})
+        self.max_retry_wait = max_retry_wait
+        self._transport = transport
+        self._wall_clock = wall_clock  # seconds since the epoch, for Retry-After dates
         self._opener = urllib.request.build_opener(_NoRedirect)
 
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
         if not url.startswith(("https://", "http://")):
             raise ValueError(f"not an http(s) URL: {url!r}")
         sent = {"User-Agent": self.user_agent, **(headers or {})}
+        pacer = self.pacers.get((urllib.parse.urlsplit(url).hostname or "").lower())
         for attempt in range(self.retries + 1):
+            if pacer:
+                pacer.wait()
+            wait = self.backoff * 2 ** attempt
             try:
-                response = self._once(url, sent)
+                response = self._transport(url, sent) if self._transport else self._once(url, sent)
             except HttpError:
                 if attempt == self.retries:
                     raise
             else:
                 if response.status not in RETRY_STATUSES or attempt == self.retries:
                     return response
-            self._sleep(self.backoff * 2 ** attempt)
+                asked = retry_after_seconds(response.headers,
+                                            self._wall_clock() if self._wall_clock else None)
+                if asked is not None and asked > self.max_retry_wait:
+                    return response  # the caller records when to come back
+                wait = max(wait, asked or 0.0)
+            self._sleep(wait)
         raise AssertionError("unreachable")
 
     def _once(self, url: str, headers: dict[str, str]) -> Response:
@@ -152,6 +213,10 @@ class ReplayClient:
     def add(self, url: str, status: int, headers=None, body: Any = b"") -> None:
         self.recordings[url] = (status, headers or {}, body)
 
+    def add_sequence(self, url: str, answers: list[tuple[int, Any, Any]]) -> None:
+        """Answer ``url`` with each ``(status, headers, body)`` in turn, then the last again."""
+        self.recordings[url] = [(status, headers or {}, body) for status, headers, body in answers]
+
     def add_file(self, path: str | Path, url: str | None = None) -> None:
         """Load a PyGithub-style ``{request, status, headers, body}`` JSON file
         or an octokit/nock-style list of ``{scope, method, path, status,
@@ -173,7 +238,10 @@ class ReplayClient:
         self.requests.append((url, dict(headers or {})))
         if url not in self.recordings:
             raise UnrecordedRequest(f"no recording for GET {url}")
-        status, recorded_headers, body = self.recordings[url]
+        recorded = self.recordings[url]
+        if isinstance(recorded, list):  # answers in turn; the last one is repeated
+            recorded = recorded.pop(0) if len(recorded) > 1 else recorded[0]
+        status, recorded_headers, body = recorded
         if isinstance(body, str):
             body = body.encode("utf-8")
         elif body is None or not isinstance(body, bytes):

@@ -91,7 +91,7 @@ def test_seed_demo_fills_an_empty_database_once(app, runner):
         threads = db.session.scalar(select(func.count(Thread.id)))
         bodies = " ".join(db.session.scalars(select(Thread.body)))
     assert users >= 4 and threads >= 3
-    assert "1706.03762" in bodies and "github.com/" in bodies
+    assert "arXiv:2603.05451" in bodies and "github.com/" in bodies
     again = runner.invoke(args=["seed-demo"])
     assert "not seeding" in again.output
     with app.app_context():

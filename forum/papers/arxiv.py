@@ -13,20 +13,25 @@ for services" (https://info.arxiv.org/help/arxiv_identifier_for_services.html):
   of the identifier, so the canonical form drops it (``math/0309136``).
   Archives must be real ones (``ARCHIVES``); YYMM runs from 9108 to 0703.
 - Canonical output is the versionless id; archives in lower case.
-- Accepted wrappers: ``arXiv:`` (any case, optional space), abs/pdf/html URLs
-  on ``arxiv.org`` and ``export.arxiv.org``, with or without ``www.``, scheme,
+- Accepted wrappers: ``arXiv:`` (any case, optional space), abs/pdf/html/format
+  URLs on ``arxiv.org``, ``export.arxiv.org`` and ``browse.arxiv.org``, with or without ``www.``, scheme,
   ``.pdf``, trailing slash, query or fragment; the arXiv DOI
   ``10.48550/arXiv.<id>`` (any case, also ``doi:``, ``doi.org`` and
   ``dx.doi.org`` URLs).
+
+``normalize_arxiv_id`` takes one thing a person pasted: it first drops
+wrapping brackets, quotes, backticks and emphasis marks, trailing ``. , ; : !
+? # ) ] >`` and arXiv's own category suffix (``arXiv:1706.03762v7 [cs.CL]``).
 
 Finding ids in prose (``iter_arxiv_mentions``) also accepts bare ids, with
 these rules so numbers are not mistaken for papers:
 
 - the id must be valid for its period (month, digit count) as above;
-- it must stand alone: not preceded by a letter, digit, ``.``, ``/``, ``-``,
-  ``_``, a sign or currency symbol (``+ ± ~ ≈ $ € £ ¥``) or a digit followed by
+- it must stand alone: not preceded by a letter, digit, ``.``, ``-``, a ``/``
+  (unless what precedes is another new-style id: "1706.03762/2312.00752"
+  lists two), a sign or currency symbol (``+ ± ~ ≈ $ € £ ¥``) or a digit followed by
   ``,``; not followed by a letter, digit, ``-``, ``.digit``, ``/word`` (other
-  than its ``vN``) -- so "v1.2.3", "Python 3.11", "2023.01.15",
+  than its ``vN`` or another id); ``_`` around it is Markdown emphasis and allowed -- so "v1.2.3", "Python 3.11", "2023.01.15",
   "1.1706.03762" and the numbers inside other DOIs (10.1103/PhysRevD.1234.56789)
   never match;
 - a bare number followed by a unit or percent sign ("1501.12345 m/s",
@@ -58,8 +63,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-__all__ = ["ARCHIVES", "ArxivClient", "ArxivError", "ArxivMention", "PaperMetadata",
-           "find_arxiv_ids", "iter_arxiv_mentions", "normalize_arxiv_id", "parse_atom"]
+from forum.http import HttpError, retry_after_seconds
+
+__all__ = ["ARCHIVES", "ArxivClient", "ArxivError", "ArxivMention", "ArxivRetryLater", "AtomFeed",
+           "BatchResult", "PaperMetadata", "parse_atom_entries",
+           "find_arxiv_ids", "iter_arxiv_mentions", "mention_of_url", "normalize_arxiv_id", "parse_atom"]
 
 ARCHIVES = frozenset({
     "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an",
@@ -70,16 +78,17 @@ ARCHIVES = frozenset({
 })
 
 _ARCHIVE_RE = "|".join(sorted((re.escape(a) for a in ARCHIVES), key=len, reverse=True))
+_NEW_ID_BEFORE_SLASH = re.compile(r"\d{4}\.\d{4,5}(?:v\d+)?/\Z")
 _MENTION = re.compile(
-    r"(?<![\w.\-/])"
-    r"(?:(?P<url>(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/)"
+    r"(?<![^\W_])(?<![.\-])"
+    r"(?:(?P<url>(?:https?://)?(?:www\.|export\.|browse\.)?arxiv\.org/(?:abs|pdf|html|format)/)"
     r"|(?P<doi>(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:\s?)?10\.48550/arxiv\.)"
     r"|(?P<prefix>arxiv:\s?))?"
     r"(?:(?P<yymm>\d{4})\.(?P<num>\d{4,5})"
     rf"|(?P<archive>{_ARCHIVE_RE})(?:\.[a-z]+(?:-[a-z]+)?)?/(?P<oyymm>\d{{4}})(?P<onum>\d{{3}}))"
     r"(?:v(?P<version>\d+))?"
     r"(?P<tail>\.pdf)?"
-    r"(?![\w\-]|\.\d|/\w)",
+    r"(?![^\W_]|-|\.\d|/(?!\d{4}\.\d{4,5}(?![\d.]))\w)",
     re.IGNORECASE)
 _URL_TAIL = re.compile(r"/?(?:[?#][\w=&%+.\-]*[\w=&%+\-])?")
 _UNIT = re.compile(
@@ -118,6 +127,16 @@ class PaperMetadata:
     journal_ref: str | None = None
     comment: str | None = None
     withdrawn: bool = False
+
+    @property
+    def version_dates(self) -> dict[int, datetime]:
+        """The versions the feed dates: v1 is ``published``, the latest is ``updated``."""
+        dates: dict[int, datetime] = {}
+        if self.published:
+            dates[1] = self.published
+        if self.version and self.updated:
+            dates[self.version] = self.updated
+        return dates
 
 
 def _canonical(match: re.Match) -> str | None:
@@ -164,6 +183,9 @@ def iter_arxiv_mentions(text: str) -> Iterator[ArxivMention]:
         ok, version = _version(match)
         if arxiv_id is None or not ok:
             continue
+        if (match.start() and text[match.start() - 1] == "/"
+                and not _NEW_ID_BEFORE_SLASH.search(text, max(0, match.start() - 20), match.start())):
+            continue  # inside a path (example.com/1706.03762), unless a list "1706.03762/2312.00752"
         end = match.end()
         bare = not (match["url"] or match["doi"] or match["prefix"])
         if bare and not _bare_in_context(text, match.start(), end):
@@ -178,12 +200,32 @@ def find_arxiv_ids(text: str) -> list[str]:
     return list(dict.fromkeys(m.arxiv_id for m in iter_arxiv_mentions(text)))
 
 
+_CATEGORY_SUFFIX = re.compile(r"\s*\[[A-Za-z\-]+(?:\.[A-Za-z\-]+)?\]\Z")
+_OPENERS, _CLOSERS = "<([{\"'“‘`*_", ">)]}\"'”’`*_.,;:!?#"
+
+
+def _unwrap(text: str) -> str:
+    """What a person pasted, without wrapping brackets, quotes, emphasis, trailing
+    punctuation or arXiv's own category suffix ("arXiv:1706.03762v7 [cs.CL]")."""
+    previous = None
+    while text != previous:
+        previous = text
+        text = _CATEGORY_SUFFIX.sub("", text.strip())
+        text = text.lstrip(_OPENERS).rstrip(_CLOSERS)
+    return text
+
+
 def _parse_one(text: str) -> ArxivMention | None:
-    text = (text or "").strip()
+    text = _unwrap(text or "")
     mentions = list(iter_arxiv_mentions(text))
     if len(mentions) == 1 and mentions[0].start == 0 and mentions[0].end == len(text):
         return mentions[0]
     return None
+
+
+def mention_of_url(text: str) -> ArxivMention | None:
+    """One id, URL or DOI (a link's href) -> its mention (id and cited version), else None."""
+    return _parse_one(text)
 
 
 def normalize_arxiv_id(text: str) -> str | None:
@@ -219,8 +261,19 @@ def _when(value: str | None) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
-def parse_atom(xml: bytes) -> list[PaperMetadata]:
-    """The arXiv API's Atom feed -> one record per entry (an empty feed -> [])."""
+@dataclass
+class AtomFeed:
+    """A feed read entry by entry: one malformed entry fails only itself."""
+    records: list[PaperMetadata] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # arXiv id -> why its entry is unreadable
+    unreadable: list[str] = field(default_factory=list)  # entries whose very id is unreadable
+
+
+def parse_atom_entries(xml: bytes) -> AtomFeed:
+    """The arXiv API's Atom feed -> its readable records and what failed, entry by entry.
+
+    Raises ``ArxivError`` only for what spoils the whole answer: not XML, not an
+    Atom feed, a DOCTYPE, or arXiv's error feed."""
     if not isinstance(xml, (bytes, bytearray)) or not xml.strip():
         raise ArxivError("empty answer from the arXiv API")
     if _DANGEROUS.search(xml):
@@ -231,7 +284,7 @@ def parse_atom(xml: bytes) -> list[PaperMetadata]:
         raise ArxivError(f"the arXiv API answered with unreadable XML: {error}") from error
     if root.tag != f"{ATOM}feed":
         raise ArxivError(f"expected an Atom feed from the arXiv API, got <{root.tag}>")
-    records = []
+    feed = AtomFeed()
     for entry in root.iter(f"{ATOM}entry"):
         entry_id = _clean(entry.findtext(f"{ATOM}id"))
         title = _clean(entry.findtext(f"{ATOM}title"))
@@ -240,9 +293,23 @@ def parse_atom(xml: bytes) -> list[PaperMetadata]:
             raise ArxivError(f"arXiv API error: {message}")
         mention = _parse_one(entry_id)
         if mention is None:
-            raise ArxivError(f"unexpected entry id {entry_id!r} in the arXiv feed")
-        records.append(_record(entry, mention, title))
-    return records
+            feed.unreadable.append(f"unexpected entry id {entry_id!r} in the arXiv feed")
+            continue
+        try:
+            feed.records.append(_record(entry, mention, title))
+        except (ArxivError, ValueError, TypeError) as error:
+            feed.failed[mention.arxiv_id] = f"unreadable entry in the arXiv feed: {error}"
+    return feed
+
+
+def parse_atom(xml: bytes) -> list[PaperMetadata]:
+    """The arXiv API's Atom feed -> one record per entry (an empty feed -> []); strict:
+    any unreadable entry raises ``ArxivError`` (``parse_atom_entries`` keeps the rest)."""
+    feed = parse_atom_entries(xml)
+    problems = feed.unreadable + list(feed.failed.values())
+    if problems:
+        raise ArxivError(problems[0])
+    return feed.records
 
 
 def _record(entry: ET.Element, mention: ArxivMention, title: str) -> PaperMetadata:
@@ -272,8 +339,28 @@ API_URL = "https://export.arxiv.org/api/query"
 MAX_BATCH = 100
 
 
+class ArxivRetryLater(ArxivError):
+    """arXiv asked us (``Retry-After``) to come back in ``seconds``."""
+
+    def __init__(self, message: str, seconds: float):
+        super().__init__(message)
+        self.seconds = seconds
+
+
+@dataclass
+class BatchResult:
+    ids: list[str]
+    feed: AtomFeed | None = None
+    error: str | None = None
+    retry_after: float | None = None  # seconds arXiv asked us to wait before asking again
+
+
 class ArxivClient:
-    """Fetches metadata by id, batching and pacing requests as arXiv asks."""
+    """Fetches metadata by id, batching and pacing requests as arXiv asks.
+
+    Pacing here spaces batches; retries inside ``forum.http`` are paced by the
+    client's per-host ``Pacer`` (``refresh.default_http_client``), so the 3 s
+    rule holds for every request, retries included."""
 
     def __init__(self, http, min_interval: float = 3.0, *, batch_size: int = MAX_BATCH,
                  clock=time.monotonic, sleep=time.sleep, api_url: str = API_URL):
@@ -283,11 +370,28 @@ class ArxivClient:
         self._last_request: float | None = None
 
     def fetch(self, ids: list[str]) -> list[PaperMetadata]:
-        wanted = list(dict.fromkeys(i for i in map(normalize_arxiv_id, ids) if i))
+        """Records of every readable entry; a failed batch raises ``ArxivError``."""
         records: list[PaperMetadata] = []
-        for start in range(0, len(wanted), self.batch_size):
-            records.extend(self._fetch_batch(wanted[start:start + self.batch_size]))
+        for result in self.fetch_batches(ids):
+            if result.error:
+                if result.retry_after is not None:
+                    raise ArxivRetryLater(result.error, result.retry_after)
+                raise ArxivError(result.error)
+            records.extend(result.feed.records)
         return records
+
+    def fetch_batches(self, ids: list[str]) -> Iterator[BatchResult]:
+        """One result per batch of up to 100 ids; failures are results, not exceptions."""
+        wanted = list(dict.fromkeys(i for i in map(normalize_arxiv_id, ids) if i))
+        for start in range(0, len(wanted), self.batch_size):
+            batch = wanted[start:start + self.batch_size]
+            try:
+                yield BatchResult(batch, feed=self._fetch_batch(batch))
+            except ArxivRetryLater as error:
+                yield BatchResult(batch, error=str(error), retry_after=error.seconds)
+                return  # arXiv asked us to stop for now: no further batch this run
+            except (ArxivError, HttpError) as error:
+                yield BatchResult(batch, error=str(error))
 
     def batch_url(self, batch: list[str]) -> str:
         id_list = urllib.parse.quote(",".join(batch), safe=",/")
@@ -300,14 +404,18 @@ class ArxivClient:
                 self._sleep(remaining)
         self._last_request = self._clock()
 
-    def _fetch_batch(self, batch: list[str]) -> list[PaperMetadata]:
+    def _fetch_batch(self, batch: list[str]) -> AtomFeed:
         self._wait_turn()
         response = self.http.get(self.batch_url(batch), headers={"Accept": "application/atom+xml"})
         if response.status != 200:
             try:
-                parse_atom(response.body)  # an error feed explains itself
+                parse_atom_entries(response.body)  # an error feed explains itself
             except ArxivError as error:
                 if "API error" in str(error):
                     raise
+            asked = retry_after_seconds(response.headers)
+            if asked is not None:
+                raise ArxivRetryLater(f"arXiv answered HTTP {response.status} and asked us to "
+                                      f"retry after {int(asked)} s", asked)
             raise ArxivError(f"arXiv API answered HTTP {response.status}")
-        return parse_atom(response.body)
+        return parse_atom_entries(response.body)

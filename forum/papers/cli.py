@@ -1,4 +1,4 @@
-"""``flask --app wsgi papers refresh``: fetch metadata that is missing or older than 7 days."""
+"""``flask --app wsgi papers refresh``: fetch metadata that is missing, failed and due, or older than 7 days."""
 from __future__ import annotations
 
 import click
@@ -15,8 +15,11 @@ papers_cli = AppGroup("papers", help="arXiv and GitHub metadata.")
 @papers_cli.command("refresh")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many of each kind.")
 def refresh_command(limit: int | None) -> None:
-    """Fetch paper and repository details that are missing, failed or older than 7 days."""
-    http_client = current_app.config.get("HTTP_CLIENT") or refresh.default_http_client()
+    """Fetch paper and repository details that are missing, due again, or older than 7 days."""
+    try:
+        http_client = current_app.config.get("HTTP_CLIENT") or refresh.default_http_client()
+    except refresh.ContactMissing as error:
+        raise click.ClickException(str(error)) from error
     paper_ids, repo_names = refresh.papers_due(limit), refresh.repos_due(limit)
     with click.progressbar(length=len(paper_ids), label="arXiv papers") as bar:
         papers = refresh.refresh_papers(ArxivClient(http_client), paper_ids, progress=bar.update)

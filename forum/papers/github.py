@@ -7,8 +7,9 @@ What counts as a repository link:
   ``/blob/...``, ``/issues/N``, ``/pull/N``, ``?query``, ``#fragment``;
   SSH ``git@github.com:owner/name.git`` and ``ssh://git@github.com/...``;
   pip's ``git+https://github.com/owner/name.git@tag#egg=x``.
-- A bare ``owner/name`` is not a link (too many false positives: "and/or",
-  "TCP/IP", file paths). Subdomains (``gist.github.com``,
+- In prose a bare ``owner/name`` is not a link (too many false positives:
+  "and/or", "TCP/IP", file paths); ``normalize_repo`` alone, given one thing a
+  person pasted into a box or a URL (``/repos/...``), accepts it. Subdomains (``gist.github.com``,
   ``api.github.com``, ``raw.githubusercontent.com``) are not repository pages,
   nor is a user or organization page alone (``github.com/torvalds``).
 - The first segment must not be one GitHub reserves for its own pages
@@ -38,7 +39,10 @@ transferred repository with ``Location: /repositories/<id>``; we follow that
 one hop on the same API host to learn the new name), ``rate_limited``
 (403/429 with ``x-ratelimit-remaining: 0``, a ``Retry-After`` or a rate-limit
 message; ``retry_at`` from Retry-After, else ``x-ratelimit-reset``, else one
-minute) or ``error``. Missing fields are tolerated: the 2012 response shape
+minute) or ``error``. Whatever the status, ``pause_until`` is set when the
+answer says the quota is spent (``X-RateLimit-Remaining: 0``, with
+``X-RateLimit-Reset``) or carries a ``Retry-After``: the refresh then stops
+every GitHub fetch until that moment, not just this repository's. Missing fields are tolerated: the 2012 response shape
 has ``watchers`` but no ``stargazers_count`` and no ``license``.
 """
 from __future__ import annotations
@@ -55,7 +59,7 @@ from forum.http import HttpError
 from forum.papers.github_reserved import RESERVED
 
 __all__ = ["GitHubClient", "RepoFetch", "RepoMention", "RepoMetadata", "find_repos",
-           "iter_repo_mentions", "normalize_repo"]
+           "iter_repo_mentions", "normalize_repo", "repo_of_url"]
 
 OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 _MENTION = re.compile(
@@ -98,8 +102,12 @@ def find_repos(text: str) -> list[str]:
     return list(seen.values())
 
 
-def normalize_repo(text: str) -> str | None:
-    """One repository URL (any form above) -> ``owner/name``, else None."""
+_BARE = re.compile(rf"(?P<owner>{OWNER})/(?P<name>[A-Za-z0-9._\-]{{1,100}})")
+_OPENERS, _CLOSERS = "<([{\"'“‘`", ".,;:!?)]}'\">”’`"
+
+
+def repo_of_url(text: str) -> str | None:
+    """One repository *URL* (any form above, not a bare ``owner/name``) -> ``owner/name``."""
     text = (text or "").strip()
     if not text or any(c.isspace() for c in text):
         return None
@@ -108,6 +116,16 @@ def normalize_repo(text: str) -> str | None:
         return None
     rest = text[mention.end:]
     return mention.full_name if _NORMALIZE_REST.fullmatch(rest) else None
+
+
+def normalize_repo(text: str) -> str | None:
+    """One repository URL (any form above) or a bare ``owner/name``, as pasted
+    (wrapped in brackets or quotes, trailing punctuation) -> ``owner/name``, else None."""
+    text = (text or "").strip().lstrip(_OPENERS)
+    bare = _BARE.fullmatch(text.rstrip(_CLOSERS))
+    if bare:
+        text = f"github.com/{bare['owner']}/{bare['name']}"
+    return repo_of_url(text)
 
 
 # --- REST API client ---------------------------------------------------------
@@ -137,6 +155,7 @@ class RepoFetch:
     new_full_name: str | None = None
     retry_at: datetime | None = None
     error: str | None = None
+    pause_until: datetime | None = None  # stop *every* GitHub fetch until then (quota spent)
 
 
 def _when(value) -> datetime | None:
@@ -158,6 +177,22 @@ def _license(value) -> str | None:
     return value.get("name") or value.get("key") or None
 
 
+def safe_github_url(url) -> str | None:
+    """``url`` when it is an https://github.com/... page, else None: the API's ``html_url``
+    is shown as a link, and a hostile or broken answer must not make it ``javascript:``."""
+    if not isinstance(url, str) or not url or any(c.isspace() or ord(c) < 32 for c in url):
+        return None
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if (parts.scheme != "https" or (parts.hostname or "") != "github.com" or parts.username
+            or parts.password or port is not None or parts.netloc.lower() != "github.com"):
+        return None
+    return url if parts.path.startswith("/") and len(parts.path) > 1 else None
+
+
 def parse_repo(data: dict) -> RepoMetadata:
     """A ``GET /repos/{owner}/{repo}`` body -> ``RepoMetadata`` (missing fields tolerated)."""
     full_name = data.get("full_name") or f"{(data.get('owner') or {}).get('login')}/{data.get('name')}"
@@ -168,7 +203,7 @@ def parse_repo(data: dict) -> RepoMetadata:
         full_name=full_name, description=data.get("description") or None, stars=stars,
         language=data.get("language") or None, license=_license(data.get("license")),
         topics=[t for t in topics if isinstance(t, str)], pushed_at=_when(data.get("pushed_at")),
-        html_url=data.get("html_url") or f"https://github.com/{full_name}",
+        html_url=safe_github_url(data.get("html_url")) or f"https://github.com/{full_name}",
         fork=bool(data.get("fork")), archived=bool(data.get("archived")))
 
 
@@ -199,6 +234,20 @@ class GitHubClient:
         return self._interpret(response, etag)
 
     def _interpret(self, response, etag: str | None) -> RepoFetch:
+        result = self._answer(response, etag)
+        result.pause_until = self._pause_until(response.status, response.headers, result)
+        return result
+
+    def _pause_until(self, status: int, headers, result: RepoFetch) -> datetime | None:
+        """GitHub's quota headers come on every answer, 200 included: when the quota is spent
+        (``X-RateLimit-Remaining: 0``) or GitHub says ``Retry-After``, all fetches wait."""
+        if result.status == "rate_limited":
+            return result.retry_at
+        if (headers.get("x-ratelimit-remaining") or "").strip() == "0" or "retry-after" in headers:
+            return self._retry_at(headers)
+        return None
+
+    def _answer(self, response, etag: str | None) -> RepoFetch:
         status, headers = response.status, response.headers
         body = _json(response.body)
         if status == 200:
@@ -222,7 +271,9 @@ class GitHubClient:
             return RepoFetch("error", error="GitHub answered a redirect without a location")
         direct = re.match(re.escape(self.api_url) + r"/repos/([^/?#]+/[^/?#]+)/?$", location)
         if direct:
-            return RepoFetch("moved", new_full_name=urllib.parse.unquote(direct[1]))
+            new_name = normalize_repo(urllib.parse.unquote(direct[1]))
+            return (RepoFetch("moved", new_full_name=new_name) if new_name
+                    else RepoFetch("moved", error=f"moved to an unreadable name: {direct[1]!r}"))
         if not location.startswith(self.api_url + "/"):  # never send the token elsewhere
             return RepoFetch("moved", error=f"moved to an unexpected location: {location}")
         try:
@@ -232,7 +283,10 @@ class GitHubClient:
         body = _json(target.body)
         if target.status == 200 and isinstance(body, dict):
             meta = parse_repo(body)
-            return RepoFetch("moved", meta, etag=target.headers.get("etag"), new_full_name=meta.full_name)
+            new_name = normalize_repo(meta.full_name)
+            if new_name is None:
+                return RepoFetch("moved", error=f"moved to an unreadable name: {meta.full_name!r}")
+            return RepoFetch("moved", meta, etag=target.headers.get("etag"), new_full_name=new_name)
         return RepoFetch("moved", error=f"following the move answered HTTP {target.status}")
 
     def _retry_at(self, headers) -> datetime:

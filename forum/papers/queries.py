@@ -1,17 +1,27 @@
-"""Read-side queries for paper and repository pages, with their eager loads."""
+"""Read-side queries for paper, repository and thread pages, with their eager loads.
+
+Every query here counts only public citations: the source thread body or
+reply passes ``forum.moderation.visibility.public_source`` (not held, hidden
+or deleted, and not in a deleted thread). Nothing here works that rule out
+again.
+"""
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import joinedload
 
 from forum.database import utcnow
 from forum.extensions import db
+from forum.moderation.visibility import public_source
 from forum.papers.models import Paper, PaperMention, RepoMention, Repository
 from forum.threads.models import Post, Thread
 
 MOST_DISCUSSED_LIMIT = 20
+ALONGSIDE_LIMIT = 20
+TITLES_PER_LIST_ITEM = 3  # cited paper titles shown under a thread in a list
 
 
 def paper_by_arxiv_id(arxiv_id: str) -> Paper | None:
@@ -22,16 +32,20 @@ def repo_by_name(full_name: str) -> Repository | None:
     return db.session.scalar(select(Repository).where(Repository.full_name_lower == full_name.lower()))
 
 
+def _public(query, mention):
+    """``query`` over ``mention`` rows, joined to their source and limited to public ones."""
+    return (query.join(Thread, Thread.id == mention.thread_id)
+            .outerjoin(Post, Post.id == mention.post_id)
+            .where(public_source(mention.post_id)))
+
+
 def _citations(mention, target_column, target_id: int) -> list:
-    """Every visible thread body and reply in ``mention`` citing one target, newest first."""
+    """Every public thread body and reply in ``mention`` citing one target, newest first."""
     return list(db.session.scalars(
-        select(mention)
+        _public(select(mention), mention)
         .options(joinedload(mention.thread).joinedload(Thread.author),
                  joinedload(mention.post).joinedload(Post.author))
-        .join(Thread, Thread.id == mention.thread_id)
-        .outerjoin(Post, Post.id == mention.post_id)
-        .where(target_column == target_id, Thread.deleted_at.is_(None), Thread.public(),
-               or_(mention.post_id.is_(None), Post.public()))
+        .where(target_column == target_id)
         .order_by(mention.created_at.desc(), mention.id.desc())
     ).unique())
 
@@ -44,33 +58,35 @@ def repo_citations(repo_id: int) -> list[RepoMention]:
     return _citations(RepoMention, RepoMention.repository_id, repo_id)
 
 
+def _threads_citing(mention, target_column, target_id: int):
+    return _public(select(mention.thread_id), mention).where(target_column == target_id)
+
+
 def repos_alongside_paper(paper_id: int) -> list[Repository]:
-    """Repositories cited in the same threads as the paper, most co-cited first."""
-    threads = select(PaperMention.thread_id).where(PaperMention.paper_id == paper_id)
+    """Repositories cited publicly in threads that publicly cite the paper, most co-cited first."""
+    threads = _threads_citing(PaperMention, PaperMention.paper_id, paper_id)
     return list(db.session.scalars(
-        select(Repository).join(RepoMention, RepoMention.repository_id == Repository.id)
+        _public(select(Repository).join(RepoMention, RepoMention.repository_id == Repository.id),
+                RepoMention)
         .where(RepoMention.thread_id.in_(threads))
         .group_by(Repository.id).order_by(func.count(RepoMention.id).desc(), Repository.id)
-        .limit(20)))
+        .limit(ALONGSIDE_LIMIT)))
 
 
 def papers_alongside_repo(repo_id: int) -> list[Paper]:
-    threads = select(RepoMention.thread_id).where(RepoMention.repository_id == repo_id)
+    threads = _threads_citing(RepoMention, RepoMention.repository_id, repo_id)
     return list(db.session.scalars(
-        select(Paper).join(PaperMention, PaperMention.paper_id == Paper.id)
+        _public(select(Paper).join(PaperMention, PaperMention.paper_id == Paper.id), PaperMention)
         .where(PaperMention.thread_id.in_(threads))
         .group_by(Paper.id).order_by(func.count(PaperMention.id).desc(), Paper.id)
-        .limit(20)))
+        .limit(ALONGSIDE_LIMIT)))
 
 
 def most_discussed_papers(since=None, limit: int = MOST_DISCUSSED_LIMIT) -> list[tuple[Paper, int]]:
-    """Papers by number of citing posts (in threads not deleted), optionally since a moment."""
+    """Papers by number of public citing posts, counting citations first made since a moment."""
     count = func.count(PaperMention.id).label("mentions")
-    query = (select(Paper, count).join(PaperMention, PaperMention.paper_id == Paper.id)
-             .join(Thread, Thread.id == PaperMention.thread_id)
-             .outerjoin(Post, Post.id == PaperMention.post_id)
-             .where(Thread.deleted_at.is_(None), Thread.public(),
-                    or_(PaperMention.post_id.is_(None), Post.public())))
+    query = _public(select(Paper, count).join(PaperMention, PaperMention.paper_id == Paper.id),
+                    PaperMention)
     if since is not None:
         query = query.where(PaperMention.created_at >= since)
     query = query.group_by(Paper.id).order_by(count.desc(), Paper.id.desc()).limit(limit)
@@ -79,3 +95,69 @@ def most_discussed_papers(since=None, limit: int = MOST_DISCUSSED_LIMIT) -> list
 
 def most_discussed_this_week() -> list[tuple[Paper, int]]:
     return most_discussed_papers(since=utcnow() - timedelta(days=7))
+
+
+@dataclass
+class ThreadCitations:
+    """What a thread and its public replies cite, in order of first citation (for its cards)."""
+    papers: list[Paper] = field(default_factory=list)
+    repos: list[Repository] = field(default_factory=list)
+
+
+def thread_citations(thread_id: int) -> ThreadCitations:
+    """The papers and repositories a thread cites publicly: one query, whatever their number
+    (the thread page's query count must not grow with its citations)."""
+    papers = (_public(select(literal(0).label("kind"), PaperMention.paper_id.label("paper_id"),
+                             cast(null(), Integer).label("repo_id"),
+                             func.min(PaperMention.created_at).label("first")), PaperMention)
+              .where(PaperMention.thread_id == thread_id).group_by(PaperMention.paper_id))
+    repos = (_public(select(literal(1).label("kind"), cast(null(), Integer).label("paper_id"),
+                            RepoMention.repository_id.label("repo_id"),
+                            func.min(RepoMention.created_at).label("first")), RepoMention)
+             .where(RepoMention.thread_id == thread_id).group_by(RepoMention.repository_id))
+    cited = union_all(papers, repos).subquery()
+    rows = db.session.execute(
+        select(Paper, Repository).select_from(cited)
+        .outerjoin(Paper, Paper.id == cited.c.paper_id)
+        .outerjoin(Repository, Repository.id == cited.c.repo_id)
+        .order_by(cited.c.kind, cited.c.first, cited.c.paper_id, cited.c.repo_id)).all()
+    return ThreadCitations([paper for paper, _ in rows if paper is not None],
+                           [repo for _, repo in rows if repo is not None])
+
+
+def cited_titles(thread_ids: list[int]) -> dict[int, list[Paper]]:
+    """Thread id -> the first papers it cites publicly (for lists): one query for the page."""
+    if not thread_ids:
+        return {}
+    rows = db.session.execute(
+        _public(select(PaperMention.thread_id, Paper).join(Paper, Paper.id == PaperMention.paper_id),
+                PaperMention)
+        .where(PaperMention.thread_id.in_(thread_ids))
+        .order_by(PaperMention.thread_id, PaperMention.created_at, PaperMention.id)).all()
+    cited: dict[int, list[Paper]] = {}
+    for thread_id, paper in rows:
+        papers = cited.setdefault(thread_id, [])
+        if paper not in papers and len(papers) < TITLES_PER_LIST_ITEM:
+            papers.append(paper)
+    return cited
+
+
+@dataclass
+class VersionRow:
+    version: int
+    date: datetime | None
+    citations: list = field(default_factory=list)  # PaperMention rows naming this version
+
+
+def versions_discussed(paper: Paper | None, citations: list[PaperMention]) -> list[VersionRow]:
+    """v1..vN (N: the latest arXiv told us, or the highest any debate names), each with its
+    date when arXiv gave one and the public citations that name it."""
+    known = {int(v["version"]): v.get("date") for v in (paper.versions if paper else []) or []}
+    cited = {v for c in citations for v in (c.versions or [])}
+    latest = max([(paper.latest_version or 0) if paper else 0, *known, *cited])
+    rows = []
+    for n in range(1, latest + 1):
+        date = known.get(n)
+        rows.append(VersionRow(n, datetime.fromisoformat(date) if date else None,
+                               [c for c in citations if n in (c.versions or [])]))
+    return rows

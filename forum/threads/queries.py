@@ -89,17 +89,6 @@ def post_with_thread(post_id: int) -> Post | None:
     )
 
 
-def cited_counts(thread_id: int) -> tuple[int, int]:
-    """How many distinct papers and repositories a thread and its replies cite (one query)."""
-    from forum.papers.models import PaperMention, RepoMention  # papers builds on threads
-    papers = (select(func.count(func.distinct(PaperMention.paper_id)))
-              .where(PaperMention.thread_id == thread_id).scalar_subquery())
-    repos = (select(func.count(func.distinct(RepoMention.repository_id)))
-             .where(RepoMention.thread_id == thread_id).scalar_subquery())
-    row = db.session.execute(select(papers, repos)).one()
-    return int(row[0]), int(row[1])
-
-
 def revisions_of(target: Thread | Post) -> list[Revision]:
     column = Revision.thread_id if isinstance(target, Thread) else Revision.post_id
     return list(db.session.scalars(

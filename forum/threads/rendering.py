@@ -8,16 +8,13 @@ from sqlalchemy import func, select
 from forum.accounts.models import User
 from forum.extensions import db
 from forum.markup import cpu_budget, find_mentions, render_markdown
-from forum.papers.arxiv import find_arxiv_ids
+from forum.papers.citing import annotate
 
 
-def paper_titles(body: str) -> dict[str, str]:
-    """Known titles of the papers ``body`` cites, in one query (papers not yet fetched are absent)."""
+def paper_titles(ids: list[str]) -> dict[str, str]:
+    """Known titles of these papers, in one query (papers not yet fetched are absent)."""
     from forum.papers.models import Paper  # forum.papers.models imports forum.threads.models
 
-    ids = find_arxiv_ids(body)
-    if not ids:
-        return {}
     rows = db.session.execute(
         select(Paper.arxiv_id, Paper.title).where(Paper.arxiv_id.in_(ids), Paper.title.is_not(None)))
     return {arxiv_id: title for arxiv_id, title in rows}
@@ -25,9 +22,11 @@ def paper_titles(body: str) -> dict[str, str]:
 
 def render_post_body(body: str) -> str:
     """The HTML stored with a post: mentions of existing users become profile links, and
-    cited arXiv papers link to their page here, with the title once it is known
+    cited arXiv papers and GitHub repositories link to their page here (``forum.papers.citing``),
+    with the paper's title once it is known
     (``forum.papers.rerender`` renders citing posts again when titles arrive).
-    Raises ``RenderTooComplex`` past the CPU budget, which covers both Markdown passes."""
+    Raises ``RenderTooComplex`` past the CPU budget, which covers the Markdown pass and the
+    citation links."""
     with cpu_budget():
         return _render_post_body(body)
 
@@ -46,5 +45,4 @@ def _render_post_body(body: str) -> str:
         # A plain path, not url_for: posts are also written outside requests (CLI, seeding).
         return f"/u/{quote(username)}" if username else None
 
-    titles = paper_titles(body)
-    return render_markdown(body, mentions=mention_url, papers=titles.get)
+    return annotate(render_markdown(body, mentions=mention_url), paper_titles)

@@ -14,6 +14,7 @@ from forum.errors import typed_fields
 from forum.extensions import db
 from forum.markup import RenderTooComplex, render_markdown
 from forum.moderation.policy import participation_required
+from forum.papers import queries as paper_queries
 from forum.threads import queries, ranking, services, votes
 from forum.threads.forms import EditPostForm, ReplyForm, ThreadForm, VoteForm
 from forum.threads.models import STANCES, Post, Thread
@@ -56,7 +57,8 @@ def _thread_list(template: str, tag: str | None = None):
                           error_out=False, per_page=current_app.config["THREADS_PER_PAGE"])
     explain = {thread.id: ranking.explain_hotness(thread, now) for thread in threads.items}
     return render_template(template, threads=threads, tab=tab, period=period, tag=tag,
-                           explain=explain, tabs=ranking.TABS, periods=ranking.TOP_PERIODS)
+                           explain=explain, tabs=ranking.TABS, periods=ranking.TOP_PERIODS,
+                           cited=paper_queries.cited_titles([thread.id for thread in threads.items]))
 
 
 @bp.route("/t/<int:thread_id>")
@@ -71,9 +73,9 @@ def show(thread_id: int, slug: str | None = None):
                               current_app.config["REPLIES_PER_PAGE"], sort=sort, stance=stance,
                               thread_author_id=thread.author_id, viewer=current_user)
     my_votes = votes.votes_by(current_user.id, thread.id) if current_user.is_authenticated else {}
-    papers, repos = queries.cited_counts(thread.id)
+    cited = paper_queries.thread_citations(thread.id)
     return render_template("threads/show.html", thread=thread, tree=tree, my_votes=my_votes,
-                           cited_papers=papers, cited_repos=repos,
+                           cited=cited, cited_papers=len(cited.papers), cited_repos=len(cited.repos),
                            form=ReplyForm(formdata=None), confirm=ConfirmForm(),
                            vote_form=VoteForm(), stances=STANCES, sorts=ranking.REPLY_SORTS)
 

@@ -47,10 +47,27 @@ ACCEPTED = [
     ("https://github.com/actions/checkout", "actions/checkout"),
     ("https://github.com/github/gitignore", "github/gitignore"),
     ("  https://github.com/pallets/flask  ", "pallets/flask"),
+    # what a person pastes: owner/name alone, wrapped, with trailing punctuation
+    ("pallets/flask", "pallets/flask"),
+    ("Pallets/Flask", "Pallets/Flask"),
+    ("owner/name.git", "owner/name"),
+    ("state-spaces/mamba.", "state-spaces/mamba"),
+    ("(karpathy/nanoGPT)", "karpathy/nanoGPT"),
+    ("<https://github.com/pallets/flask>", "pallets/flask"),
+    ("(https://github.com/pallets/flask),", "pallets/flask"),
+    ("[https://github.com/pallets/flask]", "pallets/flask"),
+    ('"github.com/pallets/flask"', "pallets/flask"),
+    ("https://github.com/pallets/flask#", "pallets/flask"),
+    ("https://github.com/pallets/flask/tree/main/src/flask/app.py#L1-L20", "pallets/flask"),
+    ("https://github.com/pallets/flask/releases/tag/3.1.0", "pallets/flask"),
+    ("https://github.com/pallets/flask/archive/refs/heads/main.zip", "pallets/flask"),
+    ("git@github.com:Dao-AILab/flash-attention.git", "Dao-AILab/flash-attention"),
+    ("`pallets/flask`", "pallets/flask"),
 ]
 
 REJECTED = [
-    "", "pallets/flask", "owner/name.git", "flask",
+    "", "flask", "settings/profile", "topics/python", "-abc/x", "a/b/c d",
+    "pallets/flask and more", "a_b/x", "owner/.", "owner/..", "/name", "owner/",
     "https://github.com", "https://github.com/", "https://github.com/torvalds",
     "https://github.com/torvalds/", "https://github.com/torvalds?tab=repositories",
     "https://gist.github.com/torvalds/abc123", "https://api.github.com/repos/a/b",
@@ -103,6 +120,8 @@ PROSE = [
      ["pallets/flask", "psf/black"]),
     ("End of sentence github.com/a/b...", ["a/b"]),
     ("Email me at someone@github.com/a/b", []),
+    ("Clone <git@github.com:cc/d.git> or (https://github.com/e/f/tree/main).", ["cc/d", "e/f"]),
+    ("A path src/models or owner/name in prose stays text.", []),
 ]
 
 

@@ -17,9 +17,9 @@ def mentions(model, **where):
 def test_writing_a_thread_records_papers_versions_and_repos(app):
     with app.app_context():
         thread = make_thread(make_user(), title="Transformers again", body=BODY)
-        cited = {m.paper_id: m.version for m in mentions(PaperMention, thread_id=thread.id)}
+        cited = {m.paper_id: m.versions for m in mentions(PaperMention, thread_id=thread.id)}
         papers = {p.id: p.arxiv_id for p in db.session.scalars(select(Paper))}
-        assert {papers[pid]: v for pid, v in cited.items()} == {"1706.03762": 5, "2005.14165": None}
+        assert {papers[pid]: v for pid, v in cited.items()} == {"1706.03762": [5], "2005.14165": []}
         repo = db.session.scalar(select(Repository))
         assert repo.full_name == "karpathy/nanoGPT" and repo.is_pending
         assert len(mentions(RepoMention, thread_id=thread.id)) == 1
@@ -86,7 +86,8 @@ def test_malformed_paper_id_is_a_clear_404(app, client, ident):
 def test_repo_page_and_bad_repo_name(app, client):
     with app.app_context():
         make_thread(make_user(), title="Flask thread", body="https://github.com/pallets/flask and 2005.14165")
-    page = client.get("/repos/Pallets/Flask").get_data(as_text=True)
+    assert client.get("/repos/Pallets/Flask").headers["Location"] == "/repos/pallets/flask"
+    page = client.get("/repos/pallets/flask").get_data(as_text=True)
     assert "Flask thread" in page and "Details pending" in page and "arXiv:2005.14165" in page
     assert client.get("/repos/-bad-/x").status_code == 404
 

@@ -22,7 +22,8 @@ def replay_arxiv(app, ids):
 
 
 def paper_links(page: str) -> list[str]:
-    return re.findall(r'<a href="(/papers/[^"]+)" class="paper-link"', page)
+    """Links to our paper pages inside posts: bare ids, and the small link beside an arXiv link."""
+    return re.findall(r'<a href="(/papers/[^"]+)" class="paper-(?:link|page)"', page)
 
 
 def test_citations_link_to_paper_pages_and_show_titles_once_fetched(app, runner, client):
@@ -37,7 +38,9 @@ def test_citations_link_to_paper_pages_and_show_titles_once_fetched(app, runner,
     page = client.get(url).get_data(as_text=True)
     assert paper_links(page) == ["/papers/1201.4869", "/papers/cond-mat/0412498"]
     assert 'title="arXiv:1201.4869"' in page and "paper-title" not in page
-    assert 'href="https://arxiv.org/abs/cond-mat/0412498v2"' not in page  # ours, not arXiv's
+    # an arXiv link keeps pointing to arXiv, with a small link to our page beside it
+    assert re.search(r'<a href="https://arxiv.org/abs/cond-mat/0412498v2"[^>]*>[^<]*</a> '
+                     r'<a href="/papers/cond-mat/0412498" class="paper-page"', page)
     assert "<code>1201.4869</code>" in page  # code is left alone
 
     replay_arxiv(app, ids)
@@ -50,12 +53,12 @@ def test_citations_link_to_paper_pages_and_show_titles_once_fetched(app, runner,
             db.session.scalars(select(Post.body_html).where(Post.thread_id == thread.id)))
     page = client.get(url).get_data(as_text=True)
     assert paper_links(page) == ["/papers/1201.4869", "/papers/cond-mat/0412498"]
-    assert page.count('class="paper-title"') == 2
-    for arxiv_id, title in titles.items():
-        first_word = title.split()[0]
-        assert first_word in page
-        assert f'<a href="/papers/{arxiv_id}" class="paper-link" title="{first_word}' in page
-    assert all("paper-title" in html for html in stored)
+    assert page.count('class="paper-title"') == 1  # the bare id; the arXiv link has its own text
+    first_word = titles["1201.4869"].split()[0]
+    assert f'<a href="/papers/1201.4869" class="paper-link" title="{first_word}' in page
+    other = titles["cond-mat/0412498"].split()[0]
+    assert f'<a href="/papers/cond-mat/0412498" class="paper-page" title="{other}' in page
+    assert all('title="arXiv:' not in html for html in stored)  # rendered again with titles
 
 
 def test_a_new_post_citing_a_known_paper_shows_its_title_at_once(app, runner, client):

@@ -1,8 +1,12 @@
 """`flask papers refresh` against recorded arXiv and GitHub responses (never the network)."""
+from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from sqlalchemy import select
 
+from forum.database import utcnow
 from forum.extensions import db
 from forum.http import HttpError, ReplayClient
 from forum.papers.arxiv import ArxivClient
@@ -75,6 +79,11 @@ def test_refresh_records_a_timeout_and_retries_later(app, runner, client):
     assert "Details pending" in page and "will be retried" in page
     from forum.papers import refresh
     with app.app_context():
+        failed = paper("1201.4869")
+        assert failed.failures == 1 and failed.retry_after > utcnow() + timedelta(minutes=59)
+        assert refresh.papers_due() == []  # backing off: not asked again on the next run
+        failed.retry_after = utcnow() - timedelta(seconds=1)
+        db.session.commit()
         assert refresh.papers_due() == ["1201.4869"]
 
 
@@ -90,7 +99,22 @@ def test_arxiv_error_feed_is_recorded_not_raised(app, runner):
         assert paper("1201.4869").fetch_error
 
 
-def test_bib_of_a_pending_paper_is_a_clear_404(app, client):
-    seed(app, "arXiv:1706.03762")
-    response = client.get("/papers/1706.03762.bib")
-    assert response.status_code == 404 and "once the paper" in response.get_data(as_text=True)
+@pytest.mark.parametrize(("ident", "expected"), [
+    ("1706.03762", ["@misc{arxiv170603762,", "title={arXiv:1706.03762}", "year={2017}",
+                    "eprint={1706.03762}", "archivePrefix={arXiv}",
+                    "url={https://arxiv.org/abs/1706.03762}"]),
+    ("hep-th/9901001", ["year={1999}", "eprint={hep-th/9901001}", "primaryClass={hep-th}"]),
+])
+def test_bib_of_a_pending_paper_is_built_from_its_id(app, client, ident, expected):
+    seed(app, f"arXiv:{ident}")
+    response = client.get(f"/papers/{ident}.bib")
+    assert response.status_code == 200 and response.mimetype == "application/x-bibtex"
+    text = response.get_data(as_text=True)
+    assert all(part in text for part in expected), text
+    assert "author=" not in text  # nothing invented
+
+
+def test_bib_of_a_paper_nobody_cited_yet_is_built_from_its_id(app, client):
+    response = client.get("/papers/arXiv:2312.00752v2.bib")
+    assert response.headers["Location"] == "/papers/2312.00752.bib"
+    assert "eprint={2312.00752}" in client.get("/papers/2312.00752.bib").get_data(as_text=True)

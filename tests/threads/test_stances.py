@@ -66,4 +66,5 @@ def test_header_counts_papers_and_repositories_cited(app, client):
                              body="See arXiv:1706.03762 and https://github.com/karpathy/nanoGPT")
         make_reply(thread, b, "Also arXiv:2312.00752 and again arXiv:1706.03762")
     page = client.get(f"/t/{thread.id}/citing-thread").get_data(as_text=True)
-    assert "2 papers and 1 repository cited" in page
+    assert ('<a href="#cited-papers">2 papers</a> and <a href="#cited-repos">1 repository</a> cited'
+            in page)
