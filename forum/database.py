@@ -59,8 +59,9 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN" if _is_read_only_request() else "BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if is_read_only_request() else "BEGIN IMMEDIATE")
 
 
-def _is_read_only_request() -> bool:
+def is_read_only_request() -> bool:
+    """A GET, HEAD or OPTIONS request: its transactions begin deferred and never write."""
     return has_request_context() and request.method in READ_ONLY_METHODS

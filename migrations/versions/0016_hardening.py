@@ -1,0 +1,39 @@
+"""hardening: server-side log-ins
+
+Revision ID: 0016
+Revises: 0011
+Create Date: 2026-12-01
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0016'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # Every log-in before this one was keyed by users.session_key; those sessions end
+    # (members log in again), which is what logging out should always have done.
+    op.create_table('login_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('device', sa.String(length=120), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_login_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_sessions')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_login_sessions_token_hash'))
+    )
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_sessions_user_id'), ['user_id'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
+    op.drop_table('login_sessions')
