@@ -37,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
         from forum.database import configure_sqlite
         configure_sqlite(db.engine)
 
-    from forum import cli, errors, pagecache, security, templating
+    from forum import cli, errors, pagecache, request_guard, security, templating
     from forum.accounts.views import bp as accounts_bp
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     search_cli.register(app)
     errors.register(app)
     security.register(app)
+    request_guard.register(app)
     templating.register(app)
     thread_widgets.register(app)
     pagecache.register(app)
