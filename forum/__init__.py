@@ -37,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
         from forum.database import configure_sqlite
         configure_sqlite(db.engine)
 
-    from forum import cli, errors, pagecache, request_guard, security, templating
+    from forum import cli, cli_errors, errors, pagecache, request_guard, security, templating
     from forum.accounts.views import bp as accounts_bp
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
@@ -75,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     thread_widgets.register(app)
     pagecache.register(app)
     cli.register(app)
+    cli_errors.register(app)  # last: every command is in app.cli by now
     return app
 
 

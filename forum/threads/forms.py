@@ -6,6 +6,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from forum.threads.models import STANCES
 from forum.threads.services import BODY_MAX_LENGTH, TITLE_LENGTH
+from forum.threads.submissions import new_token
 from forum.threads.tags import MAX_TAGS, TagError, parse_tags
 
 BODY_HELP = "Markdown, with $math$, code blocks and tables. Mention arXiv ids and GitHub links freely."
@@ -34,6 +35,7 @@ class ThreadForm(FlaskForm):
     body = TextAreaField("Body", description=BODY_HELP, validators=[
         InputRequired(message="Write what your thread is about."), Length(max=BODY_MAX_LENGTH)])
     tags = StringField("Tags", description=TAGS_HELP, validators=[Optional(), _valid_tags])
+    submission_token = HiddenField(default=new_token)  # sent twice, one thread (submissions.py)
     preview = SubmitField("Preview")
     submit = SubmitField("Post thread")
 
@@ -47,6 +49,7 @@ class _StanceField(SelectField):
 
 class ReplyForm(FlaskForm):
     parent_id = HiddenField(validators=[Optional()])
+    submission_token = HiddenField(default=new_token)  # sent twice, one reply (submissions.py)
     stance = _StanceField("Stance", choices=STANCE_CHOICES, default="", validators=[_valid_stance],
                           description="Does your reply support, challenge, question, or bring evidence?")
     body = TextAreaField("Your reply", description=BODY_HELP, validators=[

@@ -162,7 +162,8 @@ def new():
     if form.validate_on_submit() and not form.preview.data:
         try:
             thread = services.start_thread(current_user, form.title.data, form.body.data,
-                                           form.tags.data)
+                                           form.tags.data,
+                                           submission_token=form.submission_token.data)
         except services.PostingError as error:
             form.form_errors.append(error.message)
             return _render_form("threads/new.html", form, form.body.data, error.status,
@@ -222,7 +223,8 @@ def reply(thread_id: int):
     if form.validate_on_submit() and not form.preview.data:
         try:
             post = services.reply(thread, current_user, form.body.data,
-                                  parent_id=parent and parent.id, stance=form.stance.data or None)
+                                  parent_id=parent and parent.id, stance=form.stance.data or None,
+                                  submission_token=form.submission_token.data)
         except services.PostingError as error:
             form.form_errors.append(error.message)
             return _render_form("threads/reply.html", form, form.body.data, error.status,

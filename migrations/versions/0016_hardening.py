@@ -1,4 +1,4 @@
-"""hardening: server-side log-ins
+"""hardening: server-side log-ins, form submission tokens, who replaced a revision
 
 Revision ID: 0016
 Revises: 0011
@@ -32,8 +32,30 @@ def upgrade():
     with op.batch_alter_table('login_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_login_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('submissions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('thread_id', sa.Integer(), nullable=True),
+    sa.Column('post_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['post_id'], ['posts.id'], name=op.f('fk_submissions_post_id_posts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['thread_id'], ['threads.id'], name=op.f('fk_submissions_thread_id_threads'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_submissions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_submissions')),
+    sa.UniqueConstraint('user_id', 'token', name='uq_submissions_user_id_token')
+    )
+    with op.batch_alter_table('submissions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_submissions_post_id'), ['post_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_submissions_thread_id'), ['thread_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('submissions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_submissions_thread_id'))
+        batch_op.drop_index(batch_op.f('ix_submissions_post_id'))
+    op.drop_table('submissions')
+
     with op.batch_alter_table('login_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
     op.drop_table('login_sessions')
