@@ -46,14 +46,16 @@ def start_thread(author: User, title: str, body: str, tags: str | list[str] | No
     body_html = _within_link_limit(author, render_post_body(body))
     thread = Thread(author=author, title=title.strip(), body=body, body_html=body_html,
                     held_at=utcnow() if policy.should_hold(author) else None)
-    thread.tags = tags_named(names)
-    db.session.add(thread)
-    submissions.record(author.id, submission_token, thread)
     author_id = author.id
     try:
+        thread.tags = tags_named(names)
+        db.session.add(thread)
+        submissions.record(author_id, submission_token, thread)
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError:  # the same form, sent twice at the same moment: the other one won
         db.session.rollback()
+        if not submissions.is_valid_token(submission_token):
+            raise
         return _already_sent(submissions.earlier_thread(author_id, submission_token))
     if thread.is_public:  # a held thread is announced when a moderator approves it
         post_published(thread)
@@ -114,18 +116,21 @@ def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = No
     held = policy.should_hold(author)
     post = Post(thread=thread, parent_id=parent_id, author=author, body=body,
                 body_html=body_html, stance=stance, created_at=now, held_at=now if held else None)
-    db.session.add(post)
-    submissions.record(author.id, submission_token, post)
     author_id, thread_id = author.id, thread.id
-    if not held:  # the reply count and activity count public replies only
-        db.session.execute(
-            update(Thread).where(Thread.id == thread.id)
-            .values(reply_count=Thread.reply_count + 1, last_activity_at=now)
-        )
     try:
+        db.session.add(post)
+        submissions.record(author_id, submission_token, post)
+        db.session.flush()  # a second copy of the same form stops here (unique token)
+        if not held:  # the reply count and activity count public replies only
+            db.session.execute(
+                update(Thread).where(Thread.id == thread_id)
+                .values(reply_count=Thread.reply_count + 1, last_activity_at=now)
+            )
         db.session.commit()
     except IntegrityError:  # the same form, sent twice at the same moment: the other one won
         db.session.rollback()
+        if not submissions.is_valid_token(submission_token):
+            raise
         return _already_sent(submissions.earlier_reply(author_id, submission_token, thread_id))
     if post.is_public:  # a held reply is announced when a moderator approves it
         post_published(post)
