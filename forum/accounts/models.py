@@ -82,6 +82,11 @@ class User(UserMixin, db.Model):
         return self.banned and (self.banned_until is None or self.banned_until > utcnow())
 
     @property
+    def can_participate(self) -> bool:
+        """May post, edit, vote and report: confirmed and not banned."""
+        return self.is_confirmed and not self.is_banned
+
+    @property
     def is_approved(self) -> bool:
         """Trusted by a moderator: their posts are public at once (moderation/policy.py)."""
         return self.approved_at is not None or self.is_moderator

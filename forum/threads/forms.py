@@ -15,6 +15,8 @@ TAGS_HELP = (f"Up to {MAX_TAGS}, separated by commas or spaces: lower case lette
 STANCE_CHOICES = [SelectChoice("", "No particular stance")] + [
     SelectChoice(name, name.capitalize()) for name in STANCES]
 STANCE_VALUES = {"", *STANCES}
+# Shown only to a moderator changing someone else's post (moderation/_edit_reason.html).
+MODERATOR_REASON = "Reason for this moderator edit (kept in the audit log)"
 
 
 def _valid_tags(form, field):
@@ -36,6 +38,7 @@ class ThreadForm(FlaskForm):
         InputRequired(message="Write what your thread is about."), Length(max=BODY_MAX_LENGTH)])
     tags = StringField("Tags", description=TAGS_HELP, validators=[Optional(), _valid_tags])
     submission_token = HiddenField(default=new_token)  # sent twice, one thread (submissions.py)
+    reason = StringField(MODERATOR_REASON, validators=[Optional(), Length(max=1000)])
     preview = SubmitField("Preview")
     submit = SubmitField("Post thread")
 
@@ -60,6 +63,7 @@ class ReplyForm(FlaskForm):
 
 class EditPostForm(FlaskForm):
     stance = _StanceField("Stance", choices=STANCE_CHOICES, default="", validators=[_valid_stance])
+    reason = StringField(MODERATOR_REASON, validators=[Optional(), Length(max=1000)])
     body = TextAreaField("Body", description=BODY_HELP, validators=[
         InputRequired(message="A reply cannot be empty."), Length(max=BODY_MAX_LENGTH)])
     preview = SubmitField("Preview")

@@ -63,8 +63,9 @@ def start_thread(author: User, title: str, body: str, tags: str | list[str] | No
 
 
 def edit_thread(thread: Thread, title: str, body: str,
-                tags: str | list[str] | None = None) -> Thread:
-    """Change a thread; ``tags=None`` keeps its tags. The old title and body become a Revision."""
+                tags: str | list[str] | None = None, *, editor_id: int | None = None) -> Thread:
+    """Change a thread; ``tags=None`` keeps its tags. The old title and body become a Revision
+    (``editor_id``: who edited, when it may be a moderator rather than the author)."""
     _refuse_if_deleted(thread, "This thread was deleted and can no longer be edited.")
     names = None if tags is None else _tag_names(tags)
     title = title.strip()
@@ -75,7 +76,8 @@ def edit_thread(thread: Thread, title: str, body: str,
     if text_changed:
         now = utcnow()
         db.session.add(Revision(thread_id=thread.id, title=thread.title, body=thread.body,
-                                written_at=thread.edited_at or thread.created_at, replaced_at=now))
+                                written_at=thread.edited_at or thread.created_at, replaced_at=now,
+                                replaced_by_id=editor_id))
         thread.title = title
         thread.body = body
         thread.body_html = _within_link_limit(_author_of(thread), render_post_body(body))
@@ -140,7 +142,8 @@ def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = No
 KEEP = object()  # "leave this as it is", where None is a meaningful value
 
 
-def edit_post(post: Post, body: str, *, stance: str | None | object = KEEP) -> Post:
+def edit_post(post: Post, body: str, *, stance: str | None | object = KEEP,
+              editor_id: int | None = None) -> Post:
     """Change a reply's body (and stance, unless KEEP). The old body becomes a Revision."""
     _refuse_if_deleted(post, "This reply was deleted and can no longer be edited.")
     if stance is not KEEP and stance is not None and stance not in STANCES:
@@ -151,7 +154,8 @@ def edit_post(post: Post, body: str, *, stance: str | None | object = KEEP) -> P
     if body != post.body:
         now = utcnow()
         db.session.add(Revision(post_id=post.id, body=post.body,
-                                written_at=post.edited_at or post.created_at, replaced_at=now))
+                                written_at=post.edited_at or post.created_at, replaced_at=now,
+                                replaced_by_id=editor_id))
         post.body = body
         post.body_html = _within_link_limit(_author_of(post), render_post_body(body))
         post.edited_at = now

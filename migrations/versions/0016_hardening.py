@@ -50,7 +50,16 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_submissions_thread_id'), ['thread_id'], unique=False)
 
 
+    with op.batch_alter_table('revisions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('replaced_by_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_revisions_replaced_by_id_users'), 'users', ['replaced_by_id'], ['id'])
+
+
 def downgrade():
+    with op.batch_alter_table('revisions', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_revisions_replaced_by_id_users'), type_='foreignkey')
+        batch_op.drop_column('replaced_by_id')
+
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_submissions_thread_id'))
         batch_op.drop_index(batch_op.f('ix_submissions_post_id'))
