@@ -47,8 +47,9 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, insert  # noqa: E402
 
 from forum import create_app  # noqa: E402
-from forum.accounts.hashing import password_hasher  # noqa: E402
-from forum.accounts.models import User  # noqa: E402
+from forum.accounts.hashing import hash_password  # noqa: E402
+from forum.accounts.models import LoginSession, User  # noqa: E402
+from forum.accounts.sessions import token_hash  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.threads.models import Post, Thread  # noqa: E402
 from forum.threads.rendering import render_post_body  # noqa: E402
@@ -130,13 +131,15 @@ def _arguments() -> argparse.Namespace:
 
 def _seed(rng: random.Random) -> tuple[int, str, int]:
     """Rows inserted directly (one argon2 hash for all), bodies rendered as the services do."""
-    password_hash = password_hasher(current_app).hash("bench password")
+    password_hash = hash_password("bench password")
     db.session.execute(insert(User), [
         {"id": n, "username": f"member{n}", "email": f"member{n}@bench.example",
          "password_hash": password_hash, "display_name": f"Member {n}",
          "affiliation": rng.choice(["", "Lab of Ideas", "Institute of Evidence"]),
          "session_key": f"bench-session-{n}"}
         for n in range(1, USERS + 1)])
+    db.session.execute(insert(LoginSession), [  # a log-in per member: its token opens a session
+        {"user_id": n, "token_hash": token_hash(f"bench-session-{n}")} for n in range(1, USERS + 1)])
     now = datetime.now(timezone.utc)
     start = now - timedelta(days=30)
     thread = {"id": 1, "title": "A long debate: does scaling alone explain emergent abilities?",

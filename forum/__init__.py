@@ -41,7 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
         from forum.database import configure_sqlite
         configure_sqlite(db.engine)
 
-    from forum import assets, cli, errors, pagecache, security, templating
+    from forum import assets, cli, cli_errors, errors, pagecache, request_guard, security, templating
     from forum.accounts.views import bp as accounts_bp
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
@@ -76,10 +76,12 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     assets.register(app)
     security.register(app)
+    request_guard.register(app)
     templating.register(app)
     thread_widgets.register(app)
     pagecache.register(app)
     cli.register(app)
+    cli_errors.register(app)  # last: every command is in app.cli by now
     return app
 
 

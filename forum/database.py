@@ -62,9 +62,10 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        read_only = _is_read_only_request() or connection.get_execution_options().get(READ_ONLY)
+        read_only = is_read_only_request() or connection.get_execution_options().get(READ_ONLY)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def _is_read_only_request() -> bool:
+def is_read_only_request() -> bool:
+    """A GET, HEAD or OPTIONS request: its transactions begin deferred and never write."""
     return has_request_context() and request.method in READ_ONLY_METHODS

@@ -1,13 +1,62 @@
-"""``/healthz``: a liveness probe that answers "ok" without touching the database.
+"""``/healthz`` (liveness) and ``/readyz`` (readiness), for load balancers and uptime checks.
 
-Load balancers and uptime checks poll it; the benchmarks use it as the
-hello-world baseline that every other route's time is compared with.
+``/healthz`` answers "ok" without touching the database: the process is alive.
+The benchmarks use it as the hello-world baseline that every other route's time
+is compared with.
+
+``/readyz`` says whether this process can serve pages now: the database
+answers a ``SELECT 1`` and the search index folder exists and can be read
+(searches are served from it; the engine has no readiness call of its own, and
+opening the index here would cost far more than a probe should). Each check
+that fails is named in the plain-text answer, with status 503, so a load
+balancer stops sending traffic and a person reading it sees why. A failure
+is logged with its cause; the answer gives no more than the check's name.
 """
-from flask import Blueprint
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Blueprint, current_app
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from forum.extensions import db
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
+PLAIN = {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
 
 
 @bp.get("/healthz")
 def healthz():
-    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+    return "ok", 200, PLAIN
+
+
+@bp.get("/readyz")
+def readyz():
+    failed = [name for name, check in (("database", database_is_ready),
+                                       ("search index", search_index_is_ready)) if not check()]
+    if failed:
+        return "not ready: " + ", ".join(failed) + " unavailable", 503, PLAIN
+    return "ready", 200, PLAIN
+
+
+def database_is_ready() -> bool:
+    try:
+        db.session.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError as error:
+        log.warning("readyz: database unavailable: %s", error)
+        db.session.rollback()
+        return False
+
+
+def search_index_is_ready() -> bool:
+    if current_app.config.get("SEARCH_BACKEND", "whoosh") != "whoosh":
+        return True  # the PostgreSQL engine lives in the database checked above
+    folder = current_app.config["SEARCH_INDEX_DIR"]
+    if os.path.isdir(folder) and os.access(folder, os.R_OK | os.X_OK):
+        return True
+    log.warning("readyz: search index folder %s missing or unreadable", folder)
+    return False

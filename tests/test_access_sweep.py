@@ -14,6 +14,7 @@ from typing import Callable
 
 from sqlalchemy import select
 
+from forum.accounts import sessions
 from forum.accounts.models import User
 from forum.extensions import db
 from forum.threads.models import Thread
@@ -54,6 +55,8 @@ ACTIONS: dict[str, Action] = {
     "accounts.settings": Action(lambda w: "/settings", MEMBER,
                                 {"display_name": "Changed", "save_profile": "1"},
                                 banned_refused=False),
+    "accounts.end_other_sessions": Action(lambda w: "/settings/sessions/end-others", MEMBER,
+                                          banned_refused=False),
     # threads
     "threads.new": Action(lambda w: "/t/new", MEMBER,
                           {"title": "A new debate here", "body": "Body of it."}),
@@ -168,7 +171,7 @@ def _build_world(app) -> dict:
         db.session.commit()
         moderation.ban(db.session.get(User, moderator.id), db.session.get(User, banned.id),
                        "Spam links in every reply")
-        keys = {name: db.session.get(User, user.id).session_key for name, user in (
+        keys = {name: sessions.start(db.session.get(User, user.id)) for name, user in (
             ("owner", owner), ("member", member), ("banned", banned),
             ("moderator", moderator), ("admin", admin))}
         ids = {name: user.id for name, user in (

@@ -3,13 +3,23 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, Regexp, ValidationError
 
+from forum.accounts.names import name_problem
 from forum.accounts.passwords import password_problem
+
+
+def _refuse_hidden_characters(what: str):
+    """A validator with the clear message for bidi controls, zero-width characters, CR/LF."""
+    def check(form, field):
+        problem = name_problem(field.data or "", what)
+        if problem:
+            raise ValidationError(problem)
+    return check
 
 
 class RegisterForm(FlaskForm):
     username = StringField("Username", validators=[
-        InputRequired(), Length(3, 30),
-        Regexp(r"^[A-Za-z0-9_-]+$", message="Use only letters, digits, '_' and '-'.")])
+        InputRequired(), Length(3, 30), _refuse_hidden_characters("A username"),
+        Regexp(r"^[A-Za-z0-9_-]+\Z", message="Use only letters, digits, '_' and '-'.")])
     email = EmailField("Email", validators=[
         InputRequired(), Length(max=254), Email(message="Enter a valid email address.",
                                                 check_deliverability=False)])
@@ -32,8 +42,10 @@ class LoginForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    display_name = StringField("Display name", validators=[Length(max=80)])
-    affiliation = StringField("Affiliation", validators=[Length(max=120)])
+    display_name = StringField("Display name", validators=[
+        Length(max=80), _refuse_hidden_characters("A display name")])
+    affiliation = StringField("Affiliation", validators=[
+        Length(max=120), _refuse_hidden_characters("An affiliation")])
     bio = TextAreaField("Bio", validators=[Length(max=2000)])
     save_profile = SubmitField("Save profile")
 

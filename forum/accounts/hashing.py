@@ -11,7 +11,8 @@ made under other settings still verify.
 from __future__ import annotations
 
 from argon2 import DEFAULT_MEMORY_COST, DEFAULT_PARALLELISM, DEFAULT_TIME_COST, PasswordHasher
-from flask import Flask
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, current_app
 
 # OWASP's minimum for argon2id: below either, the app only starts when TESTING.
 MIN_TIME_COST = 2
@@ -48,3 +49,20 @@ def init_app(app: Flask) -> None:
 
 def password_hasher(app: Flask) -> PasswordHasher:
     return app.extensions["password_hasher"]
+
+
+def hash_password(password: str) -> str:
+    """A new argon2id hash. Slow on purpose: never call it inside a write transaction."""
+    return password_hasher(current_app).hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``stored_hash``; with no hash (no such account) the same
+    work is done, so a missing account takes as long as a wrong password."""
+    if not stored_hash:
+        hash_password(password)
+        return False
+    try:
+        return password_hasher(current_app).verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

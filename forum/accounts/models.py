@@ -4,16 +4,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Index, String, Text, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.database import UTCDateTime, utcnow
 from forum.extensions import db
 
-from forum.accounts.hashing import password_hasher
+from forum.accounts.hashing import hash_password, verify_password
 
 ROLES = ("member", "moderator", "admin")
 
@@ -34,7 +32,7 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="member")
     banned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Flask-Login stores this, not the id: rotating it logs out every other session.
+    # Rotated with the password: reset links carry a fingerprint of it (tokens.py).
     session_key: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_key)
     # Set when the member follows the emailed link; until then they read but do not post or vote.
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -44,17 +42,23 @@ class User(UserMixin, db.Model):
     ban_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+    # The log-in (a LoginSession row) this object was loaded for, set by accounts/sessions.py.
+    # Not columns: one User row has many log-ins, and Flask-Login asks the object for its id.
+    login_token = None
+    login_id = None
+
     def get_id(self) -> str:
-        return self.session_key
+        """What Flask-Login keeps in the session and remember cookies: this log-in's token,
+        so ending the log-in (deleting its row) ends every copy of those cookies."""
+        if self.login_token is None:
+            raise RuntimeError("log in through accounts.sessions.start(), which makes the token")
+        return self.login_token
 
     def set_password(self, password: str) -> None:
-        self.password_hash = password_hasher(current_app).hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        try:
-            return password_hasher(current_app).verify(self.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        return verify_password(self.password_hash or None, password)
 
     @property
     def name(self) -> str:
@@ -76,6 +80,11 @@ class User(UserMixin, db.Model):
     def is_banned(self) -> bool:
         """Banned now: a ban with an end date ends by itself, with no job to lift it."""
         return self.banned and (self.banned_until is None or self.banned_until > utcnow())
+
+    @property
+    def can_participate(self) -> bool:
+        """May post, edit, vote and report: confirmed and not banned."""
+        return self.is_confirmed and not self.is_banned
 
     @property
     def is_approved(self) -> bool:
@@ -107,3 +116,17 @@ class LoginFailure(db.Model):
 
 
 Index("ix_login_failures_key_failed_at", LoginFailure.key, LoginFailure.failed_at)
+
+
+class LoginSession(db.Model):
+    """One log-in: a browser that logged in as a member, until it logs out or the password
+    changes. Only a hash of the token is stored, so a copy of this table opens no session."""
+    __tablename__ = "login_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device: Mapped[str] = mapped_column(String(120), default="")  # "Firefox on Linux"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="raise")

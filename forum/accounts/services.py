@@ -25,8 +25,10 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from forum.accounts import emails, throttle, tokens
+from forum.accounts import emails, sessions, throttle, tokens
+from forum.accounts.hashing import hash_password, verify_password
 from forum.accounts.models import User, new_session_key
+from forum.accounts.names import name_problem
 from forum.database import utcnow
 from forum.extensions import db
 
@@ -55,18 +57,40 @@ def find_by_login(login: str) -> User | None:
 
 
 def register(username: str, email: str, password: str, **profile) -> User:
-    if not USERNAME_PATTERN.match(username):
-        raise AccountError("username", "Use 3 to 30 letters, digits, '_' or '-'.")
+    """An account, made at once (the command line, tests, moderation's invitations)."""
+    return _create(username, email, hash_password(password), **profile)
+
+
+def _create(username: str, email: str, password_hash: str, **profile) -> User:
+    _check_username(username)
+    for field in ("display_name", "affiliation"):
+        _check_name(field, profile.get(field) or "")
     if find_by_username(username):
         raise AccountError("username", "That username is taken.")
     email = email.strip().lower()
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise AccountError("email", "An account with that email address already exists.")
-    user = User(username=username, email=email, **profile)
-    user.set_password(password)
+    user = User(username=username, email=email, password_hash=password_hash, **profile)
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def _check_username(username: str) -> None:
+    problem = name_problem(username, "A username")
+    if problem:
+        raise AccountError("username", problem)
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise AccountError("username", "Use 3 to 30 letters, digits, '_' or '-'.")
+
+
+NAME_FIELDS = {"display_name": "A display name", "affiliation": "An affiliation"}
+
+
+def _check_name(field: str, value: str) -> None:
+    problem = name_problem(value, NAME_FIELDS[field])
+    if problem:
+        raise AccountError(field, problem)
 
 
 class LoginThrottled(Exception):
@@ -81,26 +105,32 @@ def sign_up(username: str, email: str, password: str) -> None:
     """Make an unconfirmed account and email its confirmation link, or, if the address
     already has an account, email its owner instead; the caller cannot tell which.
 
-    Raises AccountError for a bad or taken username, mail.MailError if the email
-    could not be sent (the account, if new, stays and the next sign-up resends).
+    The same sign-up sent again (after "we could not send the email") finds its own
+    unconfirmed account and sends the confirmation link again, instead of calling the
+    username taken. Raises AccountError for a bad or taken username, mail.MailError if
+    the email could not be sent (the account, if new, stays and the next sign-up resends).
     """
-    if not USERNAME_PATTERN.match(username):
-        raise AccountError("username", "Use 3 to 30 letters, digits, '_' or '-'.")
-    if find_by_username(username):
-        raise AccountError("username", "That username is taken.")
-    owner = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    _check_username(username)
+    # Hashed before the first query: on SQLite a POST's first query takes the write lock.
+    password_hash = hash_password(password)
+    email = email.strip().lower()
+    owner = db.session.scalar(select(User).where(User.email == email))
     if owner is None:
+        if find_by_username(username):
+            raise AccountError("username", "That username is taken.")
         try:
-            user = register(username, email, password)
+            user = _create(username, email, password_hash)
         except (IntegrityError, AccountError):  # the same address or name, at the same moment
             db.session.rollback()
-            owner = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+            owner = db.session.scalar(select(User).where(User.email == email))
             if owner is None:
                 raise AccountError("username", "That username is taken.") from None
         else:
             emails.send_confirmation(user)
             return
-    User(password_hash="").set_password(password)  # the same hashing work as a new account
+    if owner.username.lower() == username.lower() and not owner.is_confirmed:
+        emails.send_confirmation(owner)  # this sign-up again: its email never arrived
+        return
     emails.send_already_registered(owner)
 
 
@@ -153,54 +183,84 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
-def reset_password(user: User, new: str) -> None:
+def reset_password(user: User, new: str, user_agent: str = "") -> str:
     """Set a new password from a reset link; every session, and the link itself, ends.
+    Returns the token of a new log-in for the browser that followed the link.
 
-    Following the link proves the address works, so it also confirms it.
+    Following the link proves the address works, so it also confirms it. Raises
+    tokens.BadToken(used=True) if the same link was used meanwhile.
     """
-    user.set_password(new)
+    user_id, old_hash = user.id, user.password_hash
+    db.session.rollback()  # release the write lock (SQLite) while hashing
+    password_hash = hash_password(new)
+    user = db.session.get(User, user_id)
+    if user is None or user.password_hash != old_hash:
+        raise tokens.BadToken(used=True)  # two tabs, one link: the first one won
+    user.password_hash = password_hash
     user.session_key = new_session_key()
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
+    sessions.end_all(user)
+    token = sessions.add(user, user_agent)
     db.session.commit()
+    return token
 
 
-def log_in(login: str, password: str, address: str | None) -> User | None:
-    """``authenticate`` behind the failed-login throttle; raises LoginThrottled."""
+def log_in(login: str, password: str, address: str | None, user_agent: str = "") -> User | None:
+    """The member these credentials are for, now logged in (a new ``LoginSession``), or None,
+    never saying which part was wrong; behind the failed-login throttle (raises LoginThrottled).
+
+    The password is verified between two short transactions, never inside one: on
+    SQLite a write transaction holds the database's one write lock, and concurrent
+    log-ins waiting for it while a hash ran were answered "database is locked".
+    """
     wait = throttle.seconds_to_wait(login, address)
     if wait:
         raise LoginThrottled(wait)
-    user = authenticate(login, password)
-    if user is None:
+    user = find_by_login(login)
+    user_id, stored_hash = (user.id, user.password_hash) if user is not None else (None, None)
+    db.session.rollback()  # nothing written yet: end the transaction before the slow part
+    if not verify_password(stored_hash, password):
         throttle.record_failure(login, address)
-    else:
-        throttle.forget_account_failures(login)
+        return None
+    throttle.forget_account_failures(login)
+    user = db.session.get(User, user_id)
+    sessions.start(user, user_agent)
     return user
 
 
 def authenticate(login: str, password: str) -> User | None:
     """The user whose credentials these are, or None (never saying which part was wrong)."""
     user = find_by_login(login)
-    if user is None:
-        # Hash anyway so a missing account takes as long as a wrong password.
-        User(password_hash="").set_password(password)
-        return None
-    return user if user.check_password(password) else None
+    stored_hash = user.password_hash if user is not None else None
+    return user if verify_password(stored_hash, password) else None
 
 
 def update_profile(user: User, *, display_name: str, affiliation: str, bio: str) -> None:
-    user.display_name = display_name.strip()
-    user.affiliation = affiliation.strip()
+    display_name, affiliation = display_name.strip(), affiliation.strip()
+    _check_name("display_name", display_name)
+    _check_name("affiliation", affiliation)
+    user.display_name = display_name
+    user.affiliation = affiliation
     user.bio = bio.strip()
     db.session.commit()
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    if not user.check_password(current):
+def change_password(user: User, current: str, new: str, user_agent: str = "") -> str:
+    """Change the password; every log-in ends, and this browser gets a new one, whose
+    token is returned. Both hashes run outside any transaction (see ``log_in``)."""
+    user_id, stored_hash = user.id, user.password_hash
+    db.session.rollback()
+    if not verify_password(stored_hash, current):
         raise AccountError("current_password", "That is not your current password.")
-    user.set_password(new)
-    user.session_key = new_session_key()  # every other session now fails to load
+    password_hash = hash_password(new)
+    user = db.session.get(User, user_id)
+    user.password_hash = password_hash
+    user.session_key = new_session_key()  # reset links sent before now stop working
+    sessions.end_all(user)
+    token = sessions.add(user, user_agent)
     db.session.commit()
+    return token
 
 
 def safe_next(target: str | None) -> str | None:

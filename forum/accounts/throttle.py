@@ -82,6 +82,6 @@ def record_failure(login: str, address: str | None) -> None:
 
 
 def forget_account_failures(login: str) -> None:
+    """Not committed: the successful log-in commits it with its new session row."""
     key = _key("account", login.strip().lower())
     db.session.execute(delete(LoginFailure).where(LoginFailure.key == key))
-    db.session.commit()

@@ -1,10 +1,8 @@
 """Register and confirm, log in and out, reset a password, profiles and settings."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
-
 from forum import mail, ratelimits
-from forum.accounts import services, tokens
+from forum.accounts import services, sessions, tokens
 from forum.accounts.forms import (ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm,
                                   ResetPasswordForm, ResetRequestForm)
 from forum.accounts.models import User
@@ -22,8 +20,8 @@ login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
-def load_user(session_key: str) -> User | None:
-    return db.session.scalar(select(User).where(User.session_key == session_key))
+def load_user(token: str) -> User | None:
+    return sessions.user_for_token(token)
 
 
 @bp.route("/auth/register", methods=["GET", "POST"])
@@ -50,7 +48,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.log_in(form.login.data, form.password.data, request.remote_addr)
+            user = services.log_in(form.login.data, form.password.data, request.remote_addr,
+                                   request.user_agent.string)
         except services.LoginThrottled as throttled:
             form.form_errors.append("Too many failed log-ins for this name or from your address. "
                                     + ratelimits.describe_wait(throttled.seconds))
@@ -124,8 +123,12 @@ def reset_password(token: str):
                 PRIVATE_PAGE)
     form = ResetPasswordForm(user=user)
     if form.validate_on_submit():
-        services.reset_password(user, form.password.data)
-        login_user(user)  # this session carries the new key; every other one has ended
+        try:
+            services.reset_password(user, form.password.data, request.user_agent.string)
+        except tokens.BadToken as error:
+            return (render_template("accounts/bad_link.html", error=error, kind="reset"),
+                    error.status, PRIVATE_PAGE)
+        login_user(user)  # a new log-in for this browser; every other one has ended
         flash("Your password is changed and you are logged in. Other sessions were logged out.",
               "success")
         return redirect(url_for("threads.index"))
@@ -136,6 +139,8 @@ def reset_password(token: str):
 @bp.post("/auth/logout")
 def logout():
     if ConfirmForm().validate_on_submit():
+        if current_user.is_authenticated:
+            sessions.end(current_user.login_id)  # copies of this browser's cookies end too
         logout_user()
         flash("You are logged out.", "info")
     return redirect(url_for("threads.index"))
@@ -165,25 +170,42 @@ def settings():
         profile_form, password_form = ProfileForm(obj=current_user), PasswordForm(formdata=None)
     status = 200
     if profile_form.save_profile.data and profile_form.validate_on_submit():
-        services.update_profile(current_user, display_name=profile_form.display_name.data,
-                                affiliation=profile_form.affiliation.data, bio=profile_form.bio.data)
-        flash("Profile saved.", "success")
-        return redirect(url_for(".settings"))
+        try:
+            services.update_profile(current_user, display_name=profile_form.display_name.data,
+                                    affiliation=profile_form.affiliation.data,
+                                    bio=profile_form.bio.data)
+        except services.AccountError as error:
+            getattr(profile_form, error.field).errors.append(error.message)
+        else:
+            flash("Profile saved.", "success")
+            return redirect(url_for(".settings"))
     if password_form.change_password.data and password_form.validate_on_submit():
         try:
             services.change_password(current_user, password_form.current_password.data,
-                                     password_form.new_password.data)
+                                     password_form.new_password.data, request.user_agent.string)
         except services.AccountError as error:
             password_form.current_password.errors.append(error.message)
         else:
-            login_user(current_user)  # this session carries the new key; the others end
+            login_user(current_user)  # a new log-in for this browser; the others ended
             flash("Password changed. Your other sessions were logged out.", "success")
             return redirect(url_for(".settings"))
     if profile_form.errors or password_form.errors:
         status = 422
     return render_template("accounts/settings.html", profile_form=profile_form,
                            password_form=password_form,
-                           notifications_form=email_form_for(current_user)), status
+                           notifications_form=email_form_for(current_user),
+                           logins=sessions.active(current_user), confirm=ConfirmForm()), status
+
+
+@bp.post("/settings/sessions/end-others")
+@login_required
+def end_other_sessions():
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="This form expired; reload the page and try again.")
+    ended = sessions.end_others(current_user)
+    flash(f"Logged out of {ended} other {'session' if ended == 1 else 'sessions'}." if ended
+          else "There were no other sessions.", "success" if ended else "info")
+    return redirect(url_for(".settings") + "#sessions-heading")
 
 
 def _page_arg(name: str) -> int:

@@ -132,6 +132,36 @@ def delete_content(moderator: User, target: Thread | Post, reason: str = "") -> 
     return "Deleted. It shows as [deleted]; replies below it stay."
 
 
+# -- through the members' own pages ----------------------------------------------
+
+def edit_by(editor: User, target: Thread | Post, *, title: str = "", body: str,
+            tags: str | None = None, stance=threads.KEEP, reason: str = "") -> Thread | Post:
+    """Edit a thread or reply from its edit page. Its author just edits; a moderator editing
+    someone else's must give a reason, logged in the same commit as the edit, and the
+    history then says "edited by a moderator". Raises threads.PostingError, ModerationError."""
+    moderated = target.needs_reason_from(editor)
+    if moderated:
+        _log(editor, "edit", target, _checked_reason(reason, required=True))
+    try:
+        if isinstance(target, Thread):
+            return threads.edit_thread(target, title, body, tags, editor_id=editor.id)
+        return threads.edit_post(target, body, stance=stance, editor_id=editor.id)
+    except threads.PostingError:
+        db.session.rollback()  # the log row goes with the refused edit
+        raise
+
+
+def delete_by(user: User, target: Thread | Post, reason: str = "") -> None:
+    """Delete from the thread page: the author's own delete, or a moderator's (with a
+    reason, logged, and resolving reports, as from the moderation pages)."""
+    if target.needs_reason_from(user):
+        delete_content(user, target, _checked_reason(reason, required=True))
+    elif isinstance(target, Thread):
+        threads.delete_thread(target)
+    else:
+        threads.delete_post(target)
+
+
 def set_thread_flag(moderator: User, thread: Thread, flag: str, value: bool, reason: str = "") -> str:
     verb = {("locked", True): "lock", ("locked", False): "unlock",
             ("pinned", True): "pin", ("pinned", False): "unpin"}[(flag, value)]

@@ -6,6 +6,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from forum.threads.models import STANCES
 from forum.threads.services import BODY_MAX_LENGTH, TITLE_LENGTH
+from forum.threads.submissions import new_token
 from forum.threads.tags import MAX_TAGS, TagError, parse_tags
 
 BODY_HELP = "Markdown, with $math$, code blocks and tables. Mention arXiv ids and GitHub links freely."
@@ -14,6 +15,8 @@ TAGS_HELP = (f"Up to {MAX_TAGS}, separated by commas or spaces: lower case lette
 STANCE_CHOICES = [SelectChoice("", "No particular stance")] + [
     SelectChoice(name, name.capitalize()) for name in STANCES]
 STANCE_VALUES = {"", *STANCES}
+# Shown only to a moderator changing someone else's post (moderation/_edit_reason.html).
+MODERATOR_REASON = "Reason for this moderator edit (kept in the audit log)"
 
 
 def _valid_tags(form, field):
@@ -34,6 +37,8 @@ class ThreadForm(FlaskForm):
     body = TextAreaField("Body", description=BODY_HELP, validators=[
         InputRequired(message="Write what your thread is about."), Length(max=BODY_MAX_LENGTH)])
     tags = StringField("Tags", description=TAGS_HELP, validators=[Optional(), _valid_tags])
+    submission_token = HiddenField(default=new_token)  # sent twice, one thread (submissions.py)
+    reason = StringField(MODERATOR_REASON, validators=[Optional(), Length(max=1000)])
     preview = SubmitField("Preview")
     submit = SubmitField("Post thread")
 
@@ -47,6 +52,7 @@ class _StanceField(SelectField):
 
 class ReplyForm(FlaskForm):
     parent_id = HiddenField(validators=[Optional()])
+    submission_token = HiddenField(default=new_token)  # sent twice, one reply (submissions.py)
     stance = _StanceField("Stance", choices=STANCE_CHOICES, default="", validators=[_valid_stance],
                           description="Does your reply support, challenge, question, or bring evidence?")
     body = TextAreaField("Your reply", description=BODY_HELP, validators=[
@@ -57,6 +63,7 @@ class ReplyForm(FlaskForm):
 
 class EditPostForm(FlaskForm):
     stance = _StanceField("Stance", choices=STANCE_CHOICES, default="", validators=[_valid_stance])
+    reason = StringField(MODERATOR_REASON, validators=[Optional(), Length(max=1000)])
     body = TextAreaField("Body", description=BODY_HELP, validators=[
         InputRequired(message="A reply cannot be empty."), Length(max=BODY_MAX_LENGTH)])
     preview = SubmitField("Preview")

@@ -77,7 +77,34 @@ class Moderated:
         return and_(cls.held_at.is_(None), cls.hidden_at.is_(None))
 
 
-class Thread(Moderated, db.Model):
+class Authored:
+    """Who may change, vote on or read the history of a thread or reply: one rule for both.
+
+    A banned or unconfirmed member changes nothing, their own posts included (the
+    pages then show why instead of buttons that would answer 403). A moderator
+    may edit or delete anyone's post through the members' own pages; doing so to
+    someone else's post ``needs_reason_from`` them, and is written to the audit log.
+    """
+
+    def can_be_edited_by(self, user) -> bool:
+        return (not self.is_deleted and user.is_authenticated and user.can_participate
+                and (user.id == self.author_id or user.is_moderator))
+
+    can_be_deleted_by = can_be_edited_by
+
+    def needs_reason_from(self, user) -> bool:
+        """True when ``user`` changes this as a moderator, not as its author."""
+        return user.is_authenticated and user.is_moderator and user.id != self.author_id
+
+    def can_be_voted_on_by(self, user) -> bool:
+        return (user.is_authenticated and not self.is_deleted and user.id != self.author_id
+                and not user.is_banned and self.is_public)
+
+    def can_show_history_to(self, user) -> bool:
+        return not self.is_deleted or (user.is_authenticated and user.is_moderator)
+
+
+class Thread(Authored, Moderated, db.Model):
     __tablename__ = "threads"
     __table_args__ = (Index("ix_threads_listing", "deleted_at", "last_activity_at"),)
 
@@ -109,28 +136,15 @@ class Thread(Moderated, db.Model):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
-    def can_be_edited_by(self, user) -> bool:
-        return (not self.is_deleted and user.is_authenticated
-                and (user.id == self.author_id or user.is_moderator))
-
-    can_be_deleted_by = can_be_edited_by
-
     def can_be_replied_to_by(self, user) -> bool:
         return (user.is_authenticated and not self.is_deleted and not self.locked
-                and not user.is_banned and self.can_be_seen_by(user))
-
-    def can_be_voted_on_by(self, user) -> bool:
-        return (user.is_authenticated and not self.is_deleted and user.id != self.author_id
-                and not user.is_banned and self.is_public)
-
-    def can_show_history_to(self, user) -> bool:
-        return not self.is_deleted or (user.is_authenticated and user.is_moderator)
+                and user.can_participate and self.can_be_seen_by(user))
 
     def __repr__(self) -> str:
         return f"<Thread {self.id} {self.title!r}>"
 
 
-class Post(Moderated, db.Model):
+class Post(Authored, Moderated, db.Model):
     __tablename__ = "posts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,19 +174,6 @@ class Post(Moderated, db.Model):
     @property
     def anchor(self) -> str:
         return f"p{self.id}"
-
-    def can_be_edited_by(self, user) -> bool:
-        return (not self.is_deleted and user.is_authenticated
-                and (user.id == self.author_id or user.is_moderator))
-
-    can_be_deleted_by = can_be_edited_by
-
-    def can_be_voted_on_by(self, user) -> bool:
-        return (user.is_authenticated and not self.is_deleted and user.id != self.author_id
-                and not user.is_banned and self.is_public)
-
-    def can_show_history_to(self, user) -> bool:
-        return not self.is_deleted or (user.is_authenticated and user.is_moderator)
 
     def __repr__(self) -> str:
         return f"<Post {self.id} in thread {self.thread_id}>"
@@ -212,3 +213,9 @@ class Revision(db.Model):
     body: Mapped[str] = mapped_column(Text)
     written_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this version was written
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who made the edit that replaced this version (null before this was recorded).
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    def was_replaced_by_moderator(self, target) -> bool:
+        """The edit after this version was made by someone other than ``target``'s author."""
+        return self.replaced_by_id is not None and self.replaced_by_id != target.author_id

@@ -9,6 +9,7 @@ Votes live in ``votes.py``.
 from __future__ import annotations
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from forum.accounts.models import User
 from forum.database import utcnow
@@ -16,6 +17,7 @@ from forum.extensions import db
 from forum.moderation import policy
 from forum.notifications.services import post_published
 from forum.threads.models import STANCES, Post, Revision, Tag, Thread, thread_tags
+from forum.threads import submissions
 from forum.threads.rendering import render_post_body
 from forum.threads.tags import TagError, parse_tags, tags_named
 
@@ -32,24 +34,38 @@ class PostingError(ValueError):
         self.status = status
 
 
-def start_thread(author: User, title: str, body: str, tags: str | list[str] | None = None) -> Thread:
-    """A new thread; a new member's waits for a moderator (``held_at``, see moderation/policy.py)."""
+def start_thread(author: User, title: str, body: str, tags: str | list[str] | None = None, *,
+                 submission_token: str | None = None) -> Thread:
+    """A new thread; a new member's waits for a moderator (``held_at``, see moderation/policy.py).
+    The same ``submission_token`` sent again returns the thread it made (submissions.py)."""
     policy.ensure_can_participate(author)
+    earlier = submissions.earlier_thread(author.id, submission_token)
+    if earlier is not None:
+        return earlier
     names = _tag_names(tags)
     body_html = _within_link_limit(author, render_post_body(body))
     thread = Thread(author=author, title=title.strip(), body=body, body_html=body_html,
                     held_at=utcnow() if policy.should_hold(author) else None)
-    thread.tags = tags_named(names)
-    db.session.add(thread)
-    db.session.commit()
+    author_id = author.id
+    try:
+        thread.tags = tags_named(names)
+        db.session.add(thread)
+        submissions.record(author_id, submission_token, thread)
+        db.session.commit()
+    except IntegrityError:  # the same form, sent twice at the same moment: the other one won
+        db.session.rollback()
+        if not submissions.is_valid_token(submission_token):
+            raise
+        return _already_sent(submissions.earlier_thread(author_id, submission_token))
     if thread.is_public:  # a held thread is announced when a moderator approves it
         post_published(thread)
     return thread
 
 
 def edit_thread(thread: Thread, title: str, body: str,
-                tags: str | list[str] | None = None) -> Thread:
-    """Change a thread; ``tags=None`` keeps its tags. The old title and body become a Revision."""
+                tags: str | list[str] | None = None, *, editor_id: int | None = None) -> Thread:
+    """Change a thread; ``tags=None`` keeps its tags. The old title and body become a Revision
+    (``editor_id``: who edited, when it may be a moderator rather than the author)."""
     _refuse_if_deleted(thread, "This thread was deleted and can no longer be edited.")
     names = None if tags is None else _tag_names(tags)
     title = title.strip()
@@ -60,7 +76,8 @@ def edit_thread(thread: Thread, title: str, body: str,
     if text_changed:
         now = utcnow()
         db.session.add(Revision(thread_id=thread.id, title=thread.title, body=thread.body,
-                                written_at=thread.edited_at or thread.created_at, replaced_at=now))
+                                written_at=thread.edited_at or thread.created_at, replaced_at=now,
+                                replaced_by_id=editor_id))
         thread.title = title
         thread.body = body
         thread.body_html = _within_link_limit(_author_of(thread), render_post_body(body))
@@ -79,8 +96,12 @@ def delete_thread(thread: Thread) -> None:
 
 
 def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = None,
-          stance: str | None = None) -> Post:
+          stance: str | None = None, submission_token: str | None = None) -> Post:
+    """A reply; the same ``submission_token`` sent again returns the reply it made."""
     policy.ensure_can_participate(author)
+    earlier = submissions.earlier_reply(author.id, submission_token, thread.id)
+    if earlier is not None:
+        return earlier
     _refuse_if_deleted(thread, "This thread was deleted; it takes no new replies.")
     if not thread.can_be_seen_by(author):
         raise PostingError("That thread does not exist.", 404)
@@ -97,13 +118,22 @@ def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = No
     held = policy.should_hold(author)
     post = Post(thread=thread, parent_id=parent_id, author=author, body=body,
                 body_html=body_html, stance=stance, created_at=now, held_at=now if held else None)
-    db.session.add(post)
-    if not held:  # the reply count and activity count public replies only
-        db.session.execute(
-            update(Thread).where(Thread.id == thread.id)
-            .values(reply_count=Thread.reply_count + 1, last_activity_at=now)
-        )
-    db.session.commit()
+    author_id, thread_id = author.id, thread.id
+    try:
+        db.session.add(post)
+        submissions.record(author_id, submission_token, post)
+        db.session.flush()  # a second copy of the same form stops here (unique token)
+        if not held:  # the reply count and activity count public replies only
+            db.session.execute(
+                update(Thread).where(Thread.id == thread_id)
+                .values(reply_count=Thread.reply_count + 1, last_activity_at=now)
+            )
+        db.session.commit()
+    except IntegrityError:  # the same form, sent twice at the same moment: the other one won
+        db.session.rollback()
+        if not submissions.is_valid_token(submission_token):
+            raise
+        return _already_sent(submissions.earlier_reply(author_id, submission_token, thread_id))
     if post.is_public:  # a held reply is announced when a moderator approves it
         post_published(post)
     return post
@@ -112,7 +142,8 @@ def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = No
 KEEP = object()  # "leave this as it is", where None is a meaningful value
 
 
-def edit_post(post: Post, body: str, *, stance: str | None | object = KEEP) -> Post:
+def edit_post(post: Post, body: str, *, stance: str | None | object = KEEP,
+              editor_id: int | None = None) -> Post:
     """Change a reply's body (and stance, unless KEEP). The old body becomes a Revision."""
     _refuse_if_deleted(post, "This reply was deleted and can no longer be edited.")
     if stance is not KEEP and stance is not None and stance not in STANCES:
@@ -123,7 +154,8 @@ def edit_post(post: Post, body: str, *, stance: str | None | object = KEEP) -> P
     if body != post.body:
         now = utcnow()
         db.session.add(Revision(post_id=post.id, body=post.body,
-                                written_at=post.edited_at or post.created_at, replaced_at=now))
+                                written_at=post.edited_at or post.created_at, replaced_at=now,
+                                replaced_by_id=editor_id))
         post.body = body
         post.body_html = _within_link_limit(_author_of(post), render_post_body(body))
         post.edited_at = now
@@ -144,6 +176,12 @@ def delete_post(post: Post) -> None:
             .values(reply_count=Thread.reply_count - 1)
         )
     db.session.commit()
+
+
+def _already_sent(earlier):
+    if earlier is None:
+        raise PostingError("This form was already sent; reload the page to write another.", 409)
+    return earlier
 
 
 def tag_names_of(thread_id: int) -> list[str]:

@@ -13,6 +13,7 @@ from forum.database import utcnow
 from forum.errors import typed_fields
 from forum.extensions import db
 from forum.markup import RenderTooComplex, render_markdown
+from forum.moderation import services as moderation
 from forum.moderation.policy import participation_required
 from forum.papers import queries as paper_queries
 from forum.threads import queries, ranking, services, votes
@@ -165,7 +166,8 @@ def new():
     if form.validate_on_submit() and not form.preview.data:
         try:
             thread = services.start_thread(current_user, form.title.data, form.body.data,
-                                           form.tags.data)
+                                           form.tags.data,
+                                           submission_token=form.submission_token.data)
         except services.PostingError as error:
             form.form_errors.append(error.message)
             return _render_form("threads/new.html", form, form.body.data, error.status,
@@ -188,8 +190,9 @@ def edit(thread_id: int):
     form = ThreadForm(obj=thread, tags=", ".join(tag.name for tag in thread.tags))
     if form.validate_on_submit() and not form.preview.data:
         try:
-            services.edit_thread(thread, form.title.data, form.body.data, form.tags.data or "")
-        except services.PostingError as error:
+            moderation.edit_by(current_user, thread, title=form.title.data, body=form.body.data,
+                               tags=form.tags.data or "", reason=form.reason.data)
+        except (services.PostingError, moderation.ModerationError) as error:
             form.form_errors.append(error.message)
             return _render_form("threads/edit.html", form, form.body.data, error.status,
                                 thread=thread, suggestions=queries.tag_suggestions())
@@ -200,10 +203,12 @@ def edit(thread_id: int):
 
 @bp.post("/t/<int:thread_id>/delete")
 @login_required
+@confirmed_required
+@participation_required
 def delete(thread_id: int):
     thread = _editable(db.session.get(Thread, thread_id) or _not_found_thread())
     if ConfirmForm().validate_on_submit():
-        services.delete_thread(thread)
+        _delete(thread)
         flash("Thread deleted. Its replies stay readable.", "info")
     return redirect(thread_url(thread))
 
@@ -225,7 +230,8 @@ def reply(thread_id: int):
     if form.validate_on_submit() and not form.preview.data:
         try:
             post = services.reply(thread, current_user, form.body.data,
-                                  parent_id=parent and parent.id, stance=form.stance.data or None)
+                                  parent_id=parent and parent.id, stance=form.stance.data or None,
+                                  submission_token=form.submission_token.data)
         except services.PostingError as error:
             form.form_errors.append(error.message)
             return _render_form("threads/reply.html", form, form.body.data, error.status,
@@ -259,8 +265,9 @@ def edit_post(post_id: int):
     if form.validate_on_submit() and not form.preview.data:
         thread = post.thread
         try:
-            services.edit_post(post, form.body.data, stance=form.stance.data or None)
-        except services.PostingError as error:
+            moderation.edit_by(current_user, post, body=form.body.data,
+                               stance=form.stance.data or None, reason=form.reason.data)
+        except (services.PostingError, moderation.ModerationError) as error:
             form.form_errors.append(error.message)
             return _render_form("threads/edit_post.html", form, form.body.data, error.status,
                                 post=post)
@@ -270,11 +277,13 @@ def edit_post(post_id: int):
 
 @bp.post("/p/<int:post_id>/delete")
 @login_required
+@confirmed_required
+@participation_required
 def delete_post(post_id: int):
     post = _editable(queries.post_with_thread(post_id) or abort(404))
     if ConfirmForm().validate_on_submit():
         thread = post.thread
-        services.delete_post(post)
+        _delete(post)
         flash("Reply deleted. The replies to it stay.", "info")
         return redirect(post_url(post, thread))
     return redirect(post_url(post))
@@ -324,6 +333,14 @@ def _parent_of(thread: Thread, parent_id: str | None) -> tuple[Post | None, str 
     if parent is None or parent.thread_id != thread.id:
         return None, "The reply you answered is not part of this thread."
     return parent, None
+
+
+def _delete(target) -> None:
+    """The author's delete, or a moderator's with the reason typed beside the button."""
+    try:
+        moderation.delete_by(current_user, target, request.form.get("reason", ""))
+    except moderation.ModerationError as error:
+        abort(error.status, description=error.message)
 
 
 def _editable(target):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from forum.extensions import db
+from forum.accounts import sessions
 from forum.accounts.models import User
 from tests.factories import make_user
 
@@ -23,7 +24,7 @@ def as_user(app):
     def _as(user):
         client = app.test_client()
         with app.app_context():
-            key = db.session.get(User, user.id).session_key
+            key = sessions.start(db.session.get(User, user.id))
         with client.session_transaction() as session:
             session["_user_id"] = key
             session["_fresh"] = True
