@@ -352,7 +352,7 @@ class _Outcomes:
 
     sent: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
-    not_sent: list[int] = field(default_factory=list)  # claimed, never reached the server: pending again
+    not_sent: list[int] = field(default_factory=list)  # known not to have gone out: pending again
     bounced: dict[str, list[int]] = field(default_factory=dict)  # error -> deliveries
     failed: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # (error, attempts) -> deliveries
 
@@ -366,7 +366,7 @@ class _Outcomes:
             self._update(self.cancelled, status="cancelled", error=UNSUBSCRIBED, message_id=None)
         if self.not_sent:
             db.session.execute(update(deliveries)
-                               .where(deliveries.c.id.in_(self.not_sent), deliveries.c.status == "sending",
+                               .where(deliveries.c.id.in_(self.not_sent), deliveries.c.status.in_(("sending", "handed")),
                                       (deliveries.c.run_id == run_id) if run_id else true())
                                .values(status="pending", message_id=None, attempts=deliveries.c.attempts - 1))
         for error, ids in self.bounced.items():
