@@ -29,3 +29,10 @@ def public_source(post_id_column):
     """SQL for a row written by a thread body or a reply (``post_id_column`` null for the thread
     body) that is joined to ``Thread`` and outer-joined to ``Post``: its source is public."""
     return and_(public_thread(), or_(post_id_column.is_(None), public_post()))
+
+
+def public(entity: type[Thread] | type[Post]):
+    """SQL: rows of ``entity`` anyone may read; ``public(Post)`` needs ``Thread`` joined."""
+    if entity is Thread:
+        return public_thread()
+    return and_(public_post(), public_thread())
