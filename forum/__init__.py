@@ -37,10 +37,11 @@ def create_app(config: dict | None = None) -> Flask:
         from forum.database import configure_sqlite
         configure_sqlite(db.engine)
 
-    from forum import cli, errors, pagecache, security, templating
+    from forum import cli, errors, opendata, pagecache, security, templating
     from forum.accounts.views import bp as accounts_bp
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
+    from forum.feeds.views import bp as feeds_bp
     from forum.health import bp as health_bp
     from forum.moderation import cli as moderation_cli
     from forum.moderation.views import bp as moderation_bp
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(digest_bp)
+    app.register_blueprint(feeds_bp)
     digest_cli.register(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(threads_bp)
@@ -74,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     thread_widgets.register(app)
     pagecache.register(app)
     cli.register(app)
+    opendata.register(app)
     return app
 
 
