@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from forum import cli, errors, opendata, pagecache, security, templating
     from forum.accounts.views import bp as accounts_bp
+    from forum.api.views import bp as api_bp
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
     from forum.feeds.views import bp as feeds_bp
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     from forum.threads.views import bp as threads_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(digest_bp)
     app.register_blueprint(feeds_bp)
     digest_cli.register(app)

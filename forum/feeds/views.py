@@ -15,6 +15,13 @@ from forum.threads.tags import normalize_tag
 bp = Blueprint("feeds", __name__)
 
 
+@bp.before_request
+def refuse_nul():
+    """A NUL cannot be in any name or query; PostgreSQL would refuse it with an error."""
+    if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+        abort(400, description="NUL characters are not allowed in addresses or parameters.")
+
+
 @bp.route("/feed.atom")
 @cache.shared
 def front_page():
@@ -34,7 +41,7 @@ def tag(tag: str):
     return atom.answer(entries.front_page(tab, period, tag=name))
 
 
-@bp.route("/t/<int:thread_id>.atom")
+@bp.route("/t/<int(max=2147483647):thread_id>.atom")
 @cache.shared
 def thread(thread_id: int):
     found = thread_queries.thread_for_page(thread_id)
@@ -45,7 +52,7 @@ def thread(thread_id: int):
     return atom.answer(entries.thread_feed(found), found.created_at)
 
 
-@bp.route("/t/<int:thread_id>/<slug>.atom")
+@bp.route("/t/<int(max=2147483647):thread_id>/<slug>.atom")
 def thread_with_slug(thread_id: int, slug: str):
     return redirect(url_for(".thread", thread_id=thread_id), 301)
 

@@ -14,25 +14,25 @@ ROBOTS_DISALLOW = ("/auth/", "/settings", "/notifications", "/moderation", "/rep
                    "/search")
 
 
-@bp.route("/t/<int:thread_id>/cite.bib")
+@bp.route("/t/<int(max=2147483647):thread_id>/cite.bib")
 def cite_thread_bibtex(thread_id: int):
     return _download(cite.bibtex(cite.for_thread(_public_thread(thread_id))),
                      "application/x-bibtex", f"thread-{thread_id}.bib")
 
 
-@bp.route("/t/<int:thread_id>/cite.json")
+@bp.route("/t/<int(max=2147483647):thread_id>/cite.json")
 def cite_thread_csl(thread_id: int):
     return _download(cite.csl_json(cite.for_thread(_public_thread(thread_id))),
                      "application/vnd.citationstyles.csl+json", f"thread-{thread_id}.json")
 
 
-@bp.route("/p/<int:post_id>/cite.bib")
+@bp.route("/p/<int(max=2147483647):post_id>/cite.bib")
 def cite_post_bibtex(post_id: int):
     return _download(cite.bibtex(cite.for_reply(_public_reply(post_id))),
                      "application/x-bibtex", f"reply-{post_id}.bib")
 
 
-@bp.route("/p/<int:post_id>/cite.json")
+@bp.route("/p/<int(max=2147483647):post_id>/cite.json")
 def cite_post_csl(post_id: int):
     return _download(cite.csl_json(cite.for_reply(_public_reply(post_id))),
                      "application/vnd.citationstyles.csl+json", f"reply-{post_id}.json")
@@ -50,7 +50,7 @@ def sitemap_index():
     return Response(sitemap.index_xml(), mimetype="application/xml")
 
 
-@bp.route("/sitemaps/<kind>-<int:number>.xml")
+@bp.route("/sitemaps/<kind>-<int(max=100000):number>.xml")
 def sitemap_page(kind: str, number: int):
     if kind not in sitemap.KINDS or number < 1:
         abort(404, description="There is no such sitemap.")

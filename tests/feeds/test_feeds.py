@@ -111,6 +111,7 @@ def test_search_feed_lists_new_matching_posts(client, app):
     ("/tags/attention.json", 404), ("/tags/c++.atom", 404), ("/u/nobody.atom", 404),
     ("/papers/not-an-id.atom", 404), ("/repos/a/b/c.atom", 404), ("/t/999999.atom", 404),
     ("/feed.atom?tab=sideways", 400), ("/tags/attention.atom?tab=sideways", 400),
+    ("/u/ad%00a.atom", 400), ("/search.atom?q=a%00b", 400), ("/t/2147483648.atom", 404),
 ])
 def test_bad_feed_addresses(client, debate, url, status):
     assert client.get(url).status_code == status
