@@ -41,10 +41,12 @@ def create_app(config: dict | None = None) -> Flask:
         from forum.database import configure_sqlite
         configure_sqlite(db.engine)
 
-    from forum import assets, cli, cli_errors, errors, pagecache, request_guard, security, templating
+    from forum import assets, cli, cli_errors, errors, opendata, pagecache, request_guard, security, templating
     from forum.accounts.views import bp as accounts_bp
+    from forum.api.views import bp as api_bp
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
+    from forum.feeds.views import bp as feeds_bp
     from forum.health import bp as health_bp
     from forum.moderation import cli as moderation_cli
     from forum.moderation.views import bp as moderation_bp
@@ -60,7 +62,9 @@ def create_app(config: dict | None = None) -> Flask:
     from forum.threads.views import bp as threads_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(digest_bp)
+    app.register_blueprint(feeds_bp)
     digest_cli.register(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(threads_bp)
@@ -81,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
     thread_widgets.register(app)
     pagecache.register(app)
     cli.register(app)
+    opendata.register(app)
     cli_errors.register(app)  # last: every command is in app.cli by now
     return app
 

@@ -64,6 +64,7 @@ def from_environment() -> dict:
         "GITHUB_TOKEN": os.environ.get("GITHUB_TOKEN") or None,
         "CONTACT_EMAIL": os.environ.get("CONTACT_EMAIL", "").strip() or None,
         "PAGE_CACHE_SECONDS": _env_int("PAGE_CACHE_SECONDS", 5),
+        "CONTENT_LICENSE": os.environ.get("CONTENT_LICENSE") or "CC BY 4.0",  # of posts: footer, export
         "NEW_MEMBER_HOLD_POSTS": _env_int("NEW_MEMBER_HOLD_POSTS", 2),
         "NEW_MEMBER_LINK_LIMIT": _env_int("NEW_MEMBER_LINK_LIMIT", 2),
         # argon2id cost; unset means argon2-cffi's defaults (forum/accounts/hashing.py).

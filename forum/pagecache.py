@@ -90,6 +90,11 @@ def forget_everything() -> None:
     _generation += 1
 
 
+def generation() -> int:
+    """Bumped by every commit in this process that wrote (other caches compare against it)."""
+    return _generation
+
+
 def register(app) -> None:
     app.extensions["pagecache"] = OrderedDict()
     # Flask-WTF offers csrf_token both as a global and from a context processor; a

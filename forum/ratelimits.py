@@ -52,6 +52,9 @@ RESET_REQUEST = "5 per hour"
 RESET_PER_RECIPIENT = "3 per hour"  # whoever asks: the inbox owner is the one to protect
 SUBSCRIBE = "5 per hour"
 RESEND_CONFIRMATION = "3 per hour"
+# The read-only JSON API, per address: a client paging through every thread at one request a
+# second stays well under it; a scraper hammering it does not. Pages and feeds are not limited.
+API = "120 per minute; 3000 per hour"
 
 
 def is_new_account() -> bool:
@@ -82,6 +85,8 @@ login = _shared(LOGIN, "login")
 register = _shared(REGISTER, "register")
 subscribe = _shared(SUBSCRIBE, "subscribe")
 resend_confirmation = _shared(RESEND_CONFIRMATION, "resend-confirmation")
+# Unlike the others this counts reads; it decorates the API blueprint (forum/api/views.py).
+api = limiter.shared_limit(API, scope="api", methods=["GET", "HEAD"])
 
 
 def reset_request(view):

@@ -1,7 +1,7 @@
 """Digest pages: subscribe, confirm, manage, unsubscribe (one-click), preview, archive, feed, settings."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -11,6 +11,7 @@ from forum.digest import render, selection, services, tokens
 from forum.digest.forms import ConfirmForm, DigestSettingsForm, ManageForm, SubscribeForm
 from forum.digest.models import DigestIssue
 from forum.extensions import csrf, db
+from forum.feeds.digest import digest_answer
 
 bp = Blueprint("digest", __name__, url_prefix="/digest")
 
@@ -111,10 +112,7 @@ def issue(week: str):
 @bp.route("/feed.atom")
 def feed():
     issues = db.session.scalars(select(DigestIssue).order_by(DigestIssue.week.desc()).limit(20)).all()
-    response = make_response(render_template("digest/feed.atom", issues=issues,
-                                             updated=issues[0].created_at if issues else utcnow()))
-    response.mimetype = "application/atom+xml"
-    return response
+    return digest_answer(issues)  # escaped by construction, like every feed (forum/feeds)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

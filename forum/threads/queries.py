@@ -64,6 +64,10 @@ def all_tags() -> list[tuple[str, int]]:
     ).all()
 
 
+def tag_exists(name: str) -> bool:
+    return db.session.scalar(select(Tag.id).where(Tag.name == name)) is not None
+
+
 def tag_suggestions(limit: int = 200) -> list[str]:
     return [name for name, _ in all_tags()[:limit]]
 

@@ -43,6 +43,8 @@ def tag(tag: str):
         abort(404, description=f"{tag[:40]!r} is not a valid tag.")
     if name != tag:
         return redirect(url_for(".tag", tag=name, **request.args), 301)
+    if "." in name and not queries.tag_exists(name):  # /tags/rl.json: a suffix, not a tag
+        abort(404, description=f"There is no tag {name!r}; a tag's feed is /tags/<tag>.atom.")
     return _thread_list("threads/tag.html", tag=name)
 
 
@@ -66,6 +68,8 @@ def _thread_list(template: str, tag: str | None = None):
 @bp.route("/t/<int:thread_id>/<slug>")
 @pagecache.anonymous_page
 def show(thread_id: int, slug: str | None = None):
+    if slug is not None and "." in slug:  # slugs have no dots: /t/1/x.json is no format we serve
+        abort(404, description="Unknown address: a thread's feed is /t/<id>.atom.")
     thread = _seen(queries.thread_for_page(thread_id) or _not_found_thread())
     if slug != thread.slug:
         return redirect(thread_url(thread, **request.args), 301)
