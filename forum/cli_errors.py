@@ -18,7 +18,8 @@ import click
 from flask import Flask
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from forum.search.index import IndexMissing, IndexUnavailable
+from forum.search.backend import RebuildRunning, SearchUnavailable
+from forum.search.whoosh.index import IndexMissing, IndexUnavailable
 
 GUARDED = "_forum_one_line_errors"
 
@@ -41,7 +42,7 @@ def describe(error: BaseException) -> str | None:
     if isinstance(error, (OperationalError, InterfaceError)):  # unreachable, refused, no schema
         cause = _first_line(error.orig if error.orig is not None else error)
         return f"Error: the database cannot be used: {cause}"
-    if isinstance(error, (IndexUnavailable, IndexMissing)):
+    if isinstance(error, (IndexUnavailable, IndexMissing, SearchUnavailable, RebuildRunning)):
         return f"Error: the search index cannot be used: {_first_line(error)}"
     if isinstance(error, OSError):
         where = f" ({error.filename})" if error.filename else ""
