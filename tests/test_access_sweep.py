@@ -75,8 +75,6 @@ ACTIONS: dict[str, Action] = {
     "digest.settings": Action(lambda w: "/digest/settings", MEMBER, {"enabled": "y"},
                               banned_refused=False),
     # notifications
-    "notifications.follow": Action(lambda w: f"/notifications/{w['notification']}/follow", OWNER,
-                                   banned_refused=False, stranger_status=404),
     "notifications.read_all": Action(lambda w: "/notifications/read-all", MEMBER,
                                      banned_refused=False),
     "notifications.email_setting": Action(lambda w: "/settings/notifications", MEMBER,
