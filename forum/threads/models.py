@@ -210,5 +210,6 @@ class Revision(db.Model):
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(200))  # threads only
     body: Mapped[str] = mapped_column(Text)
+    stance: Mapped[str | None] = mapped_column(String(16))  # replies: the stance this version took
     written_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this version was written
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,5 +1,4 @@
 """Front page and tag listings, thread pages, and the forms to start, reply, edit and delete."""
-import difflib
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
                    request, url_for)
@@ -14,6 +13,7 @@ from forum.extensions import db
 from forum.markup import render_markdown
 from forum.moderation.policy import participation_required
 from forum.threads import queries, ranking, services, votes
+from forum.threads.diffing import version_text, word_diff
 from forum.threads.forms import EditPostForm, ReplyForm, ThreadForm, VoteForm
 from forum.threads.models import STANCES, Post, Thread
 from forum.threads.tags import normalize_tag
@@ -138,16 +138,10 @@ def _history(target, back: str):
     if not target.can_show_history_to(current_user):
         abort(410, description="This was deleted; its history is not shown.")
     versions = [*queries.revisions_of(target), target]
-    steps = [_diff(older, newer) for older, newer in zip(versions, versions[1:])]
+    steps = [word_diff(version_text(older), version_text(newer))
+             for older, newer in zip(versions, versions[1:])]
     return render_template("threads/history.html", target=target, versions=versions,
                            steps=steps, back=back)
-
-
-def _diff(older, newer) -> list[str]:
-    def text(version):
-        title = getattr(version, "title", None)
-        return ([f"# {title}", ""] if title else []) + version.body.splitlines()
-    return list(difflib.unified_diff(text(older), text(newer), "before", "after", lineterm="", n=2))
 
 
 @bp.route("/t/new", methods=["GET", "POST"])

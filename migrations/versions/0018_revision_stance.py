@@ -1,0 +1,23 @@
+"""revisions remember the stance a reply took in each version, so the history shows stance changes
+
+Revision ID: 0018
+Revises: 0011
+Create Date: 2026-12-01
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0018'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('revisions') as batch:
+        batch.add_column(sa.Column('stance', sa.String(length=16), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('revisions') as batch:
+        batch.drop_column('stance')
