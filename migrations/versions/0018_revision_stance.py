@@ -1,4 +1,5 @@
-"""revisions remember the stance a reply took in each version, so the history shows stance changes
+"""revisions remember the stance a reply took in each version, so the history shows stance changes;
+reports carry a category (spam, off-topic, abuse, misinformation, other)
 
 Revision ID: 0018
 Revises: 0011
@@ -16,8 +17,12 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('revisions') as batch:
         batch.add_column(sa.Column('stance', sa.String(length=16), nullable=True))
+    with op.batch_alter_table('reports') as batch:
+        batch.add_column(sa.Column('category', sa.String(length=20), nullable=False, server_default='other'))
 
 
 def downgrade():
+    with op.batch_alter_table('reports') as batch:
+        batch.drop_column('category')
     with op.batch_alter_table('revisions') as batch:
         batch.drop_column('stance')
