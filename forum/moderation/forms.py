@@ -12,7 +12,7 @@ LOW, HIGH = REASON_LENGTH
 
 class ReportForm(FlaskForm):
     # Unchecked, it counts as "other" (which needs details); the service refuses unknown values.
-    category = RadioField("What is wrong with it?", choices=list(REPORT_CATEGORIES.items()),
+    category = RadioField("What is wrong with it?", choices=[SelectChoice(value, label) for value, label in REPORT_CATEGORIES.items()],
                           validate_choice=False)
     reason = TextAreaField("Details", validators=[Length(max=HIGH)],
                            description="Needed for \u201cSomething else\u201d; a sentence helps the moderators decide.")
@@ -32,7 +32,8 @@ class BanForm(FlaskForm):
     reason = TextAreaField("Reason", validators=[
         InputRequired(message="Give a reason: the member is shown it."), Length(LOW, HIGH)],
         description="Shown to the member when they try to post, vote or report.")
-    length = RadioField("How long", choices=BAN_LENGTHS, default="1w", validate_choice=False)
+    length = RadioField("How long", choices=[SelectChoice(value, label) for value, label in BAN_LENGTHS],
+                        default="1w", validate_choice=False)
     until = StringField("End date (UTC)", validators=[Length(max=40)],
                         description="With \u201cUntil a date\u201d: YYYY-MM-DD or YYYY-MM-DD HH:MM.")
     submit = SubmitField("Ban")
