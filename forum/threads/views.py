@@ -12,7 +12,7 @@ from forum.database import utcnow
 from forum.extensions import db
 from forum.markup import render_markdown
 from forum.moderation.policy import participation_required
-from forum.threads import queries, ranking, services, votes
+from forum.threads import queries, ranking, reading, services, votes
 from forum.threads.diffing import version_text, word_diff
 from forum.threads.forms import EditPostForm, ReplyForm, ThreadForm, VoteForm
 from forum.threads.models import STANCES, Post, Thread
@@ -55,7 +55,8 @@ def _thread_list(template: str, tag: str | None = None):
                           error_out=False, per_page=current_app.config["THREADS_PER_PAGE"])
     explain = {thread.id: ranking.explain_hotness(thread, now) for thread in threads.items}
     return render_template(template, threads=threads, tab=tab, period=period, tag=tag,
-                           explain=explain, tabs=ranking.TABS, periods=ranking.TOP_PERIODS)
+                           explain=explain, tabs=ranking.TABS, periods=ranking.TOP_PERIODS,
+                           unread=reading.unread_counts(current_user, threads.items))
 
 
 @bp.route("/t/<int:thread_id>")
@@ -71,10 +72,22 @@ def show(thread_id: int, slug: str | None = None):
                               thread_author_id=thread.author_id, viewer=current_user)
     my_votes = votes.votes_by(current_user.id, thread.id) if current_user.is_authenticated else {}
     papers, repos = queries.cited_counts(thread.id)
-    return render_template("threads/show.html", thread=thread, tree=tree, my_votes=my_votes,
-                           cited_papers=papers, cited_repos=repos,
+    last_read = reading.last_read(current_user, thread.id)
+    page = render_template("threads/show.html", thread=thread, tree=tree, my_votes=my_votes,
+                           cited_papers=papers, cited_repos=repos, last_read=last_read,
+                           first_unread=_first_unread(tree, last_read),
                            form=ReplyForm(formdata=None), confirm=ConfirmForm(),
                            vote_form=VoteForm(), stances=STANCES, sorts=ranking.REPLY_SORTS)
+    reading.record_visit(current_user, thread.id)
+    return page
+
+
+def _first_unread(tree, last_read):
+    """The first reply on this page written by someone else since the member's last visit."""
+    if last_read is None:
+        return None
+    return next((row.post for row in tree.rows if not row.masked and row.post.created_at > last_read
+                 and row.post.author_id != current_user.id), None)
 
 
 def _reply_order() -> tuple[str, str | None]:
