@@ -14,23 +14,21 @@ unique) makes reruns safe:
    outcomes in the next claim's transaction. Claims and outcomes are bulk
    statements: the same number per batch whatever its size
    (``DIGEST_BATCH_SIZE``, default 200). One SMTP connection serves the run.
-3. Per message, two tiny statements on a connection of their own, each
-   committed at once (``journal.py``): ``handed`` just before the message goes
-   to the server, and ``sent`` as soon as the server accepts it. The first is
-   also the send-time check: it only matches while the reader is still
-   subscribed (and not suppressed), so an unsubscribe between the claim and
-   the send, or before a retry, is honoured and the delivery is ``cancelled``.
-   Why per message: after a crash the rows still ``sending`` are known never
-   to have reached the server, so ``requeue`` can put them back without ever
-   sending a duplicate; only a ``handed`` row (at most one per run: the
-   message in the SMTP conversation when the process died) is unknown.
+3. Per message, on a connection of the run's own (``journal.py``): just
+   before sending, a check that the reader is still subscribed (and not
+   suppressed), so an unsubscribe between the claim and the send, or before
+   a retry, is honoured and the delivery is ``cancelled``; just after, the
+   message's fate (its ``stage``), committed at once. Why: after a crash
+   ``requeue`` knows which rows the server accepted and which never reached
+   it, and sends no duplicate; only one row per run (the message in the SMTP
+   conversation when the process died) is unknown.
 4. Refusals (``bounces.py``): permanent ones suppress the address; temporary
    ones are retried with backoff until ``DIGEST_MAX_ATTEMPTS`` (default 5);
    our own trouble (server unreachable) puts the batch back and stops.
 
 A run stopped by an exception, Ctrl-C or SIGTERM (``flask digest send``
 turns it into ``Interrupted``) books what it sent, puts back what it never
-handed to the mail server, and records how it ended, so the next run can say
+handed to the mail server (leaving ``sending`` only a message SMTP was busy with), and records how it ended, so the next run can say
 "interrupted by SIGTERM" rather than guess at a crash, and can tell another
 run that is still alive (its heartbeat is fresh) from one that died.
 """
@@ -49,8 +47,7 @@ from sqlalchemy.exc import IntegrityError
 
 from forum import mail
 from forum.database import utcnow
-from forum.digest import bounces, selection
-from forum.digest.journal import Journal
+from forum.digest import bounces, journal, selection
 from forum.digest.models import DigestDelivery, DigestIssue, DigestRun, Subscription
 from forum.digest.render import Renderer
 from forum.digest.runs import Interrupted, LeftBehind, finish_run, left_behind, start_run
@@ -86,7 +83,7 @@ class Summary:
     @property
     def interrupted(self) -> int:
         """Deliveries left by runs that are not running any more."""
-        return sum(group.never_handed + len(group.unknown) for group in self.left if not group.is_running)
+        return sum(group.held for group in self.left if not group.is_running)
 
 
 class NothingToSend(Exception):
@@ -198,8 +195,10 @@ def message_ids(issue: DigestIssue) -> MessageIds:
 
 
 def claim_batch(issue_id: int, run_id: int, size: int, run_started: datetime,
-                ids: MessageIds) -> list[tuple[int, str, dict, str, int]]:
-    """Mark up to ``size`` due deliveries as sending by ``run_id``; (id, email, follows, secret, attempts) each.
+                ids: MessageIds) -> list[tuple[int, int, str, dict, str, int]]:
+    """Mark up to ``size`` due deliveries as sending by ``run_id``.
+
+    Returns (delivery id, subscription id, email, follows, secret, attempts) of each.
 
     Pending deliveries first, then failed ones whose backoff has passed. Two
     queries rather than one with OR, so that each reads the first rows of its
@@ -223,10 +222,10 @@ def claim_batch(issue_id: int, run_id: int, size: int, run_started: datetime,
         return []
     db.session.execute(update(deliveries).where(deliveries.c.id.in_(claimed), or_(pending, retry))
                        .values(status="sending", claimed_at=now, message_id=ids.sql(), run_id=run_id,
-                               attempts=deliveries.c.attempts + 1))
+                               stage=None, attempts=deliveries.c.attempts + 1))
     rows = db.session.execute(
-        select(deliveries.c.id, subscriptions.c.email, subscriptions.c.follows, subscriptions.c.token,
-               deliveries.c.attempts)
+        select(deliveries.c.id, subscriptions.c.id, subscriptions.c.email, subscriptions.c.follows,
+               subscriptions.c.token, deliveries.c.attempts)
         .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
         .where(deliveries.c.id.in_(claimed), deliveries.c.status == "sending", deliveries.c.run_id == run_id)
         .order_by(deliveries.c.id)).all()
@@ -264,7 +263,7 @@ class _Run:
         self.in_flight: deque[tuple[int, int]] = deque()  # (delivery, attempts) handed, outcome not read yet
         self.outcomes = _Outcomes()
         self.batch_sent = self.batch_trouble = 0
-        self.journal = Journal(run_id)
+        self.journal = journal.Journal()
 
     def messages(self) -> Iterator[mail.Message]:
         while self.limit is None or self.claimed < self.limit:
@@ -283,9 +282,10 @@ class _Run:
             self.claimed += len(self.batch)
             self.batch_sent = self.batch_trouble = 0
             while self.next_row < len(self.batch):
-                delivery_id, email, follows, secret, attempts = self.batch[self.next_row]
+                delivery_id, subscription_id, email, follows, secret, attempts = self.batch[self.next_row]
                 message = self._message(delivery_id, email, follows or {}, secret)
-                if not self.journal.hand(delivery_id):  # left (or suppressed) since the claim
+                if not self.journal.is_wanted(subscription_id):  # left (or suppressed) since the claim
+                    self.journal.record(delivery_id, journal.CANCELLED)
                     self.next_row += 1
                     self.outcomes.cancelled.append(delivery_id)
                     self.summary.cancelled += 1
@@ -303,8 +303,8 @@ class _Run:
 
     def handed_over(self, error: Exception | None) -> None:
         delivery_id, attempts = self.in_flight.popleft()
+        self.journal.record(delivery_id, journal.ACCEPTED if error is None else journal.REFUSED)
         if error is None:
-            self.journal.accepted(delivery_id)
             self.summary.sent += 1
             self.batch_sent += 1
             self.outcomes.sent.append(delivery_id)
@@ -333,7 +333,7 @@ class _Run:
 
         Reached on success and on an exception alike (Ctrl-C, SIGTERM, a lost
         database): only a message SMTP was busy with when the run broke stays
-        ``handed``, its fate unknown.
+        ``sending``, its fate unknown.
         """
         self.outcomes.not_sent += [row[0] for row in self.batch[self.next_row:]]
         self.batch = []
@@ -366,7 +366,7 @@ class _Outcomes:
             self._update(self.cancelled, status="cancelled", error=UNSUBSCRIBED, message_id=None)
         if self.not_sent:
             db.session.execute(update(deliveries)
-                               .where(deliveries.c.id.in_(self.not_sent), deliveries.c.status.in_(("sending", "handed")),
+                               .where(deliveries.c.id.in_(self.not_sent), deliveries.c.status == "sending",
                                       (deliveries.c.run_id == run_id) if run_id else true())
                                .values(status="pending", message_id=None, attempts=deliveries.c.attempts - 1))
         for error, ids in self.bounced.items():
