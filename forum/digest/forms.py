@@ -12,6 +12,13 @@ class SubscribeForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
+    """Confirming, and optionally choosing what to follow: the confirmation link is also a manage link."""
+    tags = StringField("Tags (optional)", validators=[Length(max=500)],
+                       description="Comma-separated tag names, like ml, theory.")
+    papers = StringField("arXiv papers (optional)", validators=[Length(max=500)],
+                         description="Comma-separated arXiv ids, like 2301.12345.")
+    threads = TextAreaField("Threads (optional)", validators=[Length(max=2000)],
+                            description="Thread addresses or numbers, separated by commas or lines.")
     confirm = SubmitField("Confirm my subscription")
 
 

@@ -67,8 +67,11 @@ def manage_url(subscription: Subscription) -> str:
     return url_for("digest.manage", token=tokens.unsubscribe_token(subscription.token))
 
 
-def confirm(token: str) -> Subscription:
-    """Activate the subscription the link names; raises tokens.BadToken."""
+def confirm(token: str, follows: dict | None = None) -> Subscription:
+    """Activate the subscription the link names, following ``follows`` if any; raises tokens.BadToken.
+
+    Confirming proves the address takes our mail again, so it also lifts a suppression.
+    """
     email = tokens.read_confirm_token(token)
     subscription = find(email)
     now = utcnow()
@@ -77,7 +80,10 @@ def confirm(token: str) -> Subscription:
         db.session.add(subscription)
     elif not subscription.is_active:
         subscription.confirmed_at, subscription.unsubscribed_at = now, None
+        subscription.suppressed_at, subscription.suppression_reason, subscription.soft_bounces = None, None, 0
         subscription.token = new_token()  # links from before the unsubscribe stay dead
+    if follows and any(follows.values()):
+        subscription.follows = follows
     db.session.commit()
     return subscription
 

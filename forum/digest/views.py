@@ -39,12 +39,16 @@ def confirm(token: str):
     try:
         email = tokens.read_confirm_token(token)
         if form.validate_on_submit():
-            subscription = services.confirm(token)
-            return render_template("digest/confirmed.html", email=email,
-                                   manage_url=services.manage_url(subscription))
+            follows, errors = services.parse_follows(form.tags.data, form.papers.data, form.threads.data)
+            for name, message in errors.items():
+                form[name].errors.append(message)
+            if not errors:
+                subscription = services.confirm(token, follows)
+                return render_template("digest/confirmed.html", email=email,
+                                       manage_url=services.manage_url(subscription))
     except tokens.BadToken as error:
         return render_template("digest/bad_link.html", expired=error.expired), 410 if error.expired else 404
-    return render_template("digest/confirm.html", form=form, email=email)
+    return render_template("digest/confirm.html", form=form, email=email), 422 if form.errors else 200
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
