@@ -28,7 +28,7 @@ from forum.moderation.visibility import public
 from forum.papers.arxiv import normalize_arxiv_id
 from forum.threads.models import Thread
 
-THREAD_REFERENCE = re.compile(r"^(?:.*/t/)?(\d{1,12})(?:[/?#-].*)?$")  # "123", "/t/123", "https://…/t/123/slug"
+THREAD_REFERENCE = re.compile(r"^(?:.*/t/)?(\d{1,9})(?:[/?#-].*)?$")  # "123", "/t/123", "https://…/t/123/slug"
 MAX_FOLLOWS = 50  # of each kind: a digest of everything is the plain digest
 
 

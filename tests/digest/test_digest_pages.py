@@ -93,6 +93,7 @@ def test_confirmed_page_links_to_choosing_follows(mail_app, smtp_server):
     ({"tags": "ml", "papers": "not-a-paper", "threads": ""}, 422, "Not an arXiv id: not-a-paper"),
     ({"tags": "", "papers": "", "threads": "999999"}, 422, "No such thread: 999999"),
     ({"tags": "", "papers": "", "threads": "the best one"}, 422, "No such thread: the best one"),
+    ({"tags": "", "papers": "", "threads": "99999999999999"}, 422, "No such thread: 99999999999999"),
     ({"tags": "x" * 501, "papers": "", "threads": ""}, 422, "Field cannot be longer than 500 characters"),
 ])
 def test_manage_page_refuses_bad_follows_and_keeps_the_input(mail_app, data, status, message):
