@@ -72,6 +72,7 @@ ACTIONS: dict[str, Action] = {
         lambda w: "/digest/unsubscribe/not-a-token", ANYONE,
         csrf_exempt="RFC 8058 one-click: mail clients POST with no session; the signed token "
                     "in the URL is the authority"),
+    "digest.manage": Action(lambda w: "/digest/manage/not-a-token", ANYONE, {"tags": "ml"}),
     "digest.settings": Action(lambda w: "/digest/settings", MEMBER, {"enabled": "y"},
                               banned_refused=False),
     # notifications

@@ -1,6 +1,6 @@
 """Digest forms: they validate; services change state."""
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length
 
 
@@ -12,6 +12,13 @@ class SubscribeForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
+    """Confirming, and optionally choosing what to follow: the confirmation link is also a manage link."""
+    tags = StringField("Tags (optional)", validators=[Length(max=500)],
+                       description="Comma-separated tag names, like ml, theory.")
+    papers = StringField("arXiv papers (optional)", validators=[Length(max=500)],
+                         description="Comma-separated arXiv ids, like 2301.12345.")
+    threads = TextAreaField("Threads (optional)", validators=[Length(max=2000)],
+                            description="Thread addresses or numbers, separated by commas or lines.")
     confirm = SubmitField("Confirm my subscription")
 
 
@@ -22,3 +29,13 @@ class DigestSettingsForm(FlaskForm):
     papers = StringField("Or mentioning these arXiv papers", validators=[Length(max=500)],
                          description="Comma-separated arXiv ids, like 2301.12345.")
     save = SubmitField("Save digest settings")
+
+
+class ManageForm(FlaskForm):
+    tags = StringField("Tags", validators=[Length(max=500)],
+                       description="Comma-separated tag names, like ml, theory.")
+    papers = StringField("arXiv papers", validators=[Length(max=500)],
+                         description="Comma-separated arXiv ids, like 2301.12345.")
+    threads = TextAreaField("Threads", validators=[Length(max=2000)],
+                            description="Thread addresses or numbers, separated by commas or lines.")
+    save = SubmitField("Save what I follow")

@@ -4,7 +4,7 @@ Why not one ``EmailMessage`` per subscriber: the email package spends about
 5 ms building and serialising each one (header objects, content manager,
 generator), which alone caps sending at 200 messages a second. Every
 subscriber with the same follows gets the same message but for four things:
-To, Message-ID, Date and their unsubscribe link. ``DigestTemplate`` builds
+To, Message-ID, Date and their own token (in their unsubscribe and manage links). ``DigestTemplate`` builds
 the message once and splices those in, so a recipient costs a few string
 joins (``mail.RawMessage``).
 
@@ -56,8 +56,8 @@ def is_plain_address(address: str) -> bool:
 class DigestTemplate:
     """One rendered digest, ready to address to each subscriber of the same follows.
 
-    ``text`` and ``html`` hold ``placeholder`` where the reader's unsubscribe
-    URL goes; ``headers`` are the constant ones (From, List-Id, ...).
+    ``text`` and ``html`` hold ``placeholder`` where each reader's own value
+    goes (their signed token, inside the unsubscribe and manage links); ``headers`` are the constant ones (From, List-Id, ...).
     """
 
     def __init__(self, subject: str, text: str, html: str, headers: dict[str, str], placeholder: str):
@@ -76,23 +76,23 @@ class DigestTemplate:
                            "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode()
         self._tail = f"\r\n--{self.boundary}--\r\n".encode()
 
-    def message(self, to: str, message_id: str, unsubscribe_url: str,
+    def message(self, to: str, message_id: str, reader_value: str,
                 list_unsubscribe: str) -> mail.RawMessage | EmailMessage:
         """The message for one reader; ``list_unsubscribe`` is their List-Unsubscribe value."""
         headers = {"To": to, "Message-ID": message_id, "Date": formatdate(usegmt=True),
                    "List-Unsubscribe": list_unsubscribe}
         if not is_plain_address(to):
-            return self._built_whole(headers, unsubscribe_url)
+            return self._built_whole(headers, reader_value)
         own = "".join(f"{name}: {value}{CRLF}" for name, value in headers.items()).encode("ascii")
         data = b"".join((own, self._head, CRLF.encode(), self._text_head,
-                         self._text.encode(unsubscribe_url), self._html_head,
-                         self._html.encode(unsubscribe_url), self._tail))
+                         self._text.encode(reader_value), self._html_head,
+                         self._html.encode(reader_value), self._tail))
         return mail.RawMessage(self.sender, (to,), data, message_id)
 
-    def _built_whole(self, headers: dict[str, str], unsubscribe_url: str) -> EmailMessage:
+    def _built_whole(self, headers: dict[str, str], reader_value: str) -> EmailMessage:
         message = mail.build_message(headers.pop("To"), self.subject,
-                                     self.text.replace(self.placeholder, unsubscribe_url),
-                                     self.html.replace(self.placeholder, str(escape(unsubscribe_url))),
+                                     self.text.replace(self.placeholder, reader_value),
+                                     self.html.replace(self.placeholder, str(escape(reader_value))),
                                      headers={**self.headers, **headers})
         message.policy = HEADER_POLICY
         return message

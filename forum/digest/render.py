@@ -6,9 +6,11 @@ clients ignore stylesheets, so every style is inline, in a single 600px
 table-free column that Gmail, Outlook and Apple Mail all render alike.
 
 Every subscriber with the same follows gets the same digest but for their
-unsubscribe link, so ``Renderer`` renders (and serialises, see
+own signed token, which sits in two links: one-click unsubscribe and "manage
+what you follow" (the way an email-only subscriber, with no account, chooses
+tags and papers). So ``Renderer`` renders (and serialises, see
 ``forum.digest.message``) once per distinct follows, with a placeholder where
-the link goes, and completes the message per subscriber.
+the token goes, and completes the message per subscriber.
 """
 from __future__ import annotations
 
@@ -21,8 +23,7 @@ from forum.digest import tokens
 from forum.digest.message import DigestTemplate
 from forum.digest.selection import personalize
 
-UNSUBSCRIBE_PLACEHOLDER = "__DIGEST_UNSUBSCRIBE_URL__"
-_TOKEN_MARK = "__TOKEN__"
+TOKEN_PLACEHOLDER = "__DIGEST_READER_TOKEN__"
 
 
 class NoServerName(RuntimeError):
@@ -44,17 +45,25 @@ def subject_for(sections: dict) -> str:
     return f"{site} weekly digest, {sections['week']} ({start:%b} {start.day} - {last:%b} {last.day})"
 
 
-def render(sections: dict, unsubscribe_url: str) -> RenderedDigest:
+def render(sections: dict, reader_token: str) -> RenderedDigest:
+    """The email for one reader; ``reader_token`` is their signed token (or a placeholder)."""
     context = {
         "sections": sections, "subject": subject_for(sections),
         "site_name": current_app.config.get("FORUM_SITE_NAME", "Idea Exchange"),
-        "thread_url": _thread_url, "paper_url": _paper_url,
+        "thread_url": _thread_url, "paper_url": _paper_url, "paper_title": paper_title,
         "home_url": url_for("threads.index", _external=True),
         "archive_url": url_for("digest.issue", week=sections["week"], _external=True),
-        "unsubscribe_url": unsubscribe_url,
+        "unsubscribe_url": url_for("digest.unsubscribe", token=reader_token, _external=True),
+        "manage_url": url_for("digest.manage", token=reader_token, _external=True),
     }
     return RenderedDigest(context["subject"], render_template("email/digest.txt", **context),
                           render_template("email/digest.html", **context))
+
+
+def paper_title(paper: dict) -> str | None:
+    """A cited paper's title, or None while its details are pending (older snapshots said "arXiv:<id>")."""
+    title = paper.get("title")
+    return None if not title or title == f"arXiv:{paper['arxiv_id']}" else title
 
 
 class Renderer:
@@ -63,29 +72,32 @@ class Renderer:
     def __init__(self, sections: dict, headers: dict[str, str]):
         check_server_name()
         self.sections, self.headers = sections, headers
-        self._cache: dict[tuple, DigestTemplate | None] = {}
-        # An unsubscribe URL for each of thousands of readers, without building the
-        # serializer and routing the URL every time.
+        self._cache: dict[tuple, DigestTemplate] = {}
+        # A token for each of thousands of readers, without building the serializer
+        # and routing the URL every time.
         self._serializer = tokens.unsubscribe_serializer()
-        self._url_around_token = url_for("digest.unsubscribe", token=_TOKEN_MARK, _external=True).split(_TOKEN_MARK)
+        self._url_around_token = url_for("digest.unsubscribe", token=TOKEN_PLACEHOLDER,
+                                         _external=True).split(TOKEN_PLACEHOLDER)
 
-    def unsubscribe_url(self, secret: str) -> str:
-        """The one-click unsubscribe URL with a signed ``secret`` (tokens are URL-safe: nothing to quote)."""
+    def reader_token(self, secret: str) -> str:
+        """The signed token of a subscription's ``secret`` (URL-safe: nothing to quote)."""
+        return self._serializer.dumps(secret)
+
+    def unsubscribe_url(self, reader_token: str) -> str:
         before, after = self._url_around_token
-        return f"{before}{self._serializer.dumps(secret)}{after}"
+        return f"{before}{reader_token}{after}"
 
-    def template_for(self, follows: dict) -> DigestTemplate | None:
-        """The digest for these follows ({"tags": [...], "papers": [...]}); None when nothing matches."""
-        key = (tuple(sorted(follows.get("tags") or ())), tuple(sorted(follows.get("papers") or ())))
+    def template_for(self, follows: dict) -> DigestTemplate:
+        """The digest for these follows ({"tags": [...], "papers": [...], "threads": [...]})."""
+        key = tuple(tuple(sorted(str(v) for v in follows.get(kind) or ())) for kind in ("tags", "papers", "threads"))
         if key not in self._cache:
-            personal = personalize(self.sections, list(key[0]), list(key[1]))
-            self._cache[key] = None if personal is None else self._template(personal)
+            personal = personalize(self.sections, {"tags": key[0], "papers": key[1], "threads": key[2]})
+            self._cache[key] = self._template(personal)
         return self._cache[key]
 
     def _template(self, sections: dict) -> DigestTemplate:
-        rendered = render(sections, UNSUBSCRIBE_PLACEHOLDER)
-        return DigestTemplate(rendered.subject, rendered.text, rendered.html, self.headers,
-                              UNSUBSCRIBE_PLACEHOLDER)
+        rendered = render(sections, TOKEN_PLACEHOLDER)
+        return DigestTemplate(rendered.subject, rendered.text, rendered.html, self.headers, TOKEN_PLACEHOLDER)
 
 
 def check_server_name() -> None:

@@ -3,28 +3,39 @@
 A week is an ISO week, Monday 00:00 to the next Monday 00:00 UTC; callers pass
 its bounds (``week_bounds``), so selection never asks the clock.
 
+Only public content counts, in the one sense the whole forum uses
+(``forum.moderation.visibility.public``: not held, hidden or deleted, and not
+in a thread that is). Everything is read through the models of the packages
+that own them.
+
 The activity score of a thread for the week, ``activity_score``:
 
     score = REPLY_WEIGHT * new replies + PARTICIPANT_WEIGHT * distinct participants
             + VOTE_WEIGHT * votes cast
 
-counting only what happened inside the week (replies written, people who
-wrote the thread or a reply that week, up- and down-votes cast on the thread
-or its replies that week; votes only where the votes table exists). Why these
-weights: a reply is the unit of debate; several people arguing is worth more
-than two trading messages, so each participant adds on top of their replies;
-a vote is cheap, so it counts least, and a down-vote is still activity. Only
-the week counts, so a thread started years ago but revived this week competes
-on equal terms with a new one. Deleted threads and deleted replies never
-count and never appear.
+counting only what happened inside the week (public replies written, people
+who wrote the thread or a reply that week, up- and down-votes cast that week
+on the thread or its public replies). Why these weights: a reply is the unit
+of debate; several people arguing is worth more than two trading messages, so
+each participant adds on top of their replies; a vote is cheap, so it counts
+least, and a down-vote is still activity. Only the week counts, so a thread
+started years ago but revived this week competes on equal terms with a new one.
 
 Sections (``select_week``): ``top`` (at most ``DIGEST_TOP_N``, default 10,
-threads with a positive score, best first), ``new`` (threads started this
-week, best first), ``papers`` (arXiv papers mentioned by the week's active
-threads, most discussed first; only where paper links exist). The result is a
-JSON-ready dict, stored as the issue's snapshot; ``None`` when the week has
-nothing worth sending. ``personalize`` keeps what matches a subscriber's
-follows.
+threads with replies or votes this week, best first), ``new`` (threads
+started this week, best first), ``papers`` (arXiv papers cited by the week's
+active threads, most discussed first) and ``pool``: every thread active that
+week, best first (at most ``POOL_MAX``), from which personal digests pick.
+The result is a JSON-ready dict, stored as the issue's snapshot; ``None``
+when the week has nothing worth sending.
+
+Personal digests (``personalize``): a subscriber who follows tags, papers or
+threads first gets the week's best of what they follow, picked from the whole
+pool (a niche tag active that week always shows, however low it ranks
+overall), then the global top fills the digest up to ``top_n`` threads, and
+the new debates not shown yet follow. Why fill rather than send only matches:
+a reader who follows a quiet tag should still hear of the week's big debates,
+and a digest is never empty because a follow was quiet.
 """
 from __future__ import annotations
 
@@ -34,7 +45,11 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select
 
+from forum.digest.excerpt import excerpt
 from forum.extensions import db
+from forum.moderation.visibility import public
+from forum.papers.models import Paper, PaperMention
+from forum.threads.models import Post, Tag, Thread, Vote
 
 REPLY_WEIGHT = 3
 PARTICIPANT_WEIGHT = 2
@@ -42,7 +57,9 @@ VOTE_WEIGHT = 1
 DEFAULT_TOP_N = 10
 NEW_DEBATES_MAX = 10
 PAPERS_MAX = 5
-EXCERPT_CHARS = 240
+# Threads kept in an issue's snapshot for personal digests: a research forum's busiest
+# week stays far below this; the cap only bounds the stored JSON.
+POOL_MAX = 2000
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -85,40 +102,24 @@ def activity_score(replies: int, participants: int, votes: int) -> int:
 
 
 def select_week(start: datetime, end: datetime, top_n: int = DEFAULT_TOP_N) -> dict | None:
-    tables = db.metadata.tables
-    threads, posts = tables["threads"], tables["posts"]
-    in_week = lambda column: and_(column >= start, column < end)  # noqa: E731
-
-    replies = db.session.execute(
-        select(posts.c.thread_id, posts.c.author_id)
-        .join(threads, threads.c.id == posts.c.thread_id)
-        .where(in_week(posts.c.created_at), posts.c.deleted_at.is_(None),
-               threads.c.deleted_at.is_(None), *_public(posts), *_public(threads))).all()
-    reply_count: dict[int, int] = defaultdict(int)
-    people: dict[int, set[int]] = defaultdict(set)
-    for thread_id, author_id in replies:
-        reply_count[thread_id] += 1
-        people[thread_id].add(author_id)
+    reply_count, people = _replies_in_week(start, end)
     votes = _votes_in_week(start, end)
-
-    candidate_ids = set(reply_count) | set(votes)
     rows = db.session.execute(
-        select(threads.c.id, threads.c.title, threads.c.body, threads.c.author_id,
-               threads.c.created_at, threads.c.reply_count)
-        .where(threads.c.deleted_at.is_(None), *_public(threads),
-               or_(threads.c.id.in_(candidate_ids), in_week(threads.c.created_at)))).all()
+        select(Thread.id, Thread.title, Thread.body_html, Thread.author_id, Thread.created_at,
+               Thread.reply_count)
+        .where(public(Thread), or_(Thread.id.in_(set(reply_count) | set(votes)),
+                                   and_(Thread.created_at >= start, Thread.created_at < end)))).all()
     if not rows:
         return None
     ids = [row.id for row in rows]
     tags, papers = _tags_of(ids), _papers_of(ids)
-
     items = []
     for row in rows:
         is_new = start <= _aware(row.created_at) < end
         if is_new:
             people[row.id].add(row.author_id)
         item = {
-            "id": row.id, "title": row.title, "excerpt": _excerpt(row.body),
+            "id": row.id, "title": row.title, "excerpt": excerpt(row.body_html),
             "created_at": _aware(row.created_at).isoformat(), "is_new": is_new,
             "replies": reply_count[row.id], "participants": len(people[row.id]),
             "votes": votes.get(row.id, 0), "total_replies": row.reply_count,
@@ -127,15 +128,47 @@ def select_week(start: datetime, end: datetime, top_n: int = DEFAULT_TOP_N) -> d
         item["score"] = activity_score(item["replies"], item["participants"], item["votes"])
         items.append(item)
     items.sort(key=lambda item: (-item["score"], item["created_at"], item["id"]))
-
     top = [item for item in items if item["replies"] or item["votes"]][:top_n]
     new = [item for item in items if item["is_new"]][:NEW_DEBATES_MAX]
-    return _sections(start, top, new, items)
-
-
-def _sections(start: datetime, top: list, new: list, items: list) -> dict | None:
     if not top and not new:
         return None
+    return {"week": week_label(start), "start": start.isoformat(), "top_n": top_n,
+            "top": top, "new": new, "papers": _most_discussed(items)[:PAPERS_MAX],
+            "pool": items[:POOL_MAX]}
+
+
+def personalize(sections: dict, follows: dict) -> dict:
+    """The digest of one subscriber: the best of what they follow, then the global best.
+
+    ``follows`` is ``{"tags": [...], "papers": [...], "threads": [...]}``; with
+    nothing followed the global digest is returned as is.
+    """
+    tags = {t.lower() for t in follows.get("tags") or ()}
+    papers = set(follows.get("papers") or ())
+    threads = {int(t) for t in follows.get("threads") or ()}
+    if not (tags or papers or threads):
+        return sections
+
+    def matches(item: dict) -> bool:
+        return (item["id"] in threads or bool(tags & {t.lower() for t in item["tags"]})
+                or bool(papers & {p["arxiv_id"] for p in item["papers"]}))
+
+    top_n = int(sections.get("top_n") or DEFAULT_TOP_N)
+    pool = sections.get("pool") or _unique(sections["top"] + sections["new"])  # issues made before the pool
+    followed = [item for item in pool if matches(item)][:top_n]
+    shown = {item["id"] for item in followed}
+    fill = [item for item in sections["top"] if item["id"] not in shown][:max(0, top_n - len(followed))]
+    shown |= {item["id"] for item in fill}
+    cited = _most_discussed(followed)
+    cited_ids = {paper["arxiv_id"] for paper in cited}
+    return {**sections, "pool": [], "followed": followed, "top": fill,
+            "new": [item for item in sections["new"] if item["id"] not in shown],
+            "papers": (cited + [p for p in sections["papers"] if p["arxiv_id"] not in cited_ids])[:PAPERS_MAX],
+            "follows": {"tags": sorted(tags), "papers": sorted(papers), "threads": len(threads)}}
+
+
+def _most_discussed(items: list[dict]) -> list[dict]:
+    """Papers cited by the items that were new or replied to, by replies then threads."""
     discussed: dict[str, dict] = {}
     for item in items:
         if not (item["replies"] or item["is_new"]):
@@ -144,79 +177,62 @@ def _sections(start: datetime, top: list, new: list, items: list) -> dict | None
             entry = discussed.setdefault(paper["arxiv_id"], {**paper, "threads": [], "replies": 0})
             entry["threads"].append({"id": item["id"], "title": item["title"]})
             entry["replies"] += item["replies"]
-    papers = sorted(discussed.values(), key=lambda p: (-p["replies"], -len(p["threads"]), p["arxiv_id"]))
-    return {"week": week_label(start), "start": start.isoformat(),
-            "top": top, "new": new, "papers": papers[:PAPERS_MAX]}
+    return sorted(discussed.values(), key=lambda p: (-p["replies"], -len(p["threads"]), p["arxiv_id"]))
 
 
-def personalize(sections: dict, tags: list[str], papers: list[str]) -> dict | None:
-    """Only the threads (and papers) a subscriber follows; None when none match."""
-    if not tags and not papers:
-        return sections
-    tags_set, papers_set = {t.lower() for t in tags}, set(papers)
-
-    def matches(item: dict) -> bool:
-        return (bool(tags_set & {t.lower() for t in item["tags"]})
-                or bool(papers_set & {p["arxiv_id"] for p in item["papers"]}))
-
-    kept = {**sections,
-            "top": [i for i in sections["top"] if matches(i)],
-            "new": [i for i in sections["new"] if matches(i)],
-            "papers": [p for p in sections["papers"] if p["arxiv_id"] in papers_set]}
-    return kept if kept["top"] or kept["new"] else None
-
-
-def _public(table) -> list:
-    """Held (awaiting a moderator) and hidden posts are never in a digest."""
-    return [table.c[name].is_(None) for name in ("held_at", "hidden_at") if name in table.c]
+def _replies_in_week(start: datetime, end: datetime) -> tuple[dict[int, int], dict[int, set[int]]]:
+    """Public replies written in the week: their number and their authors, per thread."""
+    count: dict[int, int] = defaultdict(int)
+    people: dict[int, set[int]] = defaultdict(set)
+    for thread_id, author_id in db.session.execute(
+            select(Post.thread_id, Post.author_id).join(Thread, Thread.id == Post.thread_id)
+            .where(Post.created_at >= start, Post.created_at < end, public(Post))):
+        count[thread_id] += 1
+        people[thread_id].add(author_id)
+    return count, people
 
 
 def _votes_in_week(start: datetime, end: datetime) -> dict[int, int]:
-    """Votes cast in the week per thread, on the thread or its replies; {} without a votes table."""
-    tables = db.metadata.tables
-    votes = tables.get("votes")
-    if votes is None:
-        return {}
-    posts = tables["posts"]
-    thread_of_vote = func.coalesce(votes.c.thread_id, posts.c.thread_id)
+    """Votes cast in the week per thread, on the public thread itself or its public replies."""
+    thread_id = func.coalesce(Vote.thread_id, Post.thread_id)
     rows = db.session.execute(
-        select(thread_of_vote, func.count())
-        .select_from(votes.outerjoin(posts, posts.c.id == votes.c.post_id))
-        .where(votes.c.created_at >= start, votes.c.created_at < end)
-        .group_by(thread_of_vote)).all()
-    return {thread_id: count for thread_id, count in rows if thread_id is not None}
+        select(thread_id, func.count())
+        .select_from(Vote)
+        .outerjoin(Post, Post.id == Vote.post_id)
+        .join(Thread, Thread.id == thread_id)
+        .where(Vote.created_at >= start, Vote.created_at < end, public(Thread),
+               or_(Vote.post_id.is_(None), public(Post)))
+        .group_by(thread_id)).all()
+    return {thread: count for thread, count in rows}
 
 
 def _tags_of(thread_ids: list[int]) -> dict[int, list[str]]:
-    tables = db.metadata.tables
-    if "thread_tags" not in tables or "tags" not in tables or not thread_ids:
-        return {}
-    links, tags = tables["thread_tags"], tables["tags"]
     result: dict[int, list[str]] = defaultdict(list)
     for thread_id, name in db.session.execute(
-            select(links.c.thread_id, tags.c.name).join(tags, tags.c.id == links.c.tag_id)
-            .where(links.c.thread_id.in_(thread_ids)).order_by(tags.c.name)):
+            select(Thread.id, Tag.name).join(Thread.tags)
+            .where(Thread.id.in_(thread_ids)).order_by(Tag.name)):
         result[thread_id].append(name)
     return result
 
 
 def _papers_of(thread_ids: list[int]) -> dict[int, list[dict]]:
-    tables = db.metadata.tables
-    if "paper_mentions" not in tables or "papers" not in tables or not thread_ids:
-        return {}
-    mentions, papers = tables["paper_mentions"], tables["papers"]
+    """Papers cited in each thread's opening post or public replies; ``title`` None while pending."""
     result: dict[int, dict[str, dict]] = defaultdict(dict)
     for thread_id, arxiv_id, title in db.session.execute(
-            select(mentions.c.thread_id, papers.c.arxiv_id, papers.c.title)
-            .join(papers, papers.c.id == mentions.c.paper_id)
-            .where(mentions.c.thread_id.in_(thread_ids)).order_by(papers.c.arxiv_id)):
-        result[thread_id][arxiv_id] = {"arxiv_id": arxiv_id, "title": title or f"arXiv:{arxiv_id}"}
+            select(PaperMention.thread_id, Paper.arxiv_id, Paper.title)
+            .join(Paper, Paper.id == PaperMention.paper_id)
+            .join(Thread, Thread.id == PaperMention.thread_id)
+            .outerjoin(Post, Post.id == PaperMention.post_id)
+            .where(PaperMention.thread_id.in_(thread_ids),
+                   or_(PaperMention.post_id.is_(None), public(Post)))
+            .order_by(Paper.arxiv_id)):
+        result[thread_id][arxiv_id] = {"arxiv_id": arxiv_id, "title": title or None}
     return {thread_id: list(found.values()) for thread_id, found in result.items()}
 
 
-def _excerpt(body: str) -> str:
-    text = " ".join(body.split())
-    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
+def _unique(items: list[dict]) -> list[dict]:
+    seen: set[int] = set()
+    return [item for item in items if not (item["id"] in seen or seen.add(item["id"]))]
 
 
 def _aware(moment: datetime) -> datetime:

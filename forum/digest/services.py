@@ -1,11 +1,20 @@
-"""Subscribing and leaving: double opt-in by signed link, one-click unsubscribe.
+"""Subscribing, choosing what to follow and leaving: double opt-in by signed link.
 
 The subscribe form answers the same whatever the address's state (new,
-pending, already subscribed), so it reveals nothing about who reads the
-digest: each gets the same confirmation email, and confirming an active
-subscription changes nothing.
+pending, already subscribed), so the page reveals nothing about who reads the
+digest. The email differs, since only the address's owner reads it: a new or
+lapsed address gets a confirmation link; an address already subscribed gets
+its manage link instead (choose tags, papers and threads, or leave), so
+anyone on the list can always find the way out, even without last week's
+digest at hand.
+
+Email-only subscribers (no account) manage their follows on the page their
+digest links to (``manage``), authorised by the same signed token as the
+one-click unsubscribe link; members also have ``/digest/settings``.
 """
 from __future__ import annotations
+
+import re
 
 from flask import current_app, render_template, url_for
 from sqlalchemy import select
@@ -15,6 +24,12 @@ from forum.database import utcnow
 from forum.digest import tokens
 from forum.digest.models import Subscription, new_token
 from forum.extensions import db
+from forum.moderation.visibility import public
+from forum.papers.arxiv import normalize_arxiv_id
+from forum.threads.models import Thread
+
+THREAD_REFERENCE = re.compile(r"^(?:.*/t/)?(\d{1,9})(?:[/?#-].*)?$")  # "123", "/t/123", "https://…/t/123/slug"
+MAX_FOLLOWS = 50  # of each kind: a digest of everything is the plain digest
 
 
 def normalize_email(email: str) -> str:
@@ -26,9 +41,21 @@ def find(email: str) -> Subscription | None:
 
 
 def request_subscription(email: str) -> None:
-    """Email a confirmation link to ``email``; raises mail.MailError if it could not be sent."""
+    """Email ``email`` a confirmation link, or its manage link when already subscribed.
+
+    Raises mail.MailError if it could not be sent.
+    """
     email = normalize_email(email)
     site = current_app.config.get("FORUM_SITE_NAME", "Idea Exchange")
+    subscription = find(email)
+    db.session.rollback()
+    if subscription is not None and subscription.is_active:
+        token = tokens.unsubscribe_token(subscription.token)
+        text = render_template("email/digest_already.txt", site_name=site,
+                               manage_url=url_for("digest.manage", token=token, _external=True),
+                               unsubscribe_url=url_for("digest.unsubscribe", token=token, _external=True))
+        mail.send(mail.build_message(email, f"Your {site} weekly digest subscription", text))
+        return
     text = render_template("email/digest_confirm.txt", site_name=site,
                            days=tokens.CONFIRM_MAX_AGE.days,
                            confirm_url=url_for("digest.confirm", token=tokens.confirm_token(email),
@@ -36,8 +63,15 @@ def request_subscription(email: str) -> None:
     mail.send(mail.build_message(email, f"Confirm your {site} weekly digest subscription", text))
 
 
-def confirm(token: str) -> Subscription:
-    """Activate the subscription the link names; raises tokens.BadToken."""
+def manage_url(subscription: Subscription) -> str:
+    return url_for("digest.manage", token=tokens.unsubscribe_token(subscription.token))
+
+
+def confirm(token: str, follows: dict | None = None) -> Subscription:
+    """Activate the subscription the link names, following ``follows`` if any; raises tokens.BadToken.
+
+    Confirming proves the address takes our mail again, so it also lifts a suppression.
+    """
     email = tokens.read_confirm_token(token)
     subscription = find(email)
     now = utcnow()
@@ -46,7 +80,10 @@ def confirm(token: str) -> Subscription:
         db.session.add(subscription)
     elif not subscription.is_active:
         subscription.confirmed_at, subscription.unsubscribed_at = now, None
+        subscription.suppressed_at, subscription.suppression_reason, subscription.soft_bounces = None, None, 0
         subscription.token = new_token()  # links from before the unsubscribe stay dead
+    if follows and any(follows.values()):
+        subscription.follows = follows
     db.session.commit()
     return subscription
 
@@ -71,6 +108,38 @@ def member_subscription(user) -> Subscription | None:
         (Subscription.user_id == user.id) | (Subscription.email == normalize_email(user.email))))
 
 
+def parse_follows(tags_text: str, papers_text: str, threads_text: str = "") -> tuple[dict, dict[str, str]]:
+    """Typed lists to ``{"tags", "papers", "threads"}``, and an error message per bad field."""
+    errors: dict[str, str] = {}
+    tags = sorted({t.strip().lower() for t in (tags_text or "").split(",") if t.strip()})
+    papers, bad = set(), []
+    for raw in (p.strip() for p in (papers_text or "").split(",")):
+        if raw:
+            canonical = normalize_arxiv_id(raw)
+            papers.add(canonical) if canonical else bad.append(raw)
+    if bad:
+        errors["papers"] = f"Not an arXiv id: {', '.join(bad)}."
+    wanted, bad = set(), []
+    for raw in (t.strip() for t in (threads_text or "").replace("\n", ",").split(",")):
+        if raw:
+            match = THREAD_REFERENCE.match(raw)
+            wanted.add(int(match[1])) if match else bad.append(raw)
+    found = set(db.session.scalars(select(Thread.id).where(Thread.id.in_(wanted), public(Thread)))) if wanted else set()
+    bad += [str(n) for n in sorted(wanted - found)]
+    if bad:
+        errors["threads"] = f"No such thread: {', '.join(bad)}. Paste a thread's address or its number."
+    for kind, values in (("tags", tags), ("papers", papers), ("threads", found)):
+        if len(values) > MAX_FOLLOWS:
+            errors[kind] = f"Follow at most {MAX_FOLLOWS} {kind}."
+    return {"tags": tags, "papers": sorted(papers), "threads": sorted(found)}, errors
+
+
+def set_follows(subscription: Subscription, follows: dict) -> None:
+    """What an email-only subscriber's digest puts first (through their manage link)."""
+    subscription.follows = follows
+    db.session.commit()
+
+
 def set_member_digest(user, on: bool, tags: list[str], papers: list[str]) -> str:
     """Switch a member's digest on or off and keep their follows; returns "on", "off" or "confirm".
 
@@ -85,7 +154,7 @@ def set_member_digest(user, on: bool, tags: list[str], papers: list[str]) -> str
         subscription = Subscription(email=normalize_email(user.email))
         db.session.add(subscription)
     subscription.user_id = user.id
-    subscription.follows = {"tags": tags, "papers": papers}
+    subscription.follows = {"tags": tags, "papers": papers, "threads": subscription.followed_threads}
     state = "off"
     if on and subscription.is_active:
         state = "on"

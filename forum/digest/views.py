@@ -1,4 +1,4 @@
-"""Digest pages: subscribe, confirm, unsubscribe (one-click), preview, archive, feed, settings."""
+"""Digest pages: subscribe, confirm, manage, unsubscribe (one-click), preview, archive, feed, settings."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
@@ -7,11 +7,10 @@ from sqlalchemy import select
 
 from forum import mail, ratelimits
 from forum.database import utcnow
-from forum.digest import selection, services, tokens
-from forum.digest.forms import ConfirmForm, DigestSettingsForm, SubscribeForm
+from forum.digest import render, selection, services, tokens
+from forum.digest.forms import ConfirmForm, DigestSettingsForm, ManageForm, SubscribeForm
 from forum.digest.models import DigestIssue
 from forum.extensions import csrf, db
-from forum.papers.arxiv import normalize_arxiv_id
 
 bp = Blueprint("digest", __name__, url_prefix="/digest")
 
@@ -40,11 +39,16 @@ def confirm(token: str):
     try:
         email = tokens.read_confirm_token(token)
         if form.validate_on_submit():
-            services.confirm(token)
-            return render_template("digest/confirmed.html", email=email)
+            follows, errors = services.parse_follows(form.tags.data, form.papers.data, form.threads.data)
+            for name, message in errors.items():
+                form[name].errors.append(message)
+            if not errors:
+                subscription = services.confirm(token, follows)
+                return render_template("digest/confirmed.html", email=email,
+                                       manage_url=services.manage_url(subscription))
     except tokens.BadToken as error:
         return render_template("digest/bad_link.html", expired=error.expired), 410 if error.expired else 404
-    return render_template("digest/confirm.html", form=form, email=email)
+    return render_template("digest/confirm.html", form=form, email=email), 422 if form.errors else 200
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -61,12 +65,36 @@ def unsubscribe(token: str):
                            already=subscription.unsubscribed_at is not None)
 
 
+@bp.route("/manage/<token>", methods=["GET", "POST"])
+def manage(token: str):
+    """Choose what the digest puts first, with the signed link every digest carries (no account needed)."""
+    try:
+        subscription = services.find_by_unsubscribe_token(token)
+    except tokens.BadToken:
+        return render_template("digest/bad_link.html", expired=False), 404
+    form = ManageForm()
+    if request.method == "GET":
+        form.tags.data = ", ".join(subscription.followed_tags)
+        form.papers.data = ", ".join(subscription.followed_papers)
+        form.threads.data = ", ".join(str(t) for t in subscription.followed_threads)
+    if form.validate_on_submit():
+        follows, errors = services.parse_follows(form.tags.data, form.papers.data, form.threads.data)
+        for name, message in errors.items():
+            form[name].errors.append(message)
+        if not errors:
+            services.set_follows(subscription, follows)
+            flash("Saved: your next digest puts what you follow first.", "success")
+            return redirect(url_for("digest.manage", token=token))
+    return render_template("digest/manage.html", form=form, subscription=subscription, token=token), \
+        422 if form.errors else 200
+
+
 @bp.route("/preview")
 def preview():
     start, end = selection.week_bounds(utcnow().date())
     sections = selection.select_week(start, end)
     return render_template("digest/issue.html", sections=sections, week=selection.week_label(start),
-                           is_preview=True)
+                           is_preview=True, paper_title=render.paper_title)
 
 
 @bp.route("/archive")
@@ -80,7 +108,8 @@ def issue(week: str):
     issue = db.session.scalar(select(DigestIssue).where(DigestIssue.week == week.upper()))
     if issue is None:
         abort(404, f"There is no digest for {week}.")
-    return render_template("digest/issue.html", sections=issue.sections, week=issue.week, is_preview=False)
+    return render_template("digest/issue.html", sections=issue.sections, week=issue.week, is_preview=False,
+                           paper_title=render.paper_title)
 
 
 @bp.route("/feed.atom")
@@ -102,12 +131,13 @@ def settings():
         form.tags.data = ", ".join(subscription.followed_tags)
         form.papers.data = ", ".join(subscription.followed_papers)
     if form.validate_on_submit():
-        tags, papers, bad = _parse_follows(form.tags.data, form.papers.data)
-        if bad:
-            form.papers.errors.append(f"Not an arXiv id: {', '.join(bad)}.")
-        else:
+        follows, errors = services.parse_follows(form.tags.data, form.papers.data)
+        for name, message in errors.items():
+            form[name].errors.append(message)
+        if not errors:
             try:
-                state = services.set_member_digest(current_user, form.enabled.data, tags, papers)
+                state = services.set_member_digest(current_user, form.enabled.data,
+                                                   follows["tags"], follows["papers"])
             except mail.MailError:
                 form.enabled.errors.append("We could not send the confirmation email just now; try again later.")
                 return render_template("digest/settings.html", form=form), 503
@@ -117,13 +147,3 @@ def settings():
                   "success")
             return redirect(url_for("digest.settings"))
     return render_template("digest/settings.html", form=form), 422 if form.errors else 200
-
-
-def _parse_follows(tags_text: str, papers_text: str) -> tuple[list[str], list[str], list[str]]:
-    tags = sorted({t.strip().lower() for t in (tags_text or "").split(",") if t.strip()})
-    papers, bad = [], []
-    for raw in (p.strip() for p in (papers_text or "").split(",")):
-        if raw:
-            canonical = normalize_arxiv_id(raw)
-            (papers if canonical else bad).append(canonical or raw)
-    return tags, sorted(set(papers)), bad

@@ -14,7 +14,7 @@ from tests.digest.helpers import busy_week, subscribe
     ("2999-W01", "has not started yet"),
 ])
 def test_bad_week_values(mail_app, week, message):
-    result = mail_app.test_cli_runner().invoke(args=["digest", "send", "--week", week])
+    result = mail_app.test_cli_runner().invoke(args=["digest", "send", "--week", week, "--force"])
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output
 
@@ -24,10 +24,10 @@ def test_send_with_progress_and_summary_then_rerun(mail_app, smtp_server, week):
         busy_week()
         subscribe("a@example.org", "b@example.org")
     runner = mail_app.test_cli_runner()
-    result = runner.invoke(args=["digest", "send", "--week", week])
+    result = runner.invoke(args=["digest", "send", "--week", week, "--force"])
     assert result.exit_code == 0, result.output
     assert f"Digest {week}: 2 sent, 0 failed" in result.output
-    again = runner.invoke(args=["digest", "send", "--week", week])
+    again = runner.invoke(args=["digest", "send", "--week", week, "--force"])
     assert f"Digest {week}: 0 sent, 0 failed" in again.output
     assert len(smtp_server.messages) == 2
 
@@ -48,7 +48,7 @@ def test_misconfigured_smtp_is_a_clear_message(mail_app, week):
     with mail_app.app_context():
         busy_week()
         subscribe("a@example.org")
-    result = mail_app.test_cli_runner().invoke(args=["digest", "send", "--week", week])
+    result = mail_app.test_cli_runner().invoke(args=["digest", "send", "--week", week, "--force"])
     assert result.exit_code == 1
     assert "Could not connect to the mail server 127.0.0.1:1" in result.output
     assert "Traceback" not in result.output
@@ -56,7 +56,7 @@ def test_misconfigured_smtp_is_a_clear_message(mail_app, week):
 
 def test_missing_server_name_is_a_clear_message(mail_app, week):
     mail_app.config["SERVER_NAME"] = None
-    result = mail_app.test_cli_runner().invoke(args=["digest", "send", "--week", week])
+    result = mail_app.test_cli_runner().invoke(args=["digest", "send", "--week", week, "--force"])
     assert result.exit_code == 1 and "SERVER_NAME is not set" in result.output
 
 
@@ -93,34 +93,30 @@ def test_sigterm_stops_the_run_and_the_next_run_sends_only_the_rest(mail_app, sm
     event.listen(engine, "before_cursor_execute", terminate_at_the_second_claim)
     runner = mail_app.test_cli_runner()
     try:
-        stopped = runner.invoke(args=["digest", "send", "--week", week])
+        stopped = runner.invoke(args=["digest", "send", "--week", week, "--force"])
     finally:
         event.remove(engine, "before_cursor_execute", terminate_at_the_second_claim)
-    assert stopped.exit_code == 1 and "Stopped before the end" in stopped.output
+    assert stopped.exit_code == 1 and "Stopped before the end by SIGTERM" in stopped.output
     assert "Traceback" not in stopped.output
     with mail_app.app_context():
         counts = dict(db.session.execute(select(DigestDelivery.status, func.count())
                                          .group_by(DigestDelivery.status)).all())
     assert counts == {"sent": 10, "pending": 15}  # nothing left unknown
-    rest = runner.invoke(args=["digest", "send", "--week", week])
+    rest = runner.invoke(args=["digest", "send", "--week", week, "--force"])
     assert f"Digest {week}: 15 sent" in rest.output
     assert sorted(m["To"] for m in smtp_server.messages) == sorted(f"r{n}@example.org" for n in range(25))
 
 
-def test_requeue_puts_back_what_a_crash_left_unknown(mail_app, smtp_server, week):
-    from forum.database import utcnow
-    from forum.digest import sending
-
+def test_the_week_in_progress_is_refused_without_force(mail_app, smtp_server, week):
     with mail_app.app_context():
         busy_week()
-        subscribe(*(f"r{n}@example.org" for n in range(4)))
-        issue, _ = sending.get_or_create_issue(week)
-        sending.add_deliveries(issue)
-        sending.claim_batch(issue.id, 2, utcnow(), sending.message_ids(issue))  # then killed -9
+        subscribe("a@example.org")
     runner = mail_app.test_cli_runner()
-    first = runner.invoke(args=["digest", "send", "--week", week])
-    assert "2 sent" in first.output and f"flask digest requeue --week {week}" in first.output
-    requeued = runner.invoke(args=["digest", "requeue", "--week", week])
-    assert requeued.exit_code == 0 and "2 interrupted deliveries put back" in requeued.output
-    assert "2 sent" in runner.invoke(args=["digest", "send", "--week", week]).output
-    assert len(smtp_server.messages) == 4
+    refused = runner.invoke(args=["digest", "send", "--week", week])
+    assert refused.exit_code == 2 and f"{week} is still in progress" in refused.output
+    assert "--force" in refused.output and "Traceback" not in refused.output
+    assert smtp_server.messages == []
+    forced = runner.invoke(args=["digest", "send", "--week", week, "--force"])
+    assert forced.exit_code == 0 and f"Digest {week}: 1 sent" in forced.output
+    # A finished week needs no --force (2020-W10 had no activity here).
+    assert "no digest to send" in runner.invoke(args=["digest", "send", "--week", "2020-W10"]).output

@@ -37,6 +37,110 @@ def test_double_opt_in_through_the_emailed_link(mail_app, smtp_server):
         assert db.session.scalar(select(Subscription)).is_active
 
 
+def test_a_repeated_subscribe_emails_the_manage_and_unsubscribe_links(mail_app, smtp_server):
+    with mail_app.app_context():
+        subscribe("known@example.org")
+    client = mail_app.test_client()
+    assert client.post("/digest", data={"email": "Known@Example.org"}).status_code == 200
+    [message] = smtp_server.messages
+    text = message.get_content()
+    assert message["To"] == "known@example.org" and "already subscribed" in text
+    manage = re.search(r"https://forum\.test(/digest/manage/\S+)", text)[1]
+    leave = re.search(r"https://forum\.test(/digest/unsubscribe/\S+)", text)[1]
+    assert b"known@example.org" in client.get(manage).data
+    assert client.post(leave).status_code == 200
+    with mail_app.app_context():
+        assert not db.session.scalar(select(Subscription)).is_active
+
+
+def test_the_confirmation_link_also_chooses_what_to_follow(mail_app, smtp_server):
+    client = mail_app.test_client()
+    client.post("/digest", data={"email": "new@example.org"})
+    link = confirm_link(smtp_server.messages[0])
+    assert "choose the tags, papers and threads" in smtp_server.messages[0].get_content()
+    bad = client.post(link, data={"tags": "ml", "papers": "nonsense", "threads": ""})
+    assert bad.status_code == 422 and b"Not an arXiv id: nonsense" in bad.data and b'value="ml"' in bad.data
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)) is None  # nothing confirmed on a bad form
+    client.post(link, data={"tags": "ML, theory", "papers": "", "threads": ""})
+    with mail_app.app_context():
+        subscription = db.session.scalar(select(Subscription))
+        assert subscription.is_active and subscription.follows["tags"] == ["ml", "theory"]
+
+
+def test_confirming_again_lifts_a_suppression(mail_app, smtp_server):
+    from forum.digest import bounces
+    with mail_app.app_context():
+        subscribe("back@example.org")
+        bounces.suppress("back@example.org", "550 mailbox disabled")
+        assert not db.session.scalar(select(Subscription)).is_active
+    client = mail_app.test_client()
+    client.post("/digest", data={"email": "back@example.org"})  # not active: a confirmation link
+    client.post(confirm_link(smtp_server.messages[0]))
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)).is_active
+
+
+def test_confirmed_page_links_to_choosing_follows(mail_app, smtp_server):
+    client = mail_app.test_client()
+    client.post("/digest", data={"email": "new@example.org"})
+    page = client.post(confirm_link(smtp_server.messages[0])).get_data(as_text=True)
+    manage = re.search(r'href="(/digest/manage/[^"]+)"', page)[1]
+    assert "new@example.org" in client.get(manage).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("data, status, message", [
+    ({"tags": "ml", "papers": "not-a-paper", "threads": ""}, 422, "Not an arXiv id: not-a-paper"),
+    ({"tags": "", "papers": "", "threads": "999999"}, 422, "No such thread: 999999"),
+    ({"tags": "", "papers": "", "threads": "the best one"}, 422, "No such thread: the best one"),
+    ({"tags": "", "papers": "", "threads": "99999999999999"}, 422, "No such thread: 99999999999999"),
+    ({"tags": "x" * 501, "papers": "", "threads": ""}, 422, "Field cannot be longer than 500 characters"),
+])
+def test_manage_page_refuses_bad_follows_and_keeps_the_input(mail_app, data, status, message):
+    with mail_app.app_context():
+        subscribe("reader@example.org")
+        secret = db.session.scalar(select(Subscription.token))
+    with mail_app.test_request_context():
+        link = f"/digest/manage/{tokens.unsubscribe_token(secret)}"
+    response = mail_app.test_client().post(link, data=data)
+    assert response.status_code == status and message in response.get_data(as_text=True)
+    for value in data.values():
+        assert value[:40] in response.get_data(as_text=True)
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)).follows == {}
+
+
+def test_manage_page_follows_threads_by_address_and_refuses_forged_links(mail_app):
+    from tests.factories import make_thread, make_user
+    with mail_app.app_context():
+        subscribe("reader@example.org")
+        secret = db.session.scalar(select(Subscription.token))
+        thread = make_thread(make_user(), title="Worth following")
+    with mail_app.test_request_context():
+        link = f"/digest/manage/{tokens.unsubscribe_token(secret)}"
+    client = mail_app.test_client()
+    saved = client.post(link, data={"tags": "", "papers": "",
+                                    "threads": f"https://forum.test/t/{thread.id}/worth-following"})
+    assert saved.status_code == 302
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)).follows["threads"] == [thread.id]
+    assert client.get("/digest/manage/nonsense").status_code == 404
+    assert client.post(link[:-3] + "abc", data={"tags": "spam"}).status_code == 404
+
+
+def test_manage_page_needs_csrf(mail_app):
+    mail_app.config["WTF_CSRF_ENABLED"] = True
+    with mail_app.app_context():
+        subscribe("reader@example.org")
+        secret = db.session.scalar(select(Subscription.token))
+    with mail_app.test_request_context():
+        link = f"/digest/manage/{tokens.unsubscribe_token(secret)}"
+    response = mail_app.test_client().post(link, data={"tags": "ml"})
+    assert response.status_code in (400, 422)
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)).follows == {}
+
+
 def test_already_subscribed_gets_the_same_answer(mail_app, smtp_server):
     with mail_app.app_context():
         subscribe("known@example.org")
@@ -139,7 +243,7 @@ def test_member_switches_digest_on_and_off_in_settings(mail_app, smtp_server, lo
     with mail_app.app_context():
         subscription = db.session.scalar(select(Subscription))
         assert subscription.is_active and subscription.user_id == member.id
-        assert subscription.follows == {"tags": ["ml", "theory"], "papers": ["2301.12345"]}
+        assert subscription.follows == {"tags": ["ml", "theory"], "papers": ["2301.12345"], "threads": []}
     client.post("/digest/settings", data={"tags": "", "papers": ""})
     with mail_app.app_context():
         assert not db.session.scalar(select(Subscription)).is_active

@@ -89,23 +89,8 @@ def test_resume_after_a_run_stopped_half_way_sends_only_the_rest(mail_app, smtp_
     assert len(recipients) == 30 == len(set(recipients))
 
 
-def test_crash_after_claiming_never_resends_the_unknown_ones(mail_app, smtp_server, week):
-    with mail_app.app_context():
-        busy_week()
-        subscribe(*(f"r{n}@example.org" for n in range(12)))
-        issue, _ = sending.get_or_create_issue(week)
-        sending.add_deliveries(issue)
-        from forum.database import utcnow
-        sending.claim_batch(issue.id, 5, utcnow(), sending.message_ids(issue))  # then the process died
-        summary = sending.send_week(week)
-        assert summary.sent == 7 and summary.interrupted == 5
-        assert sending.requeue_interrupted(week) == 5
-        assert sending.send_week(week).sent == 5
-    assert len({m["To"] for m in smtp_server.messages}) == 12
-
-
 def test_smtp_failure_is_recorded_and_retried_up_to_the_limit(mail_app, smtp_server, week):
-    mail_app.config["DIGEST_MAX_ATTEMPTS"] = 2
+    mail_app.config.update({"DIGEST_MAX_ATTEMPTS": 2, "DIGEST_RETRY_BACKOFF_SECONDS": 0})
     with mail_app.app_context():
         busy_week()
         subscribe("a@example.org", "b@example.org", "c@example.org")
@@ -134,10 +119,12 @@ def test_unreachable_server_stops_the_run_after_one_batch(mail_app, smtp_server,
         subscribe(*(f"r{n}@example.org" for n in range(25)))
         summary = sending.send_week(week)
         assert summary.stopped and "Could not connect" in summary.stopped
-        assert summary.failed == 10 and statuses() == {"failed": 10, "pending": 15}
+        # Our outage is not the readers' fault: nothing is charged to them.
+        assert summary.failed == 0 and statuses() == {"pending": 25}
+        assert set(db.session.scalars(select(DigestDelivery.attempts))) == {0}
 
 
-def test_unsubscribed_and_unconfirmed_get_nothing_and_personal_digests_filter(mail_app, smtp_server, week):
+def test_unsubscribed_and_unconfirmed_get_nothing_and_quiet_follows_get_the_global_digest(mail_app, smtp_server, week):
     with mail_app.app_context():
         busy_week()
         subscribe("whole@example.org")
@@ -148,8 +135,11 @@ def test_unsubscribed_and_unconfirmed_get_nothing_and_personal_digests_filter(ma
         db.session.add(left)
         db.session.commit()
         summary = sending.send_week(week)
-    assert (summary.sent, summary.skipped) == (1, 1)
-    assert [m["To"] for m in smtp_server.messages] == ["whole@example.org"]
+    assert summary.sent == 2
+    assert sorted(m["To"] for m in smtp_server.messages) == ["tagged@example.org", "whole@example.org"]
+    tagged = next(m for m in smtp_server.messages if m["To"] == "tagged@example.org")
+    text = tagged.get_body(("plain",)).get_content()
+    assert "Nothing was discussed this week in what you follow" in text and "Scaling laws" in text
 
 
 def test_quiet_week_sends_nothing(mail_app, smtp_server):
@@ -188,7 +178,7 @@ def test_each_reader_gets_their_own_unsubscribe_link_and_message_id(mail_app, sm
         assert list(left) == ["ben@example.org"]
 
 
-def test_personal_digests_keep_what_each_reader_follows(mail_app, smtp_server, week):
+def test_personal_digests_put_what_each_reader_follows_first(mail_app, smtp_server, week):
     from forum.threads import services as threads
     from tests.factories import make_user
     with mail_app.app_context():
@@ -199,13 +189,14 @@ def test_personal_digests_keep_what_each_reader_follows(mail_app, smtp_server, w
         subscribe("ml1@example.org", "ml2@example.org", follows={"tags": ["ml"], "papers": []})
         subscribe("physics@example.org", follows={"tags": ["physics"], "papers": []})
         summary = sending.send_week(week)
-    assert (summary.sent, summary.skipped) == (4, 0)
+    assert summary.sent == 4
     texts = {m["To"]: m.get_body(("plain",)).get_content() for m in smtp_server.messages}
-    for email in ("everything@example.org", "ml1@example.org", "ml2@example.org"):
-        assert "Sparse attention at scale" in texts[email]
-    assert "Lattice QCD" in texts["everything@example.org"] and "Lattice QCD" in texts["physics@example.org"]
-    assert "Lattice QCD" not in texts["ml1@example.org"] + texts["ml2@example.org"]
-    assert "Sparse attention" not in texts["physics@example.org"]
+    assert "FROM WHAT YOU FOLLOW" not in texts["everything@example.org"]
+    for email, mine, other in (("ml1@example.org", "Sparse attention", "Lattice QCD"),
+                               ("ml2@example.org", "Sparse attention", "Lattice QCD"),
+                               ("physics@example.org", "Lattice QCD", "Sparse attention")):
+        followed, rest = texts[email].split("FROM WHAT YOU FOLLOW")[1].split("NEW DEBATES")
+        assert mine in followed and other not in followed and other in rest
 
 
 def test_a_run_broken_half_way_puts_back_what_it_never_handed_to_smtp(mail_app, smtp_server, week):
@@ -236,11 +227,12 @@ def test_a_run_broken_half_way_puts_back_what_it_never_handed_to_smtp(mail_app, 
 def test_bookkeeping_costs_the_same_statements_per_batch_whatever_its_size(mail_app, smtp_server, week):
     from sqlalchemy import delete, event
 
-    from forum.digest.models import DigestIssue
+    from forum.digest.models import DigestIssue, DigestRun
 
     def statements_for(subscribers: int) -> int:
         """SQL statements to send one batch of ``subscribers`` messages, a fresh issue each time."""
         db.session.execute(delete(DigestDelivery))
+        db.session.execute(delete(DigestRun))
         db.session.execute(delete(DigestIssue))
         db.session.execute(update(Subscription).values(unsubscribed_at=sending.utcnow()))
         db.session.commit()
@@ -261,4 +253,7 @@ def test_bookkeeping_costs_the_same_statements_per_batch_whatever_its_size(mail_
     with mail_app.app_context():
         busy_week()
         small, large = statements_for(4), statements_for(40)
-    assert small == large  # claims and records are bulk UPDATEs, not one per message
+    # Claims and outcomes are bulk UPDATEs, not one per message. (The two per-message
+    # records, "handed" and "sent", go through the run's own DB-API connection: see
+    # test_digest_runs.py for what they guarantee.)
+    assert small == large
