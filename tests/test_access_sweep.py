@@ -78,9 +78,9 @@ ACTIONS: dict[str, Action] = {
     "digest.manage": Action(lambda w: "/digest/manage/not-a-token", ANYONE, {"tags": "ml"}),
     "digest.settings": Action(lambda w: "/digest/settings", MEMBER, {"enabled": "y"},
                               banned_refused=False),
+    "digest.follow": Action(lambda w: "/digest/follow/tags", MEMBER, {"value": "ml", "on": "1"},
+                            banned_refused=False),
     # notifications
-    "notifications.follow": Action(lambda w: f"/notifications/{w['notification']}/follow", OWNER,
-                                   banned_refused=False, stranger_status=404),
     "notifications.read_all": Action(lambda w: "/notifications/read-all", MEMBER,
                                      banned_refused=False),
     "notifications.email_setting": Action(lambda w: "/settings/notifications", MEMBER,

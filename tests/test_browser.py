@@ -131,3 +131,41 @@ def test_a_whole_debate_without_javascript(live_server, browser, tmp_path):
     page.get_by_role("button", name="Post reply").click()
     assert page.locator(".reply .prose em").inner_text() == "caveat"
     context.close()
+
+
+def test_reply_opens_under_the_reply_with_javascript(live_server, browser):
+    base, thread = live_server
+    page = browser.new_page()
+    page.goto(base + "/auth/login")
+    page.get_by_label("Username or email").fill("ada")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{base}/t/{thread.id}/{thread.slug}")
+    first = page.locator("article.reply").first
+    first.locator("a.reply-link").click()
+    assert page.url.startswith(f"{base}/t/{thread.id}/{thread.slug}")  # stayed on the page
+    form = first.locator("form.inline-reply")
+    assert form.count() == 1
+    assert form.locator("textarea").evaluate("el => el === document.activeElement")
+    parent_id = first.get_attribute("id").removeprefix("p")
+    assert form.locator("input[name=parent_id]").input_value() == parent_id
+    form.locator("textarea").fill("An answer written right under the reply.")
+    form.get_by_role("button", name="Post reply").click()
+    page.wait_for_load_state()
+    new = page.locator("article.reply", has_text="An answer written right under the reply.")
+    assert new.count() == 1
+    assert "in reply to" in new.inner_text() or new.get_attribute("class") != first.get_attribute("class")
+
+
+def test_without_javascript_reply_opens_its_own_page(live_server, browser):
+    base, thread = live_server
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(base + "/auth/login")
+    page.get_by_label("Username or email").fill("ada")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{base}/t/{thread.id}/{thread.slug}")
+    page.locator("article.reply").first.locator("a.reply-link").click()
+    assert "/reply?parent=" in page.url
+    context.close()

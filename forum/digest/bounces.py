@@ -16,11 +16,11 @@ Rules (each a reader might question):
   refused) says nothing about the reader: it costs them no attempt.
 
 ``mail`` raises ``MailError`` from the ``smtplib`` exception it caught, so the
-SMTP reply is read off ``__cause__`` here, without a second SMTP module.
+SMTP reply is read off ``__cause__`` here, by its attributes: ``mail`` stays
+the only module that imports ``smtplib``.
 """
 from __future__ import annotations
 
-import smtplib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,10 +36,11 @@ PERMANENT, TEMPORARY, OURS = "permanent", "temporary", "ours"
 def kind_of(error: Exception) -> str:
     """``PERMANENT`` (the address is dead), ``TEMPORARY`` (try later) or ``OURS`` (not the reader's)."""
     cause = error.__cause__
-    if isinstance(cause, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _text in cause.recipients.values()]
+    refused = getattr(cause, "recipients", None)  # smtplib.SMTPRecipientsRefused: {address: (code, text)}
+    if isinstance(refused, dict):
+        codes = [reply[0] for reply in refused.values()]
         return PERMANENT if codes and all(500 <= code < 600 for code in codes) else TEMPORARY
-    if isinstance(cause, smtplib.SMTPSenderRefused) or cause is None:
+    if cause is None or hasattr(cause, "sender"):  # unreachable, or smtplib.SMTPSenderRefused
         return OURS
     return TEMPORARY
 

@@ -82,18 +82,20 @@ def send_command(week: str, dry_run: bool, force: bool) -> None:
 def _describe(group: runs.LeftBehind, week: str) -> str:
     """One run's deliveries in another's report: what they are, and what to do."""
     name = f"Run #{group.run_id}" if group.run_id else "An earlier run"
-    held = group.never_handed + len(group.unknown)
     if group.is_running:
-        return f"{name} is still running (last seen {group.last_seen:%H:%M:%S} UTC) with {held} deliveries in hand."
-    parts = [f"{name} {group.state}."]
-    if group.never_handed:
-        parts.append(f"{group.never_handed} of its deliveries never reached the mail server: "
-                     f"`flask digest requeue --week {week}` puts them back.")
+        return (f"{name} is still running (last seen {group.last_seen:%H:%M:%S} UTC) "
+                f"with {group.held} deliveries in hand.")
+    parts = [f"{name} {group.state}, leaving {group.held} deliveries unsettled:"]
+    if group.accepted:
+        parts.append(f"{group.accepted} accepted by the mail server;")
+    if group.never_sent:
+        parts.append(f"{group.never_sent} never sent;")
     if group.unknown:
-        shown = ", ".join(group.unknown[:5]) + (" ..." if len(group.unknown) > 5 else "")
-        parts.append(f"{len(group.unknown)} were being handed over when it stopped and may have gone out: "
-                     f"look for {shown} in the mail server's log, and only if absent run "
-                     f"`flask digest requeue --week {week} --unknown`.")
+        parts.append(f"1 being handed over at that moment, which may have gone out (look for "
+                     f"{group.unknown[0]} in the mail server's log).")
+    parts.append(f"`flask digest requeue --week {week}` books the accepted and puts back the never sent"
+                 + (" (add --unknown to send the uncertain one again, only if the log lacks it)."
+                    if group.unknown else "."))
     return " ".join(parts)
 
 
@@ -121,14 +123,16 @@ def _sigterm_interrupts():
 @digest_cli.command("requeue")
 @_week_option
 @click.option("--unknown", is_flag=True,
-              help="Also those whose fate is unknown (only once the mail log shows they did not go out).")
+              help="Also the one per stopped run whose fate is unknown (only once the mail log shows "
+                   "it did not go out).")
 def requeue_command(week: str, unknown: bool) -> None:
-    """Put back deliveries a stopped run never handed to the mail server; the next send sends them."""
+    """Settle what stopped runs left: book what the server accepted, put back what never went out."""
     result = runs.requeue(week, include_unknown=unknown)
-    click.echo(f"Digest {week}: {result.put_back} deliveries put back; the next `flask digest send` sends them.")
+    click.echo(f"Digest {week}: {result.put_back} deliveries put back (the next `flask digest send` sends "
+               f"them), {result.booked_sent} booked as sent (the mail server had accepted them).")
     if result.unknown_left:
-        click.echo(f"{result.unknown_left} left alone: they were being handed over when their run stopped and "
-                   "may have gone out (check the mail log, then add --unknown).")
+        click.echo(f"{result.unknown_left} left alone: being handed over when their run stopped, they may have "
+                   "gone out (check the mail log, then add --unknown).")
     if result.running:
         click.echo(f"{result.running} left alone: a run is still sending them.")
 

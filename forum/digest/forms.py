@@ -1,7 +1,7 @@
 """Digest forms: they validate; services change state."""
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Email, InputRequired, Length
+from wtforms import BooleanField, EmailField, HiddenField, StringField, SubmitField, TextAreaField
+from wtforms.validators import AnyOf, Email, InputRequired, Length
 
 
 class SubscribeForm(FlaskForm):
@@ -12,6 +12,13 @@ class SubscribeForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
+    """Confirming, and optionally choosing what to follow: the confirmation link is also a manage link."""
+    tags = StringField("Tags (optional)", validators=[Length(max=500)],
+                       description="Comma-separated tag names, like ml, theory.")
+    papers = StringField("arXiv papers (optional)", validators=[Length(max=500)],
+                         description="Comma-separated arXiv ids, like 2301.12345.")
+    threads = TextAreaField("Threads (optional)", validators=[Length(max=2000)],
+                            description="Thread addresses or numbers, separated by commas or lines.")
     confirm = SubmitField("Confirm my subscription")
 
 
@@ -32,3 +39,9 @@ class ManageForm(FlaskForm):
     threads = TextAreaField("Threads", validators=[Length(max=2000)],
                             description="Thread addresses or numbers, separated by commas or lines.")
     save = SubmitField("Save what I follow")
+
+
+class FollowForm(FlaskForm):
+    """The Follow / Stop following button on a tag or paper page."""
+    value = HiddenField(validators=[InputRequired(), Length(max=100)])
+    on = HiddenField(validators=[AnyOf(["0", "1"])])

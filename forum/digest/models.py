@@ -2,12 +2,11 @@
 
 ``DigestDelivery`` is the key to sending each digest exactly once: one row per
 (issue, subscription), unique, whose ``status`` moves pending -> sending
-(claimed by a run) -> handed (given to the SMTP server, its answer not yet
-read) -> sent (the server accepted it), or to failed (a temporary refusal,
-retried with backoff up to a limit), bounced (a permanent refusal) or
-cancelled (the reader left before it went out). ``handed`` and ``sent`` are
-written per message, as they happen, so after a crash the rows still
-``sending`` are known never to have reached the server. See ``sending.py``.
+(claimed by a run) -> sent (the server accepted it), or to failed (a
+temporary refusal, retried with backoff up to a limit), bounced (a permanent
+refusal) or cancelled (the reader left before it went out). Statuses are
+booked per batch; ``stage`` records each message's fate the moment it is
+known, so a run killed outright leaves the truth behind (``journal.py``).
 
 A ``DigestRun`` is one ``flask digest send`` process: its heartbeat and how it
 ended let a run tell another live run's batch from one a crash or a SIGTERM
@@ -24,13 +23,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.database import UTCDateTime, utcnow
 from forum.extensions import db
 
-STATUSES = ("pending", "sending", "handed", "sent", "failed", "bounced", "cancelled")
+STATUSES = ("pending", "sending", "sent", "failed", "bounced", "cancelled")
 
 
 def new_token() -> str:
@@ -115,6 +114,8 @@ class DigestDelivery(db.Model):
     message_id: Mapped[str | None] = mapped_column(String(255))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("digest_runs.id"), index=True)  # the last claim's
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a failed delivery waits until then
+    # While "sending": null until its fate is known, then 1 accepted, 2 refused, 3 cancelled (journal.py).
+    stage: Mapped[int | None] = mapped_column(SmallInteger)
 
     issue: Mapped[DigestIssue] = relationship(lazy="raise")
     subscription: Mapped[Subscription] = relationship(lazy="raise")

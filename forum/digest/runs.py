@@ -4,8 +4,10 @@ A run's heartbeat (written with each claim) and how it ended (completed,
 interrupted by SIGTERM or Ctrl-C, stopped by an error) let a run or
 ``flask digest requeue`` tell apart deliveries another live run is sending
 right now, deliveries a run left when a signal stopped it, and deliveries a
-run killed outright left behind. Rows still ``sending`` never reached the
-mail server; rows ``handed`` may have (see ``journal.py``).
+run killed outright left behind. Of the rows a dead run left ``sending``,
+the journal (``journal.py``) says which the server accepted; of the rest,
+the first without a recorded fate may have gone out, and the others never
+reached the server.
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import false, insert, or_, select, update
+from sqlalchemy import and_, false, insert, or_, select, true, update
 
 from forum.database import utcnow
+from forum.digest.journal import ACCEPTED
 from forum.digest.models import DigestDelivery, DigestIssue, DigestRun
 from forum.extensions import db
 
@@ -38,13 +41,15 @@ class Interrupted(KeyboardInterrupt):
 
 @dataclass
 class LeftBehind:
-    """Deliveries of this issue another run holds: still sending, or left by its end."""
+    """Deliveries of this issue that another run holds, or left ``sending`` when it ended."""
 
     run_id: int | None
-    state: str  # "running", "interrupted by SIGTERM", "stopped without finishing", ...
+    state: str  # "running", "interrupted by SIGTERM", "stopped without finishing (...)", ...
     last_seen: datetime | None
-    never_handed: int = 0  # still "sending": never reached the server, safe to requeue
-    unknown: list[str] = field(default_factory=list)  # Message-IDs "handed": look them up in the mail log
+    accepted: int = 0  # the server took them (journal): booked as sent by requeue
+    never_sent: int = 0  # never reached the server: requeue puts them back
+    unknown: list[str] = field(default_factory=list)  # Message-IDs to look up in the mail log
+    held: int = 0  # all its rows still "sending"
 
     @property
     def is_running(self) -> bool:
@@ -67,25 +72,28 @@ def finish_run(run_id: int, outcome: str) -> None:
 
 
 def left_behind(issue_id: int, exclude_run: int | None = None) -> list[LeftBehind]:
-    """Deliveries still ``sending`` or ``handed`` by other runs, per run, with how each run stands."""
+    """Deliveries still ``sending`` by other runs, per run, with how each run stands."""
     rows = db.session.execute(
-        select(deliveries.c.run_id, deliveries.c.status, deliveries.c.message_id,
+        select(deliveries.c.run_id, deliveries.c.stage, deliveries.c.message_id,
                runs.c.finished_at, runs.c.outcome, runs.c.heartbeat_at)
         .outerjoin(runs, runs.c.id == deliveries.c.run_id)
-        .where(deliveries.c.issue_id == issue_id, deliveries.c.status.in_(("sending", "handed")),
+        .where(deliveries.c.issue_id == issue_id, deliveries.c.status == "sending",
                or_(deliveries.c.run_id.is_(None), deliveries.c.run_id != (exclude_run or 0)))
         .order_by(deliveries.c.run_id, deliveries.c.id)).all()
     db.session.commit()
     now, groups = utcnow(), {}
-    for run_id, status, message_id, finished_at, outcome, heartbeat_at in rows:
+    for run_id, stage, message_id, finished_at, outcome, heartbeat_at in rows:
         group = groups.get(run_id)
         if group is None:
             group = groups[run_id] = LeftBehind(run_id, _state(now, finished_at, outcome, heartbeat_at),
                                                 finished_at or heartbeat_at)
-        if status == "sending":
-            group.never_handed += 1
-        else:
+        group.held += 1
+        if stage == ACCEPTED:
+            group.accepted += 1
+        elif stage is None and not group.unknown:  # the first without a fate: it may have gone out
             group.unknown.append(message_id)
+        else:  # refused, cancelled, or after the unknown one: never went out
+            group.never_sent += 1
     return list(groups.values())
 
 
@@ -100,17 +108,17 @@ def _state(now: datetime, finished_at, outcome: str | None, heartbeat_at) -> str
 @dataclass
 class Requeued:
     put_back: int = 0
-    unknown_left: int = 0  # "handed" rows left alone: their fate is unknown
+    booked_sent: int = 0  # accepted by the server before their run died
+    unknown_left: int = 0  # fate unknown: left alone unless asked
     running: int = 0  # rows of a run that is still alive, left alone
 
 
 def requeue(week: str, include_unknown: bool = False) -> Requeued:
-    """Put back deliveries of runs that ended that never reached the mail server.
+    """Settle what runs that ended left ``sending``: book the accepted, put back the never sent.
 
-    Those still ``sending`` were never handed over: sending them again cannot
-    duplicate. Those ``handed`` may have been accepted: only with
-    ``include_unknown``, once the mail server's log shows they were not.
-    A live run's rows are left alone (its per-message check would skip them anyway).
+    Sending those again cannot duplicate. The one row per run whose fate is
+    unknown is put back only with ``include_unknown``, once the mail
+    server's log shows it was not accepted. A live run's rows are left alone.
     """
     result = Requeued()
     issue = db.session.scalar(select(DigestIssue).where(DigestIssue.week == week))
@@ -118,19 +126,20 @@ def requeue(week: str, include_unknown: bool = False) -> Requeued:
         db.session.rollback()
         return result
     groups = left_behind(issue.id)
-    ended = [group.run_id for group in groups if not group.is_running]
-    result.running = sum(group.never_handed + len(group.unknown) for group in groups if group.is_running)
-    if not ended:
-        return result
-    statuses = ("sending", "handed") if include_unknown else ("sending",)
-    of_ended = or_(deliveries.c.run_id.in_([r for r in ended if r is not None]),
-                   deliveries.c.run_id.is_(None) if None in ended else false())
-    done = db.session.execute(update(deliveries)
-                              .where(deliveries.c.issue_id == issue.id, deliveries.c.status.in_(statuses), of_ended)
-                              .values(status="pending", message_id=None, run_id=None,
-                                      attempts=deliveries.c.attempts - 1))
+    result.running = sum(group.held for group in groups if group.is_running)
+    ended = [group for group in groups if not group.is_running]
+    unknown = {message_id for group in ended for message_id in group.unknown}
+    of_ended = or_(deliveries.c.run_id.in_([g.run_id for g in ended if g.run_id is not None]),
+                   deliveries.c.run_id.is_(None) if any(g.run_id is None for g in ended) else false())
+    left = and_(deliveries.c.issue_id == issue.id, deliveries.c.status == "sending", of_ended)
+    result.booked_sent = db.session.execute(
+        update(deliveries).where(left, deliveries.c.stage == ACCEPTED)
+        .values(status="sent", sent_at=utcnow(), error=None)).rowcount or 0
+    keep = [] if include_unknown else sorted(unknown)
+    result.put_back = db.session.execute(
+        update(deliveries).where(left, deliveries.c.message_id.not_in(keep) if keep else true())
+        .values(status="pending", message_id=None, run_id=None, stage=None,
+                attempts=deliveries.c.attempts - 1)).rowcount or 0
     db.session.commit()
-    result.put_back = done.rowcount or 0
-    if not include_unknown:
-        result.unknown_left = sum(len(group.unknown) for group in groups if not group.is_running)
+    result.unknown_left = len(keep)
     return result

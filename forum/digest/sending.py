@@ -14,23 +14,21 @@ unique) makes reruns safe:
    outcomes in the next claim's transaction. Claims and outcomes are bulk
    statements: the same number per batch whatever its size
    (``DIGEST_BATCH_SIZE``, default 200). One SMTP connection serves the run.
-3. Per message, two tiny statements on a connection of their own, each
-   committed at once (``journal.py``): ``handed`` just before the message goes
-   to the server, and ``sent`` as soon as the server accepts it. The first is
-   also the send-time check: it only matches while the reader is still
-   subscribed (and not suppressed), so an unsubscribe between the claim and
-   the send, or before a retry, is honoured and the delivery is ``cancelled``.
-   Why per message: after a crash the rows still ``sending`` are known never
-   to have reached the server, so ``requeue`` can put them back without ever
-   sending a duplicate; only a ``handed`` row (at most one per run: the
-   message in the SMTP conversation when the process died) is unknown.
+3. Per message, on a connection of the run's own (``journal.py``): just
+   before sending, a check that the reader is still subscribed (and not
+   suppressed), so an unsubscribe between the claim and the send, or before
+   a retry, is honoured and the delivery is ``cancelled``; just after, the
+   message's fate (its ``stage``), committed at once. Why: after a crash
+   ``requeue`` knows which rows the server accepted and which never reached
+   it, and sends no duplicate; only one row per run (the message in the SMTP
+   conversation when the process died) is unknown.
 4. Refusals (``bounces.py``): permanent ones suppress the address; temporary
    ones are retried with backoff until ``DIGEST_MAX_ATTEMPTS`` (default 5);
    our own trouble (server unreachable) puts the batch back and stops.
 
 A run stopped by an exception, Ctrl-C or SIGTERM (``flask digest send``
 turns it into ``Interrupted``) books what it sent, puts back what it never
-handed to the mail server, and records how it ended, so the next run can say
+handed to the mail server (leaving ``sending`` only a message SMTP was busy with), and records how it ended, so the next run can say
 "interrupted by SIGTERM" rather than guess at a crash, and can tell another
 run that is still alive (its heartbeat is fresh) from one that died.
 """
@@ -40,17 +38,17 @@ import hashlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import parseaddr
 
 from flask import current_app
-from sqlalchemy import String, and_, cast, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy import String, and_, cast, exists, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from forum import mail
 from forum.database import utcnow
-from forum.digest import bounces, selection
-from forum.digest.journal import Journal
+from forum.digest import bounces, journal, outcomes, selection
+from forum.digest.outcomes import max_attempts
 from forum.digest.models import DigestDelivery, DigestIssue, DigestRun, Subscription
 from forum.digest.render import Renderer
 from forum.digest.runs import Interrupted, LeftBehind, finish_run, left_behind, start_run
@@ -61,11 +59,7 @@ from forum.extensions import db
 deliveries = DigestDelivery.__table__
 subscriptions = Subscription.__table__
 
-DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_BATCH_SIZE = 200  # deliveries per claim
-DEFAULT_RETRY_BACKOFF = timedelta(minutes=15)  # doubled per attempt: 15 min, 30 min, 1 h, 2 h
-DEFAULT_SOFT_BOUNCE_LIMIT = 3  # issues given up in a row before the address is suppressed
-UNSUBSCRIBED = "the reader unsubscribed (or was suppressed) before it went out"
 
 
 @dataclass
@@ -86,7 +80,7 @@ class Summary:
     @property
     def interrupted(self) -> int:
         """Deliveries left by runs that are not running any more."""
-        return sum(group.never_handed + len(group.unknown) for group in self.left if not group.is_running)
+        return sum(group.held for group in self.left if not group.is_running)
 
 
 class NothingToSend(Exception):
@@ -198,8 +192,10 @@ def message_ids(issue: DigestIssue) -> MessageIds:
 
 
 def claim_batch(issue_id: int, run_id: int, size: int, run_started: datetime,
-                ids: MessageIds) -> list[tuple[int, str, dict, str, int]]:
-    """Mark up to ``size`` due deliveries as sending by ``run_id``; (id, email, follows, secret, attempts) each.
+                ids: MessageIds) -> list[tuple[int, int, str, dict, str, int]]:
+    """Mark up to ``size`` due deliveries as sending by ``run_id``.
+
+    Returns (delivery id, subscription id, email, follows, secret, attempts) of each.
 
     Pending deliveries first, then failed ones whose backoff has passed. Two
     queries rather than one with OR, so that each reads the first rows of its
@@ -223,10 +219,10 @@ def claim_batch(issue_id: int, run_id: int, size: int, run_started: datetime,
         return []
     db.session.execute(update(deliveries).where(deliveries.c.id.in_(claimed), or_(pending, retry))
                        .values(status="sending", claimed_at=now, message_id=ids.sql(), run_id=run_id,
-                               attempts=deliveries.c.attempts + 1))
+                               stage=None, attempts=deliveries.c.attempts + 1))
     rows = db.session.execute(
-        select(deliveries.c.id, subscriptions.c.email, subscriptions.c.follows, subscriptions.c.token,
-               deliveries.c.attempts)
+        select(deliveries.c.id, subscriptions.c.id, subscriptions.c.email, subscriptions.c.follows,
+               subscriptions.c.token, deliveries.c.attempts)
         .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
         .where(deliveries.c.id.in_(claimed), deliveries.c.status == "sending", deliveries.c.run_id == run_id)
         .order_by(deliveries.c.id)).all()
@@ -262,9 +258,9 @@ class _Run:
         self.batch: list[tuple] = []
         self.next_row = 0  # rows of the batch before it have been dealt with
         self.in_flight: deque[tuple[int, int]] = deque()  # (delivery, attempts) handed, outcome not read yet
-        self.outcomes = _Outcomes()
+        self.outcomes = outcomes.Outcomes()
         self.batch_sent = self.batch_trouble = 0
-        self.journal = Journal(run_id)
+        self.journal = journal.Journal()
 
     def messages(self) -> Iterator[mail.Message]:
         while self.limit is None or self.claimed < self.limit:
@@ -283,9 +279,10 @@ class _Run:
             self.claimed += len(self.batch)
             self.batch_sent = self.batch_trouble = 0
             while self.next_row < len(self.batch):
-                delivery_id, email, follows, secret, attempts = self.batch[self.next_row]
+                delivery_id, subscription_id, email, follows, secret, attempts = self.batch[self.next_row]
                 message = self._message(delivery_id, email, follows or {}, secret)
-                if not self.journal.hand(delivery_id):  # left (or suppressed) since the claim
+                if not self.journal.is_wanted(subscription_id):  # left (or suppressed) since the claim
+                    self.journal.record(delivery_id, journal.CANCELLED)
                     self.next_row += 1
                     self.outcomes.cancelled.append(delivery_id)
                     self.summary.cancelled += 1
@@ -303,8 +300,8 @@ class _Run:
 
     def handed_over(self, error: Exception | None) -> None:
         delivery_id, attempts = self.in_flight.popleft()
+        self.journal.record(delivery_id, journal.ACCEPTED if error is None else journal.REFUSED)
         if error is None:
-            self.journal.accepted(delivery_id)
             self.summary.sent += 1
             self.batch_sent += 1
             self.outcomes.sent.append(delivery_id)
@@ -333,7 +330,7 @@ class _Run:
 
         Reached on success and on an exception alike (Ctrl-C, SIGTERM, a lost
         database): only a message SMTP was busy with when the run broke stays
-        ``handed``, its fate unknown.
+        ``sending``, its fate unknown.
         """
         self.outcomes.not_sent += [row[0] for row in self.batch[self.next_row:]]
         self.batch = []
@@ -344,59 +341,6 @@ class _Run:
             self.outcomes.clear()
         finally:
             self.journal.close()
-
-
-@dataclass
-class _Outcomes:
-    """Outcomes not yet written: a few bulk UPDATEs, whatever their number."""
-
-    sent: list[int] = field(default_factory=list)
-    cancelled: list[int] = field(default_factory=list)
-    not_sent: list[int] = field(default_factory=list)  # known not to have gone out: pending again
-    bounced: dict[str, list[int]] = field(default_factory=dict)  # error -> deliveries
-    failed: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # (error, attempts) -> deliveries
-
-    def write(self, run_id: int | None = None) -> None:
-        """Add the UPDATEs to the session's transaction; the caller commits, then clears."""
-        now = utcnow()
-        if self.sent:
-            self._update(self.sent, status="sent", sent_at=now, error=None, retry_at=None)
-            _update_subscriptions(self.sent, subscriptions.c.soft_bounces > 0, soft_bounces=0)
-        if self.cancelled:
-            self._update(self.cancelled, status="cancelled", error=UNSUBSCRIBED, message_id=None)
-        if self.not_sent:
-            db.session.execute(update(deliveries)
-                               .where(deliveries.c.id.in_(self.not_sent), deliveries.c.status.in_(("sending", "handed")),
-                                      (deliveries.c.run_id == run_id) if run_id else true())
-                               .values(status="pending", message_id=None, attempts=deliveries.c.attempts - 1))
-        for error, ids in self.bounced.items():
-            self._update(ids, status="bounced", error=error, message_id=None)
-            _update_subscriptions(ids, subscriptions.c.suppressed_at.is_(None),
-                                  suppressed_at=now, suppression_reason=f"permanent refusal: {error}")
-        for (error, attempts), ids in self.failed.items():
-            self._update(ids, status="failed", error=error, message_id=None,
-                         retry_at=now + _backoff() * 2 ** max(attempts - 1, 0))
-            if attempts >= max_attempts():  # given up: counts against the address
-                _update_subscriptions(ids, True, soft_bounces=subscriptions.c.soft_bounces + 1)
-                _update_subscriptions(ids, and_(subscriptions.c.suppressed_at.is_(None),
-                                                subscriptions.c.soft_bounces >= _soft_bounce_limit()),
-                                      suppressed_at=now,
-                                      suppression_reason=f"temporary refusals in {_soft_bounce_limit()} "
-                                                         f"issues in a row, the last: {error}")
-
-    def clear(self) -> None:
-        self.sent, self.cancelled, self.not_sent, self.bounced, self.failed = [], [], [], {}, {}
-
-    @staticmethod
-    def _update(ids: list[int], **values) -> None:
-        db.session.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(**values))
-
-
-def _update_subscriptions(delivery_ids: list[int], condition, **values) -> None:
-    """UPDATE the subscriptions of these deliveries."""
-    of_deliveries = select(deliveries.c.subscription_id).where(deliveries.c.id.in_(delivery_ids))
-    db.session.execute(update(subscriptions).where(subscriptions.c.id.in_(of_deliveries), condition)
-                       .values(**values))
 
 
 # -- settings and small helpers ---------------------------------------------------
@@ -429,19 +373,6 @@ def _count(issue_id: int, status: str | None, at_least: int | None = None) -> in
     count = db.session.scalar(query) or 0
     db.session.commit()
     return count
-
-
-def max_attempts() -> int:
-    return _config_int("DIGEST_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)
-
-
-def _backoff() -> timedelta:
-    seconds = current_app.config.get("DIGEST_RETRY_BACKOFF_SECONDS")
-    return DEFAULT_RETRY_BACKOFF if seconds is None else timedelta(seconds=float(seconds))
-
-
-def _soft_bounce_limit() -> int:
-    return _config_int("DIGEST_SOFT_BOUNCE_LIMIT", DEFAULT_SOFT_BOUNCE_LIMIT)
 
 
 def _config_int(name: str, default: int) -> int:

@@ -28,7 +28,7 @@ from forum.moderation.visibility import public
 from forum.papers.arxiv import normalize_arxiv_id
 from forum.threads.models import Thread
 
-THREAD_REFERENCE = re.compile(r"^(?:.*/t/)?(\d{1,12})(?:[/?#-].*)?$")  # "123", "/t/123", "https://…/t/123/slug"
+THREAD_REFERENCE = re.compile(r"^(?:.*/t/)?(\d{1,9})(?:[/?#-].*)?$")  # "123", "/t/123", "https://…/t/123/slug"
 MAX_FOLLOWS = 50  # of each kind: a digest of everything is the plain digest
 
 
@@ -67,8 +67,11 @@ def manage_url(subscription: Subscription) -> str:
     return url_for("digest.manage", token=tokens.unsubscribe_token(subscription.token))
 
 
-def confirm(token: str) -> Subscription:
-    """Activate the subscription the link names; raises tokens.BadToken."""
+def confirm(token: str, follows: dict | None = None) -> Subscription:
+    """Activate the subscription the link names, following ``follows`` if any; raises tokens.BadToken.
+
+    Confirming proves the address takes our mail again, so it also lifts a suppression.
+    """
     email = tokens.read_confirm_token(token)
     subscription = find(email)
     now = utcnow()
@@ -77,7 +80,10 @@ def confirm(token: str) -> Subscription:
         db.session.add(subscription)
     elif not subscription.is_active:
         subscription.confirmed_at, subscription.unsubscribed_at = now, None
+        subscription.suppressed_at, subscription.suppression_reason, subscription.soft_bounces = None, None, 0
         subscription.token = new_token()  # links from before the unsubscribe stay dead
+    if follows and any(follows.values()):
+        subscription.follows = follows
     db.session.commit()
     return subscription
 
@@ -160,3 +166,43 @@ def set_member_digest(user, on: bool, tags: list[str], papers: list[str]) -> str
     if state == "confirm":
         request_subscription(subscription.email)
     return state
+
+
+FOLLOW_KINDS = ("tags", "papers")
+
+
+def is_following(user, kind: str, value: str) -> bool:
+    """Whether the member's digest follows this tag or paper (False for visitors)."""
+    if not user.is_authenticated:
+        return False
+    subscription = member_subscription(user)
+    return subscription is not None and value in (subscription.follows or {}).get(kind, [])
+
+
+def set_following(user, kind: str, value: str, on: bool) -> str:
+    """Follow or stop following one tag or paper from its page; returns "on" (the digest is
+    active), "off" (the follow is kept for when the member turns the digest on) or "full".
+
+    A member with no subscription yet gets one that is not confirmed: following never sends
+    email by itself; the digest settings page switches the digest on (and confirms).
+    """
+    if kind not in FOLLOW_KINDS:
+        raise ValueError(f"Unknown kind {kind!r}")
+    subscription = member_subscription(user)
+    if subscription is None:
+        subscription = Subscription(email=normalize_email(user.email), user_id=user.id, follows={})
+        db.session.add(subscription)
+    follows = {k: list(v) for k, v in (subscription.follows or {}).items()}
+    values = follows.setdefault(kind, [])
+    if on and value not in values:
+        if len(values) >= MAX_FOLLOWS:
+            db.session.rollback()
+            return "full"
+        values.append(value)
+        values.sort()
+    elif not on and value in values:
+        values.remove(value)
+    subscription.user_id = user.id
+    subscription.follows = follows  # a new dict, so the JSON column is written
+    db.session.commit()
+    return "on" if subscription.is_active else "off"

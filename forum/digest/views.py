@@ -8,7 +8,7 @@ from sqlalchemy import select
 from forum import mail, ratelimits
 from forum.database import utcnow
 from forum.digest import render, selection, services, tokens
-from forum.digest.forms import ConfirmForm, DigestSettingsForm, ManageForm, SubscribeForm
+from forum.digest.forms import ConfirmForm, DigestSettingsForm, FollowForm, ManageForm, SubscribeForm
 from forum.digest.models import DigestIssue
 from forum.extensions import csrf, db
 from forum.feeds.digest import digest_answer
@@ -40,12 +40,16 @@ def confirm(token: str):
     try:
         email = tokens.read_confirm_token(token)
         if form.validate_on_submit():
-            subscription = services.confirm(token)
-            return render_template("digest/confirmed.html", email=email,
-                                   manage_url=services.manage_url(subscription))
+            follows, errors = services.parse_follows(form.tags.data, form.papers.data, form.threads.data)
+            for name, message in errors.items():
+                form[name].errors.append(message)
+            if not errors:
+                subscription = services.confirm(token, follows)
+                return render_template("digest/confirmed.html", email=email,
+                                       manage_url=services.manage_url(subscription))
     except tokens.BadToken as error:
         return render_template("digest/bad_link.html", expired=error.expired), 410 if error.expired else 404
-    return render_template("digest/confirm.html", form=form, email=email)
+    return render_template("digest/confirm.html", form=form, email=email), 422 if form.errors else 200
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -141,3 +145,44 @@ def settings():
                   "success")
             return redirect(url_for("digest.settings"))
     return render_template("digest/settings.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/follow/<kind>")
+@login_required
+def follow(kind: str):
+    """The Follow button of a tag or paper page: ``value`` and ``on`` ("1" or "0") in the form."""
+    form = FollowForm()
+    if kind not in services.FOLLOW_KINDS or not form.validate_on_submit():
+        abort(400, description="This form expired or was incomplete; reload the page and try again.")
+    value = _follow_value(kind, form.value.data)
+    state = services.set_following(current_user, kind, value, on=form.on.data == "1")
+    what = f"#{value}" if kind == "tags" else f"arXiv:{value}"
+    if state == "full":
+        flash(f"You follow {services.MAX_FOLLOWS} {kind} already: stop following one first.", "info")
+    elif form.on.data != "1":
+        flash(f"You no longer follow {what}.", "success")
+    elif state == "on":
+        flash(f"You follow {what}: it comes first in your weekly digest.", "success")
+    else:
+        flash(f"You follow {what}. Your weekly digest is off: turn it on in digest settings "
+              "to receive it.", "info")
+    return redirect(_follow_back(kind, value))
+
+
+def _follow_value(kind: str, raw: str | None) -> str:
+    from forum.papers.arxiv import normalize_arxiv_id
+    from forum.threads.tags import normalize_tag
+    value = (normalize_tag if kind == "tags" else normalize_arxiv_id)((raw or "").strip())
+    if not value:
+        abort(400, description=f"{(raw or '')[:40]!r} is not a valid {kind[:-1]}.")
+    return value
+
+
+def _follow_back(kind: str, value: str) -> str:
+    return url_for("threads.tag", tag=value) if kind == "tags" else url_for("papers.paper", ident=value)
+
+
+@bp.app_template_global("is_following")
+def is_following(kind: str, value: str) -> bool:
+    """For the Follow buttons: one small query, on the tag and paper pages that draw one."""
+    return services.is_following(current_user, kind, value)

@@ -22,6 +22,14 @@ from forum.extensions import db
 from forum.threads.models import Post, Thread
 
 REASON_LENGTH = (3, 1000)  # characters, for reports and moderator reasons alike
+# What a member can report, as moderators sort it; "other" needs words, the rest may go without.
+REPORT_CATEGORIES = {
+    "spam": "Spam or advertising",
+    "off-topic": "Off-topic",
+    "abuse": "Abuse or harassment",
+    "misinformation": "Misinformation",
+    "other": "Something else",
+}
 
 
 class Report(db.Model):
@@ -38,6 +46,7 @@ class Report(db.Model):
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(20), default="other", server_default="other")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -50,6 +59,14 @@ class Report(db.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    @property
+    def category_label(self) -> str:
+        return REPORT_CATEGORIES.get(self.category, self.category)
+
+    def summary(self) -> str:
+        """Category and words, as a moderator's reason is prefilled from it."""
+        return f"{self.category_label}: {self.reason}" if self.reason else self.category_label
 
 
 class ModAction(db.Model):

@@ -86,3 +86,17 @@ def held_count_of(user_id: int) -> int:
              .where(Post.author_id == user_id, Post.held_at.is_not(None),
                     Post.deleted_at.is_(None)).scalar_subquery())
     return int(db.session.scalar(select(threads + posts)) or 0)
+
+
+RECENT_SHOWN = 10
+
+
+def recent_posts_of(user_id: int, limit: int = RECENT_SHOWN) -> list[Thread | Post]:
+    """A member's newest threads and replies, whatever their state (moderators see it all),
+    newest first, with the thread of each reply loaded: two queries."""
+    threads = db.session.scalars(select(Thread).where(Thread.author_id == user_id)
+                                 .order_by(Thread.created_at.desc()).limit(limit)).all()
+    posts = db.session.scalars(select(Post).options(joinedload(Post.thread))
+                               .where(Post.author_id == user_id)
+                               .order_by(Post.created_at.desc()).limit(limit)).all()
+    return sorted([*threads, *posts], key=lambda item: item.created_at, reverse=True)[:limit]

@@ -16,7 +16,7 @@ Rules a reader might question, in one place:
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +25,7 @@ from forum.accounts import services as accounts
 from forum.accounts.models import ROLES, User
 from forum.database import utcnow
 from forum.extensions import db
-from forum.moderation.models import REASON_LENGTH, ModAction, Report
+from forum.moderation.models import REASON_LENGTH, REPORT_CATEGORIES, ModAction, Report
 from forum.moderation.policy import (Banned, ban_message, ensure_can_participate,  # noqa: F401
                                      hold_posts_setting, participation_required)
 from forum.notifications.services import post_published
@@ -48,8 +48,9 @@ class ModerationError(ValueError):
 
 # -- reports ---------------------------------------------------------------------
 
-def report(reporter: User, target: Thread | Post, reason: str) -> Report:
-    """A member flags a thread or reply for the moderators, once per target."""
+def report(reporter: User, target: Thread | Post, reason: str, category: str = "other") -> Report:
+    """A member flags a thread or reply for the moderators, once per target, under a
+    category; words are needed only for "other"."""
     ensure_can_participate(reporter)
     if target.is_deleted:
         raise ModerationError("This was deleted; there is nothing left to report.", 410)
@@ -57,12 +58,16 @@ def report(reporter: User, target: Thread | Post, reason: str) -> Report:
         raise ModerationError("That does not exist, or is not public.", 404)
     if target.author_id == reporter.id:
         raise ModerationError("You cannot report what you wrote; edit or delete it instead.", 422)
-    reason = _checked_reason(reason, required=True)
-    column = Report.thread_id if isinstance(target, Thread) else Report.post_id
-    if db.session.scalar(select(Report.id).where(Report.reporter_id == reporter.id,
-                                                 column == target.id)):
+    if category not in REPORT_CATEGORIES:
+        raise ModerationError(f"Unknown category {category!r}: use {', '.join(REPORT_CATEGORIES)}.", 422)
+    if category == "other" and len((reason or "").strip()) < REASON_LENGTH[0]:
+        raise ModerationError("Tell the moderators what is wrong: choose a category, or give a "
+                              "few words for \u201cSomething else\u201d.", 422)
+    reason = _checked_reason(reason)
+    if earlier_report(reporter, target) is not None:
         raise ModerationError(ALREADY_REPORTED, 409)
-    row = Report(reporter_id=reporter.id, reason=reason, **{column.key: target.id})
+    column = Report.thread_id if isinstance(target, Thread) else Report.post_id
+    row = Report(reporter_id=reporter.id, reason=reason, category=category, **{column.key: target.id})
     db.session.add(row)
     try:
         db.session.commit()
@@ -73,6 +78,13 @@ def report(reporter: User, target: Thread | Post, reason: str) -> Report:
 
 
 ALREADY_REPORTED = "You have already reported this; the moderators will look at it."
+
+
+def earlier_report(reporter: User, target: Thread | Post) -> Report | None:
+    """The report ``reporter`` already made on ``target``: asked before the form is shown, so
+    nobody types a report that would be refused."""
+    column = Report.thread_id if isinstance(target, Thread) else Report.post_id
+    return db.session.scalar(select(Report).where(Report.reporter_id == reporter.id, column == target.id))
 
 
 def dismiss_report(moderator: User, row: Report, reason: str = "") -> None:
@@ -253,6 +265,24 @@ def unban(moderator: User, user: User, reason: str = "") -> None:
     user.banned, user.banned_until = False, None
     _log(moderator, "unban", None, _checked_reason(reason), user=user)
     db.session.commit()
+
+
+# Preset ban lengths; "permanent" has no end, "date" takes the typed end date.
+BAN_LENGTHS = {"1d": timedelta(days=1), "1w": timedelta(weeks=1), "1m": timedelta(days=30)}
+
+
+def ban_end(length: str, typed_date: str | None, now: datetime | None = None) -> datetime | None:
+    """When a ban chosen as a preset (or "date" with ``typed_date``) ends; None: no end."""
+    if length in BAN_LENGTHS:
+        return (now or utcnow()) + BAN_LENGTHS[length]
+    if length == "permanent":
+        return None
+    if length == "date":
+        end = parse_ban_end(typed_date)
+        if end is None:
+            raise ModerationError("Give the end date, as YYYY-MM-DD (UTC).", 422)
+        return end
+    raise ModerationError(f"Unknown ban length {length!r}.", 422)
 
 
 def parse_ban_end(text: str | None) -> datetime | None:

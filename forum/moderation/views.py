@@ -69,11 +69,14 @@ def _report(target: Thread | Post, back: str):
         abort(410, description="This was deleted; there is nothing left to report.")
     if not target.can_be_seen_by(current_user):
         abort(404, description="That does not exist, or is not public.")
+    earlier = request.method == "GET" and services.earlier_report(current_user, target)
+    if earlier:  # said before any typing, not after (a POST is refused with its text kept)
+        return render_template("moderation/report.html", target=target, back=back, earlier=earlier), 200
     form = ReportForm()
     status = 200
     if form.validate_on_submit():
         try:
-            services.report(current_user, target, form.reason.data)
+            services.report(current_user, target, form.reason.data or "", form.category.data or "other")
         except services.ModerationError as error:
             form.form_errors.append(error.message)
             status = error.status
@@ -140,9 +143,26 @@ def _act(target: Thread | Post, action: str):
 
 
 def _target_page(target: Thread | Post, form: ActionForm | None = None, status: int = 200):
+    reports = queries.reports_on(target)
+    latest_open = next((row for row in reports if row.is_open), None)
+    if form is None:  # the reason starts as what the latest open report said
+        form = ActionForm(formdata=None, reason=latest_open.summary() if latest_open else "")
     return render_template("moderation/target.html", target=target,
-                           is_thread=isinstance(target, Thread), form=form or ActionForm(),
-                           reports=queries.reports_on(target)), status
+                           is_thread=isinstance(target, Thread), form=form, reports=reports,
+                           latest_open=latest_open), status
+
+
+def _ban_length(form: BanForm) -> str:
+    """The chosen preset; a client that sends no choice gets the typed date, or no end."""
+    if "length" in request.form:
+        return form.length.data
+    return "date" if (form.until.data or "").strip() else "permanent"
+
+
+def _reported_reason() -> str:
+    """A ban reason prefilled from the report the moderator came from (``?report=<id>``)."""
+    row = db.session.get(Report, request.args.get("report", type=int) or 0)
+    return row.summary() if row is not None else ""
 
 
 @bp.post("/moderation/reports/<int:report_id>/dismiss")
@@ -174,7 +194,8 @@ def ban(user_id: int):
     if not form.validate_on_submit():
         return _member_page(user, form, 400 if "csrf_token" in form.errors else 422)
     try:
-        services.ban(current_user, user, form.reason.data, services.parse_ban_end(form.until.data))
+        services.ban(current_user, user, form.reason.data,
+                     services.ban_end(_ban_length(form), form.until.data))
     except services.ModerationError as error:
         form.form_errors.append(error.message)
         return _member_page(user, form, error.status)
@@ -205,12 +226,15 @@ def act_on_member(user_id: int, action: str):
 
 def _member_page(user: User, ban_form: BanForm | None = None, status: int = 200):
     if ban_form is None:
-        ban_form = BanForm(formdata=None, reason=user.ban_reason if user.is_banned else "",
+        ban_form = BanForm(formdata=None, reason=user.ban_reason if user.is_banned else _reported_reason(),
+                           length="date" if user.is_banned and user.banned_until else
+                           "permanent" if user.is_banned else "1w",
                            until=f"{user.banned_until:%Y-%m-%d %H:%M}" if user.is_banned
                            and user.banned_until else "")
     actions = db.session.scalars(queries.audit_log(user.id).limit(20)).unique().all()
     return render_template("moderation/member.html", user=user, ban_form=ban_form,
                            form=ActionForm(), actions=actions,
+                           recent=queries.recent_posts_of(user.id),
                            held=queries.held_count_of(user.id),
                            ban_refusal=services.can_ban(current_user, user)), status
 

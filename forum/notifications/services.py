@@ -164,6 +164,28 @@ def notifications_of(user_id: int):
             .order_by(Notification.id.desc()))
 
 
+def open_notification(user: User, notification_id: int) -> tuple[int, int | None] | None:
+    """(thread id, post id) that one of ``user``'s notifications points to, marking it read;
+    None when it is not theirs (or does not exist).
+
+    Called from a GET, the one place where following a link writes: opening a notification
+    is reading it. The read ends first, and the write is one plain UPDATE of that row that
+    touches nothing else (STYLE's rule for writes a GET may make), so on SQLite it never
+    upgrades a read transaction (which would fail at once under concurrent writers).
+    """
+    row = db.session.execute(select(Notification.thread_id, Notification.post_id).where(
+        Notification.id == notification_id, Notification.user_id == user.id)).first()
+    db.session.commit()
+    if row is None:
+        return None
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.commit()
+    return row.thread_id, row.post_id
+
+
 def mark_read(user: User, notification_id: int) -> Notification | None:
     """Mark one of ``user``'s notifications read; None when it is not theirs (or does not exist)."""
     notification = db.session.scalar(select(Notification).where(

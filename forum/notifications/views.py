@@ -54,18 +54,19 @@ def index():
                            form=ConfirmForm())
 
 
-@bp.post("/notifications/<int:notification_id>/follow")
+@bp.get("/notifications/<int:notification_id>")
 @login_required
 def follow(notification_id: int):
-    """Mark the notification read and go to what it is about."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description=EXPIRED)
-    notification = services.mark_read(current_user, notification_id)
-    if notification is None:
+    """Go to what the notification is about, marking it read: a plain link, so it opens in a
+    new tab, can be copied, and works without JavaScript (services.open_notification says why
+    this GET may write)."""
+    target = services.open_notification(current_user, notification_id)
+    if target is None:
         abort(404, description="You have no such notification.")
-    if notification.post_id is not None:
-        return redirect(url_for("threads.permalink", post_id=notification.post_id))
-    return redirect(url_for("threads.show", thread_id=notification.thread_id))
+    thread_id, post_id = target
+    if post_id is not None:
+        return redirect(url_for("threads.permalink", post_id=post_id))
+    return redirect(url_for("threads.show", thread_id=thread_id))
 
 
 @bp.post("/notifications/read-all")

@@ -211,6 +211,7 @@ class Revision(db.Model):
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(200))  # threads only
     body: Mapped[str] = mapped_column(Text)
+    stance: Mapped[str | None] = mapped_column(String(16))  # replies: the stance this version took
     written_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this version was written
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Who made the edit that replaced this version (null before this was recorded).

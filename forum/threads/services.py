@@ -151,14 +151,15 @@ def edit_post(post: Post, body: str, *, stance: str | None | object = KEEP,
     stance_changed = stance is not KEEP and stance != post.stance
     if body == post.body and not stance_changed:
         raise PostingError("Nothing changed: edit the text, or go back.", 422)
+    # A change of stance alone is an edit too: the history shows "Stance: Supports -> Challenges".
+    now = utcnow()
+    db.session.add(Revision(post_id=post.id, body=post.body, stance=post.stance,
+                            written_at=post.edited_at or post.created_at, replaced_at=now,
+                            replaced_by_id=editor_id))
+    post.edited_at = now
     if body != post.body:
-        now = utcnow()
-        db.session.add(Revision(post_id=post.id, body=post.body,
-                                written_at=post.edited_at or post.created_at, replaced_at=now,
-                                replaced_by_id=editor_id))
         post.body = body
         post.body_html = _within_link_limit(_author_of(post), render_post_body(body))
-        post.edited_at = now
     if stance_changed:
         post.stance = stance
     db.session.commit()

@@ -1,5 +1,4 @@
 """Front page and tag listings, thread pages, and the forms to start, reply, edit and delete."""
-import difflib
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
                    request, url_for)
@@ -16,7 +15,8 @@ from forum.markup import RenderTooComplex, render_markdown
 from forum.moderation import services as moderation
 from forum.moderation.policy import participation_required
 from forum.papers import queries as paper_queries
-from forum.threads import queries, ranking, services, votes
+from forum.threads import queries, ranking, reading, services, votes
+from forum.threads.diffing import version_text, word_diff
 from forum.threads.forms import EditPostForm, ReplyForm, ThreadForm, VoteForm
 from forum.threads.models import STANCES, Post, Thread
 from forum.threads.tags import normalize_tag
@@ -61,7 +61,8 @@ def _thread_list(template: str, tag: str | None = None):
     explain = {thread.id: ranking.explain_hotness(thread, now) for thread in threads.items}
     return render_template(template, threads=threads, tab=tab, period=period, tag=tag,
                            explain=explain, tabs=ranking.TABS, periods=ranking.TOP_PERIODS,
-                           cited=paper_queries.cited_titles([thread.id for thread in threads.items]))
+                           cited=paper_queries.cited_titles([thread.id for thread in threads.items]),
+                           unread=reading.unread_counts(current_user, threads.items))
 
 
 @bp.route("/t/<int:thread_id>")
@@ -79,10 +80,22 @@ def show(thread_id: int, slug: str | None = None):
                               thread_author_id=thread.author_id, viewer=current_user)
     my_votes = votes.votes_by(current_user.id, thread.id) if current_user.is_authenticated else {}
     cited = paper_queries.thread_citations(thread.id)
-    return render_template("threads/show.html", thread=thread, tree=tree, my_votes=my_votes,
+    last_read = reading.last_read(current_user, thread.id)
+    page = render_template("threads/show.html", thread=thread, tree=tree, my_votes=my_votes,
                            cited=cited, cited_papers=len(cited.papers), cited_repos=len(cited.repos),
+                           last_read=last_read, first_unread=_first_unread(tree, last_read),
                            form=ReplyForm(formdata=None), confirm=ConfirmForm(),
                            vote_form=VoteForm(), stances=STANCES, sorts=ranking.REPLY_SORTS)
+    reading.record_visit(current_user, thread.id)
+    return page
+
+
+def _first_unread(tree, last_read):
+    """The first reply on this page written by someone else since the member's last visit."""
+    if last_read is None:
+        return None
+    return next((row.post for row in tree.rows if not row.masked and row.post.created_at > last_read
+                 and row.post.author_id != current_user.id), None)
 
 
 def _reply_order() -> tuple[str, str | None]:
@@ -146,16 +159,10 @@ def _history(target, back: str):
     if not target.can_show_history_to(current_user):
         abort(410, description="This was deleted; its history is not shown.")
     versions = [*queries.revisions_of(target), target]
-    steps = [_diff(older, newer) for older, newer in zip(versions, versions[1:])]
+    steps = [word_diff(version_text(older), version_text(newer))
+             for older, newer in zip(versions, versions[1:])]
     return render_template("threads/history.html", target=target, versions=versions,
                            steps=steps, back=back)
-
-
-def _diff(older, newer) -> list[str]:
-    def text(version):
-        title = getattr(version, "title", None)
-        return ([f"# {title}", ""] if title else []) + version.body.splitlines()
-    return list(difflib.unified_diff(text(older), text(newer), "before", "after", lineterm="", n=2))
 
 
 @bp.route("/t/new", methods=["GET", "POST"])

@@ -39,6 +39,7 @@ def upgrade():
     with op.batch_alter_table('digest_deliveries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('run_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('retry_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('stage', sa.SmallInteger(), nullable=True))
         batch_op.create_index(batch_op.f('ix_digest_deliveries_run_id'), ['run_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_digest_deliveries_run_id_digest_runs'), 'digest_runs', ['run_id'], ['id'])
 
@@ -47,6 +48,7 @@ def downgrade():
     with op.batch_alter_table('digest_deliveries', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_digest_deliveries_run_id_digest_runs'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_digest_deliveries_run_id'))
+        batch_op.drop_column('stage')
         batch_op.drop_column('retry_at')
         batch_op.drop_column('run_id')
 

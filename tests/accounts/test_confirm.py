@@ -129,3 +129,29 @@ def test_resend_needs_login_and_refuses_a_foreign_next(app, client, login):
     response = client.post("/auth/confirm/resend", data={"next": "//evil.example/"})
     assert response.headers["Location"] == "/"
 
+
+
+def test_the_confirm_page_shows_confirm_first_and_resend_after(app, client, login):
+    import re
+
+    from forum.accounts import tokens
+    with app.app_context():
+        user = make_user(confirmed=False)
+        link = f"/auth/confirm/{tokens.confirm_token(user)}"
+    login(user)
+    page = client.get(link).get_data(as_text=True)
+    main = page.split('<main', 1)[1]
+    assert main.index("Confirm my address") < main.index("Resend the email")
+    assert len(re.findall("Resend the email", page)) == 1  # no banner above the button
+
+
+@pytest.mark.parametrize("path, field, token", [
+    ("/auth/login", "login", "username"), ("/auth/login", "password", "current-password"),
+    ("/auth/register", "username", "username"), ("/auth/register", "email", "email"),
+    ("/auth/register", "password", "new-password"), ("/auth/reset", "email", "email"),
+])
+def test_forms_carry_autocomplete_tokens(client, path, field, token):
+    import re
+    page = client.get(path).get_data(as_text=True)
+    tag = re.search(rf'<input[^>]*\bname="{field}"[^>]*>', page).group(0)
+    assert f'autocomplete="{token}"' in tag

@@ -53,6 +53,34 @@ def test_a_repeated_subscribe_emails_the_manage_and_unsubscribe_links(mail_app, 
         assert not db.session.scalar(select(Subscription)).is_active
 
 
+def test_the_confirmation_link_also_chooses_what_to_follow(mail_app, smtp_server):
+    client = mail_app.test_client()
+    client.post("/digest", data={"email": "new@example.org"})
+    link = confirm_link(smtp_server.messages[0])
+    assert "choose the tags, papers and threads" in smtp_server.messages[0].get_content()
+    bad = client.post(link, data={"tags": "ml", "papers": "nonsense", "threads": ""})
+    assert bad.status_code == 422 and b"Not an arXiv id: nonsense" in bad.data and b'value="ml"' in bad.data
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)) is None  # nothing confirmed on a bad form
+    client.post(link, data={"tags": "ML, theory", "papers": "", "threads": ""})
+    with mail_app.app_context():
+        subscription = db.session.scalar(select(Subscription))
+        assert subscription.is_active and subscription.follows["tags"] == ["ml", "theory"]
+
+
+def test_confirming_again_lifts_a_suppression(mail_app, smtp_server):
+    from forum.digest import bounces
+    with mail_app.app_context():
+        subscribe("back@example.org")
+        bounces.suppress("back@example.org", "550 mailbox disabled")
+        assert not db.session.scalar(select(Subscription)).is_active
+    client = mail_app.test_client()
+    client.post("/digest", data={"email": "back@example.org"})  # not active: a confirmation link
+    client.post(confirm_link(smtp_server.messages[0]))
+    with mail_app.app_context():
+        assert db.session.scalar(select(Subscription)).is_active
+
+
 def test_confirmed_page_links_to_choosing_follows(mail_app, smtp_server):
     client = mail_app.test_client()
     client.post("/digest", data={"email": "new@example.org"})
@@ -65,6 +93,7 @@ def test_confirmed_page_links_to_choosing_follows(mail_app, smtp_server):
     ({"tags": "ml", "papers": "not-a-paper", "threads": ""}, 422, "Not an arXiv id: not-a-paper"),
     ({"tags": "", "papers": "", "threads": "999999"}, 422, "No such thread: 999999"),
     ({"tags": "", "papers": "", "threads": "the best one"}, 422, "No such thread: the best one"),
+    ({"tags": "", "papers": "", "threads": "99999999999999"}, 422, "No such thread: 99999999999999"),
     ({"tags": "x" * 501, "papers": "", "threads": ""}, 422, "Field cannot be longer than 500 characters"),
 ])
 def test_manage_page_refuses_bad_follows_and_keeps_the_input(mail_app, data, status, message):

@@ -158,3 +158,31 @@ def test_parse_ban_end_accepts_dates_and_times():
     assert services.parse_ban_end("2030-05-06").isoformat() == "2030-05-06T00:00:00+00:00"
     assert services.parse_ban_end(" 2030-05-06 18:30 ").isoformat() == "2030-05-06T18:30:00+00:00"
     assert services.parse_ban_end("2030-05-06T18:30").hour == 18
+
+
+@pytest.mark.parametrize("length, days", [("1d", 1), ("1w", 7), ("1m", 30)])
+def test_ban_length_presets(app, as_user, length, days):
+    from datetime import timedelta
+
+    from forum.database import utcnow
+    with app.app_context():
+        moderator, member = make_user(role="moderator"), make_user()
+    as_user(moderator).post(f"/moderation/users/{member.id}/ban",
+                            data={"reason": "Posting spam links", "length": length, "until": ""})
+    with app.app_context():
+        banned = db.session.get(User, member.id)
+        assert banned.is_banned
+        assert abs(banned.banned_until - (utcnow() + timedelta(days=days))) < timedelta(minutes=5)
+
+
+def test_a_permanent_ban_and_a_dated_one(app, as_user):
+    with app.app_context():
+        moderator, one, two = make_user(role="moderator"), make_user(), make_user()
+    as_user(moderator).post(f"/moderation/users/{one.id}/ban",
+                            data={"reason": "Posting spam links", "length": "permanent", "until": "2099-01-01"})
+    missing = as_user(moderator).post(f"/moderation/users/{two.id}/ban",
+                                      data={"reason": "Posting spam links", "length": "date", "until": ""})
+    assert missing.status_code == 422 and "end date" in missing.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, one.id).banned_until is None
+        assert not db.session.get(User, two.id).is_banned

@@ -180,3 +180,52 @@ def test_queue_and_log_cost_the_same_queries_at_any_length(app, as_user):
         add(8)
     large = [count_queries(app, client, url)[0] for url in ("/moderation", "/moderation/log")]
     assert small == large
+
+
+def test_reports_have_a_category_and_only_other_needs_words(app, client, login):
+    with app.app_context():
+        author, reader = make_user(), make_user()
+        thread = make_thread(author)
+        post = make_reply(thread, author, "Buy now")
+    login(reader)
+    page = client.get(f"/report/post/{post.id}").get_data(as_text=True)
+    for value in ("spam", "off-topic", "abuse", "misinformation", "other"):
+        assert f'value="{value}"' in page
+    assert client.post(f"/report/post/{post.id}", data={"category": "other", "reason": ""}).status_code == 422
+    assert client.post(f"/report/post/{post.id}", data={"category": "bogus", "reason": "x" * 5}).status_code == 422
+    response = client.post(f"/report/post/{post.id}", data={"category": "spam", "reason": ""})
+    assert response.status_code in (302, 303)
+    with app.app_context():
+        (row,) = _reports()
+        assert (row.category, row.reason) == ("spam", "")
+
+
+def test_a_duplicate_report_is_refused_before_anything_is_typed(app, client, login):
+    with app.app_context():
+        author, reader = make_user(), make_user()
+        thread = make_thread(author)
+    login(reader)
+    client.post(f"/report/thread/{thread.id}", data={"category": "off-topic"})
+    page = client.get(f"/report/thread/{thread.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "You reported this" in text and "Off-topic" in text
+    assert "<textarea" not in text and "<form method=\"post\" action=\"/report" not in text
+
+
+def test_moderator_reasons_start_from_the_report(app, client, login):
+    with app.app_context():
+        author, reader, moderator = make_user(), make_user(), make_user(role="moderator")
+        thread = make_thread(author)
+        post = make_reply(thread, author, "Nonsense claim")
+    login(reader)
+    client.post(f"/report/post/{post.id}", data={"category": "misinformation", "reason": "Made-up numbers"})
+    client.post("/auth/logout")
+    login(moderator)
+    page = client.get(f"/moderation/post/{post.id}").get_data(as_text=True)
+    assert 'value="Misinformation: Made-up numbers"' in page
+    with app.app_context():
+        report_id = _reports()[0].id
+    assert f"report={report_id}" in page
+    member_page = client.get(f"/moderation/users/{author.id}?report={report_id}").get_data(as_text=True)
+    assert "Misinformation: Made-up numbers</textarea>" in member_page
+    assert "Nonsense claim" in member_page  # the member's recent posts are listed

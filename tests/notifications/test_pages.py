@@ -93,13 +93,13 @@ def test_following_marks_read_and_goes_to_the_post(app, client, login):
         post = make_reply(thread, bob, "Read me")
         note_id = _unread(alice.id)[0]
     login(alice)
-    response = client.post(f"/notifications/{note_id}/follow")
+    response = client.get(f"/notifications/{note_id}")
     assert response.headers["Location"].endswith(f"/p/{post.id}")
     with app.app_context():
         assert _unread(alice.id) == []
     page = client.get("/notifications").get_data(as_text=True)
     assert 'class="notification read"' in page and "unread-count" not in page
-    again = client.post(f"/notifications/{note_id}/follow")  # already read: still goes there
+    again = client.get(f"/notifications/{note_id}")  # already read: still goes there
     assert again.headers["Location"].endswith(f"/p/{post.id}")
 
 
@@ -110,7 +110,7 @@ def test_following_a_thread_mention_goes_to_the_thread(app, client, login):
         note_id = _unread(bob.id)[0]
     login(bob)
     assert "mentioned you in" in client.get("/notifications").get_data(as_text=True)
-    response = client.post(f"/notifications/{note_id}/follow")
+    response = client.get(f"/notifications/{note_id}")
     assert response.headers["Location"].endswith(f"/t/{thread.id}")
 
 
@@ -122,7 +122,7 @@ def test_following_a_notification_that_is_not_yours_is_404(app, client, login, w
         make_reply(thread, bob, "For alice")
         note_id = _unread(alice.id)[0] if whose == "someone else's" else 999_999
     login(mallory)
-    response = client.post(f"/notifications/{note_id}/follow")
+    response = client.get(f"/notifications/{note_id}")
     assert response.status_code == 404 and "no such notification" in response.get_data(as_text=True)
     with app.app_context():
         assert len(_unread(alice.id)) == 1
@@ -149,7 +149,7 @@ def test_anonymous_visitors_are_sent_to_log_in(app, client):
         thread = make_thread(alice)
         make_reply(thread, bob, "x")
         note_id = _unread(alice.id)[0]
-    for method, url in [("get", "/notifications"), ("post", f"/notifications/{note_id}/follow"),
+    for method, url in [("get", "/notifications"), ("get", f"/notifications/{note_id}"),
                         ("post", "/notifications/read-all")]:
         assert refused_anonymously(getattr(client, method)(url))
     with app.app_context():
@@ -178,7 +178,6 @@ def test_without_a_csrf_token_nothing_changes(csrf_app):
         note_id = _unread(alice.id)[0]
     _login_with_token(client, alice)
     assert client.post("/notifications/read-all").status_code == 400
-    assert client.post(f"/notifications/{note_id}/follow").status_code == 400
     with csrf_app.app_context():
         assert len(_unread(alice.id)) == 1
     page = client.get("/notifications").get_data(as_text=True)
@@ -216,3 +215,16 @@ def test_hidden_words_stay_out_of_the_list(app, client, login):
     page = client.get("/notifications").get_data(as_text=True)
     assert "Abusive words" not in page and "Spam title" not in page and "buy now" not in page
     assert page.count("[hidden by a moderator]") == 2 and "“[hidden]”" in page
+
+
+def test_notifications_are_links_that_open_in_a_new_tab(app, client, login):
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        make_reply(thread, bob, "Read me")
+        note_id = _unread(alice.id)[0]
+    login(alice)
+    page = client.get("/notifications").get_data(as_text=True)
+    link = re.search(r'<a class="notification-target" href="([^"]+)" target="_blank" rel="noopener">', page)
+    assert link and link.group(1) == f"/notifications/{note_id}"
+    assert 'formaction' not in page and f"/notifications/{note_id}/follow" not in page

@@ -1,0 +1,70 @@
+"""What is new since a member's last visit: one row per member and thread they have opened.
+
+``ThreadRead.read_at`` is when the member last drew the thread's page. Lists
+show how many public replies arrived since (one grouped query per list page,
+whatever its length); the thread page marks replies newer than the visit
+before this one and links to the first of them.
+
+Opening a thread page writes that row, the one write a GET makes here: a
+single upsert of one row that touches nothing else (STYLE's rule for writes a
+GET may make), run after the page is drawn and after the page's read
+transaction has ended, so on SQLite it never upgrades a read transaction
+(which fails at once under concurrent writers). Logged-out visitors write
+nothing and see no markers.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from forum.database import UTCDateTime, utcnow
+from forum.extensions import db
+from forum.threads.models import Post, Thread
+
+
+class ThreadRead(db.Model):
+    __tablename__ = "thread_reads"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def last_read(user, thread_id: int) -> datetime | None:
+    """When ``user`` last opened the thread (None: never, or a visitor)."""
+    if not user.is_authenticated:
+        return None
+    return db.session.scalar(select(ThreadRead.read_at).where(
+        ThreadRead.user_id == user.id, ThreadRead.thread_id == thread_id))
+
+
+def record_visit(user, thread_id: int, at: datetime | None = None) -> None:
+    """Remember that ``user`` read the thread now (see the module docstring for why a GET may)."""
+    if not user.is_authenticated:
+        return
+    values = {"user_id": user.id, "thread_id": thread_id, "read_at": at or utcnow()}
+    db.session.commit()  # end the page's read transaction before writing
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(ThreadRead).values(**values)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=["user_id", "thread_id"], set_={"read_at": statement.excluded.read_at}))
+    db.session.commit()
+
+
+def unread_counts(user, threads: list[Thread]) -> dict[int, int | None]:
+    """Thread id -> public replies since ``user`` last opened it; None for a thread never opened.
+    Empty for a visitor. One query."""
+    if not user.is_authenticated or not threads:
+        return {}
+    ids = [thread.id for thread in threads]
+    rows = db.session.execute(
+        select(ThreadRead.thread_id, func.count(Post.id))
+        .outerjoin(Post, (Post.thread_id == ThreadRead.thread_id) & (Post.created_at > ThreadRead.read_at)
+                   & Post.deleted_at.is_(None) & Post.public() & (Post.author_id != user.id))
+        .where(ThreadRead.user_id == user.id, ThreadRead.thread_id.in_(ids))
+        .group_by(ThreadRead.thread_id))
+    seen = dict(rows.all())
+    return {thread_id: seen.get(thread_id) for thread_id in ids}
