@@ -23,6 +23,13 @@ def byline(user, moment) -> Markup:
                   f'{escape(user.name)}</a>{affiliation}\n  · {time_tag(moment)}')
 
 
+def tag_links(names) -> Markup:
+    """A thread's tag names as links to their listings (nothing when it has none)."""
+    items = "".join(f'<li><a class="tag" href="{quick_url("threads.tag", tag=name)}">'
+                    f'{escape(name)}</a></li>' for name in names)
+    return Markup(f'<ul class="tags" aria-label="Tags">{items}</ul>') if items else Markup("")
+
+
 def vote_box(target, kind: str, my_vote: int | None, viewer) -> Markup:
     """Up/down buttons for those who may vote; everyone else sees the score alone.
 
@@ -49,3 +56,4 @@ def vote_box(target, kind: str, my_vote: int | None, viewer) -> Markup:
 def register(app) -> None:
     app.add_template_global(byline)
     app.add_template_global(vote_box)
+    app.add_template_global(tag_links)
