@@ -38,11 +38,11 @@ def create_app(config: dict | None = None) -> Flask:
         configure_sqlite(db.engine)
 
     from forum import cli, errors, pagecache, security, templating
+    from forum.accounts import cli as accounts_cli
     from forum.accounts.views import bp as accounts_bp
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
     from forum.health import bp as health_bp
-    from forum.moderation import cli as moderation_cli
     from forum.moderation.views import bp as moderation_bp
     from forum.notifications import cli as notifications_cli
     from forum.notifications.views import bp as notifications_bp
@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from forum.threads.views import bp as threads_bp
 
     app.register_blueprint(accounts_bp)
+    accounts_cli.register(app)
     app.register_blueprint(digest_bp)
     digest_cli.register(app)
     app.register_blueprint(health_bp)
@@ -63,7 +64,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(papers_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(moderation_bp)
-    moderation_cli.register(app)
     notifications_cli.register(app)
     app.cli.add_command(papers_cli)
     search_outbox.register_listeners()
