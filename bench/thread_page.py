@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _loadgen as loadgen  # noqa: E402
+import _report as report  # noqa: E402
 from flask import current_app  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, insert  # noqa: E402
@@ -106,10 +107,15 @@ def main() -> int:
                                     args.connections, cookie)
 
     met = [thread_p50 <= THREAD_P50_TARGET_MS]
+    report.row("thread_page", "thread page, 1,000 replies, member: p50 in process",
+               f"{thread_p50:.1f} ms", target=f"<= {THREAD_P50_TARGET_MS:.0f} ms", met=met[0])
     print(f"\nTarget: thread page p50 <= {THREAD_P50_TARGET_MS:.0f} ms in process (member): "
           f"{thread_p50:.1f} ms -> {'MET' if met[0] else 'MISSED'}")
     if ratio is not None:
         met.append(ratio >= FRONT_THROUGHPUT_TARGET)
+        report.row("thread_page", "front page drawn for a member, gunicorn -w 2: share of "
+                   "/healthz req/s", f"{ratio:.1%}", target=f">= {FRONT_THROUGHPUT_TARGET:.0%}",
+                   met=met[-1])
         print(f"Target: front page drawn for a member >= {FRONT_THROUGHPUT_TARGET:.0%} of /healthz's "
               f"throughput under gunicorn: {ratio:.1%} -> {'MET' if met[-1] else 'MISSED'}")
     return 1 if args.strict and not all(met) else 0
@@ -282,6 +288,10 @@ def _in_process(app, thread_path: str, requests: int, all_on_one_page: bool) -> 
     print(f"{'route':40} {'p50 ms':>8} {'p95 ms':>8} {'CPU p50':>8} {'queries':>8} {'p50 ratio':>10}")
     for label, _, _ in routes:
         p50, p95 = _ms(samples[label], 0.5), _ms(samples[label], 0.95)
+        if "drawn" in label or "baseline" in label:
+            report.row("thread_page", f"{label}: p50 (CPU p50), queries",
+                       f"{p50:.2f} ms ({_ms(cpu[label], 0.5):.2f} ms), {queries[label]} "
+                       f"= {statistics.median(samples[label]) / baseline:.1f}x /healthz")
         print(f"{label:40} {p50:8.2f} {p95:8.2f} {_ms(cpu[label], 0.5):8.2f} {queries[label]:8d} "
               f"{statistics.median(samples[label]) / baseline:9.1f}x")
     print("(p50/p95: wall time; CPU p50: this process's CPU time, which other work on the\n"
@@ -369,6 +379,8 @@ def _under_gunicorn(database_url: str, folder: str, seconds: float, workers: int
     baseline = results["/healthz (baseline)"].per_second
     print(f"{'route':20} {'req/s':>9} {'p50 ms':>8} {'errors':>7} {'client CPU':>11} {'of /healthz':>12}")
     for label, result in results.items():
+        report.row("thread_page", f"gunicorn {label}: req/s", f"{result.per_second:.0f} "
+                   f"({result.per_second / baseline:.1%} of /healthz)")
         bad = result.errors + sum(c for s, c in result.statuses.items() if s != 200)
         print(f"{label:20} {result.per_second:9.0f} {result.median_ms:8.2f} {bad:7d} "
               f"{result.client_cpu_share:10.0%} {result.per_second / baseline:11.1%}")

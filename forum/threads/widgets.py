@@ -1,9 +1,9 @@
 """Small pieces of HTML that a thread page draws once per reply, built in Python.
 
-A thread page draws a vote box and a byline for each of hundreds of replies.
-As Jinja macros they cost about a tenth of a millisecond a call, most of it
-the macro machinery; these functions draw the same markup for a fraction of
-that. Every value that comes from a person is escaped here; the result is
+A thread page draws a vote box and a byline for each of hundreds of replies,
+and the front page a byline and tag links for every thread. As Jinja macros
+most of their cost would be the macro machinery (a new context per call);
+these functions draw the same markup as plain Python. Every value that comes from a person is escaped here; the result is
 ``Markup``, safe to insert as it is.
 """
 from __future__ import annotations
