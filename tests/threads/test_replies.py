@@ -4,7 +4,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.threads.models import Post, Thread
 from forum.threads.queries import MAX_INDENT
-from tests.factories import make_reply, make_thread, make_user
+from tests.factories import bulk_replies, make_reply, make_thread, make_user
 
 
 def test_reply_and_nested_reply(app, client, login):
@@ -28,9 +28,8 @@ def test_deep_replies_cap_indent_and_say_whom_they_answer(app, client):
     with app.app_context():
         author = make_user(username="deepthinker")
         thread = make_thread(author, title="Deep debate")
-        parent = None
-        for depth in range(MAX_INDENT + 3):
-            parent = make_reply(thread, author, f"Level {depth}", parent=parent)
+        # one chain: each reply answers the one before (the page is under test, not replying)
+        bulk_replies(thread, [author], MAX_INDENT + 3, nest_every=MAX_INDENT + 4, body="Level {n}")
     page = client.get(f"/t/{thread.id}/deep-debate").get_data(as_text=True)
     assert f"depth-{MAX_INDENT + 1}" not in page
     assert "in reply to" in page and "@deepthinker" in page
