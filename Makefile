@@ -39,12 +39,15 @@ browser:
 
 # Every bench/*.py script in turn; helper modules start with "_" and are skipped.
 # The search bench runs at 20,000 posts here (a few minutes); its default, the
-# issue's 100,000, is in README "Search speed".
+# issue's 100,000, is in README "Search speed". Each bench adds rows to one
+# table (bench/_report.py), printed at the end: README's "Speed" section.
 BENCH_ARGS_search := -n 20000
 bench: install-dev
+	@rows=$$(mktemp); trap 'rm -f $$rows' EXIT; \
 	for f in bench/[!_]*.py; do name=$$(basename $$f .py); \
 		case $$name in search) args="$(BENCH_ARGS_search)";; *) args="";; esac; \
-		$(BIN)/python $$f $$args || exit 1; done
+		BENCH_REPORT=$$rows $(BIN)/python $$f $$args || exit 1; done; \
+	echo; echo "## Speed (make bench)"; echo; $(BIN)/python bench/_report.py $$rows
 
 clean:
 	rm -rf $(VENV) .pytest_cache

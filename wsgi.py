@@ -7,6 +7,6 @@ app = create_app()
 
 # Everything made at start-up (modules, compiled templates, the app) lives as long
 # as the process: moved out of the collector's sight, it is not walked again by
-# every full collection. Measured on the 1,000-reply thread page: p95 from about
-# 100 ms to about 55 ms, the p50 unchanged (bench/thread_page.py).
+# every full collection, which otherwise lands in the middle of drawing a large
+# page and shows as a slow tail (bench/thread_page.py reports p95 beside p50).
 gc.freeze()

@@ -2,7 +2,9 @@
 
 ``measure(port, paths, seconds)`` keeps a few keep-alive ``http.client``
 connections busy from a thread pool, for a fixed time per path, and returns
-requests per second. The paths are measured in alternating one-second slices
+requests per second. A path may carry request headers (``(path, headers)``),
+e.g. a member's session cookie, so a page drawn for a member can be loaded
+beside the same page for a visitor. The paths are measured in alternating one-second slices
 (A, B, A, B, ...) so that a burst of other work on the machine falls on both
 routes alike and the ratio between them stays fair.
 
@@ -33,6 +35,7 @@ class PathLoad:
     """What one path got: counts, wall time and latencies across every slice."""
 
     path: str
+    headers: dict[str, str] = field(default_factory=dict)
     requests: int = 0
     errors: int = 0
     seconds: float = 0.0
@@ -60,17 +63,24 @@ class PathLoad:
         return statistics.median(self.latencies) * 1000 if self.latencies else float("nan")
 
 
-def measure(port: int, paths: list[str], seconds: float, *, connections: int = 4,
+def measure(port: int, paths: list, seconds: float, *, connections: int = 4,
             host: str = "127.0.0.1") -> dict[str, PathLoad]:
-    """Load each path for ``seconds`` in total, in alternating slices; bounded in time."""
+    """Load each path for ``seconds`` in total, in alternating slices; bounded in time.
+
+    ``paths`` holds paths, or ``(label, path, headers)`` for a request that
+    carries headers; the results are keyed by path, or by label.
+    """
     if host not in LOOPBACK:
         raise ValueError(f"refusing to load {host!r}: loopback only")
-    results = {path: PathLoad(path) for path in paths}
+    results = {}
+    for entry in paths:
+        label, path, headers = (entry, entry, {}) if isinstance(entry, str) else entry
+        results[label] = PathLoad(path, dict(headers))
     slices = max(1, round(seconds / SLICE_SECONDS))
     with ThreadPoolExecutor(max_workers=connections) as pool:
         for _ in range(slices):
-            for path in paths:
-                _one_slice(pool, host, port, results[path], seconds / slices, connections)
+            for result in results.values():
+                _one_slice(pool, host, port, result, seconds / slices, connections)
     return results
 
 
@@ -96,7 +106,7 @@ def _hammer(host: str, port: int, result: PathLoad, deadline: float, lock) -> No
         while time.perf_counter() < deadline:
             sent = time.perf_counter()
             try:
-                connection.request("GET", result.path)
+                connection.request("GET", result.path, headers=result.headers)
                 response = connection.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException):

@@ -42,13 +42,13 @@ def create_app(config: dict | None = None) -> Flask:
         configure_sqlite(db.engine)
 
     from forum import assets, cli, cli_errors, errors, opendata, pagecache, request_guard, security, templating
+    from forum.accounts import cli as accounts_cli
     from forum.accounts.views import bp as accounts_bp
     from forum.api.views import bp as api_bp
     from forum.digest import cli as digest_cli
     from forum.digest.views import bp as digest_bp
     from forum.feeds.views import bp as feeds_bp
     from forum.health import bp as health_bp
-    from forum.moderation import cli as moderation_cli
     from forum.moderation.views import bp as moderation_bp
     from forum.notifications import cli as notifications_cli
     from forum.notifications.views import bp as notifications_bp
@@ -63,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
+    accounts_cli.register(app)
     app.register_blueprint(digest_bp)
     app.register_blueprint(feeds_bp)
     digest_cli.register(app)
@@ -72,7 +73,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(papers_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(moderation_bp)
-    moderation_cli.register(app)
     notifications_cli.register(app)
     app.cli.add_command(papers_cli)
     search_outbox.register_listeners()

@@ -5,7 +5,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
-from forum.limiting import PerAppLimiter, user_or_address
+from forum.limiter import PerAppLimiter, user_or_address
 
 # Named constraints, so migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING = {

@@ -30,7 +30,7 @@ from collections import OrderedDict
 from functools import wraps
 from threading import Lock
 
-from flask import current_app, make_response, request, session
+from flask import current_app, g, make_response, request, session
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -79,10 +79,16 @@ def anonymous_page(view):
 
 
 def csrf_token() -> str:
-    """The template global ``csrf_token()``: a placeholder while a cached page is drawn."""
-    if request.environ.get("forum.csrf_placeholder"):
-        return PLACEHOLDER
-    return generate_csrf()
+    """The template global ``csrf_token()``: a placeholder while a cached page is drawn.
+
+    Worked out once per request and kept in ``g``: a thread page asks for it in
+    every reply's vote form, and ``generate_csrf`` reads its settings on each call.
+    """
+    token = g.get("csrf_token_html")
+    if token is None:
+        token = PLACEHOLDER if request.environ.get("forum.csrf_placeholder") else generate_csrf()
+        g.csrf_token_html = token
+    return token
 
 
 def forget_everything() -> None:

@@ -8,7 +8,7 @@ Each rule is a ready decorator; put it right under the route decorator:
     def report(thread_id): ...
 
 Limits count POST requests only (reading a form is free), per member when
-logged in and per address otherwise (``forum.limiting.user_or_address``).
+logged in and per address otherwise (``forum.limiter.user_or_address``).
 Accounts younger than ``NEW_ACCOUNT_AGE`` get the stricter numbers: most spam
 comes from accounts made minutes before, and a real newcomer rarely posts more
 than a few times in their first day. A refused request gets the 429 page from

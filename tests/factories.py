@@ -48,3 +48,39 @@ def _loaded(obj):
     db.session.refresh(obj)  # loaded now, so still readable after the app context closes
     db.session.expunge(obj)
     return obj
+
+
+def bulk_replies(thread, authors: list[User], count: int, *, nest_every: int = 3,
+                 stances=(None,), body: str = "Reply {n}, citing *evidence*.") -> list[int]:
+    """``count`` replies written straight to the table, for tests of what pages do with
+    large threads (query counts, pagination), where the reply service is not under test.
+
+    Bodies are rendered as the service renders them (once, ``{n}`` filled in after), rows go
+    in with two executemany statements (insert, then parents), and the thread's reply
+    count and last activity are fixed as ``reply`` would. Reply ``n`` answers reply
+    ``n - 1`` unless ``n`` is a multiple of ``nest_every`` (then it is top-level), so
+    the tree has chains as well as roots. Returns the new ids, oldest first.
+    No notifications, mentions, citations or search-index rows are made.
+    """
+    from sqlalchemy import insert, update
+
+    from forum.threads.models import Post, Thread
+    from forum.threads.rendering import render_post_body
+
+    now = utcnow()
+    marker = "90817263541"  # digits: Markdown leaves them as they are, so n can replace them
+    html = render_post_body(body.format(n=marker))  # rendered once, not once per reply
+    rows = [{"thread_id": thread.id, "parent_id": None, "author_id": authors[n % len(authors)].id,
+             "body": body.format(n=n), "body_html": html.replace(marker, str(n)),
+             "stance": stances[n % len(stances)], "score": 0, "created_at": now}
+            for n in range(count)]
+    ids = list(db.session.scalars(insert(Post).returning(Post.id, sort_by_parameter_order=True),
+                                  rows)) if rows else []
+    parents = [{"id": post_id, "parent_id": ids[n - 1]}
+               for n, post_id in enumerate(ids) if n % nest_every]
+    if parents:
+        db.session.execute(update(Post), parents)
+    db.session.execute(update(Thread).where(Thread.id == thread.id).values(
+        reply_count=Thread.reply_count + count, last_activity_at=now))
+    db.session.commit()
+    return ids

@@ -13,6 +13,7 @@ a thread or reply; tags hang off threads through ``thread_tags``.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import datetime
@@ -28,6 +29,7 @@ from forum.extensions import db
 STANCES = ("supports", "challenges", "question", "evidence")
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and drawn for every thread of every listing
 def slugify(title: str, max_length: int = 80) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")

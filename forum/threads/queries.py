@@ -1,13 +1,16 @@
 """Select builders for the thread pages, each carrying its eager loads."""
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy.orm import defer, joinedload, selectinload
 
+from forum.database import UTCDateTime, utcnow
 from forum.extensions import db
 from forum.threads import ranking
 from forum.threads.models import STANCES, Post, Revision, Tag, Thread, thread_tags
@@ -23,33 +26,99 @@ def front_page(tab: str = "active", *, now: datetime | None = None, period: str 
     A deleted thread stays listed while it has replies. ``tag`` narrows the
     list to threads carrying that (normalized) tag.
     """
+    return _listing(tab, db.engine.dialect.name, tag is not None,
+                    period if tab == "top" else "all").params(_listing_values(now, period, tag))
+
+
+class ListingPage(Pagination):
+    """One page of a front-page tab or tag listing, and the tag names of its threads.
+
+    Members always get these pages drawn, so the statements are built once per
+    process (``_listing``) with the time, period and tag as bound parameters:
+    SQLAlchemy then reuses its compiled form without walking the hotness
+    expression again on each request. Tags come as plain names in one
+    statement for the whole page, not as ORM objects. Bodies are not read:
+    the listing never shows them, and the database sorts narrower rows.
+    The total is a separate count, not ``count(*) over ()`` on the page's
+    rows: a window makes SQLite sort every thread instead of keeping the top
+    few, which costs more than the second statement.
+    """
+
+    def _query_items(self) -> list[Thread]:
+        args = self._query_args
+        threads = list(db.session.scalars(args["page_statement"], {
+            **args["values"], "limit": self.per_page, "offset": self._query_offset}))
+        self.tags: dict[int, list[str]] = {thread.id: [] for thread in threads}
+        if threads:
+            for thread_id, name in db.session.execute(_TAG_NAMES, {"ids": list(self.tags)}):
+                self.tags[thread_id].append(name)
+        return threads
+
+    def _query_count(self) -> int:
+        if self.page == 1 and len(self.items) < self.per_page:
+            return len(self.items)  # all of them are on this page
+        return db.session.scalar(self._query_args["count_statement"], self._query_args["values"])
+
+
+def front_page_listing(tab: str, *, now: datetime, period: str, tag: str | None, page: int,
+                       per_page: int) -> ListingPage:
+    """One page of ``front_page``, with its threads' tag names (see ``ListingPage``)."""
+    key = (tab, db.engine.dialect.name, tag is not None, period if tab == "top" else "all")
+    return ListingPage(page=page, per_page=per_page, error_out=False,
+                       page_statement=_listing_page(*key), count_statement=_listing_count(*key),
+                       values=_listing_values(now, period, tag))
+
+
+def _listing_values(now: datetime | None, period: str, tag: str | None) -> dict:
+    now = now or utcnow()
+    since = ranking.TOP_PERIODS.get(period)
+    return {"now": now, "since": now - since if since else None, "tag": tag}
+
+
+@functools.cache
+def _listing(tab: str, dialect: str, tagged: bool, period: str) -> Select:
+    """The statement behind ``front_page``, with ``now``, ``since`` and ``tag`` as parameters."""
     query = (
         select(Thread)
-        .options(joinedload(Thread.author), selectinload(Thread.tags))
+        .options(joinedload(Thread.author))
         .where(or_(Thread.deleted_at.is_(None), Thread.reply_count > 0), Thread.public())
     )
-    if tag is not None:
+    if tagged:
         query = query.where(Thread.id.in_(
             select(thread_tags.c.thread_id).join(Tag, Tag.id == thread_tags.c.tag_id)
-            .where(Tag.name == tag)))
+            .where(Tag.name == bindparam("tag"))))
     order = [Thread.pinned.desc()]
     if tab == "hot":
-        order.append(ranking.hotness_sql(Thread, now or _now(), db.engine.dialect.name).desc())
+        now = bindparam("now", type_=UTCDateTime())
+        order.append(ranking.hotness_sql(Thread, now, dialect).desc())
     elif tab == "new":
         order.append(Thread.created_at.desc())
     elif tab == "top":
-        since = ranking.TOP_PERIODS.get(period)
-        if since is not None:
-            query = query.where(Thread.created_at >= (now or _now()) - since)
+        if ranking.TOP_PERIODS.get(period) is not None:
+            query = query.where(Thread.created_at >= bindparam("since"))
         order.append(Thread.score.desc())
     else:
         order.append(Thread.last_activity_at.desc())
     return query.order_by(*order, Thread.id.desc())
 
 
-def _now() -> datetime:
-    from forum.database import utcnow
-    return utcnow()
+@functools.cache
+def _listing_page(tab: str, dialect: str, tagged: bool, period: str) -> Select:
+    return (_listing(tab, dialect, tagged, period)
+            .options(defer(Thread.body, raiseload=True), defer(Thread.body_html, raiseload=True))
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+@functools.cache
+def _listing_count(tab: str, dialect: str, tagged: bool, period: str) -> Select:
+    return select(func.count()).select_from(
+        _listing(tab, dialect, tagged, period).order_by(None).subquery())
+
+
+_TAG_NAMES = (select(thread_tags.c.thread_id, Tag.name)
+              .join(Tag, Tag.id == thread_tags.c.tag_id)
+              .where(thread_tags.c.thread_id.in_(bindparam("ids", expanding=True)))
+              .order_by(Tag.name))
 
 
 def all_tags() -> list[tuple[str, int]]:
@@ -166,47 +235,44 @@ def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
     """The replies of one page of top-level replies, as a depth-first list.
 
     Two queries whatever the thread's size: the tree's outline (ids, parents,
-    stances, votes, dates: no bodies) of every reply, from which the order,
+    stances, votes, states: no bodies, no dates) of every reply, from which the order,
     the pagination and the debate summary are worked out; then the drawn
     replies and their parents in full, with their authors. A 1,000-reply
     thread thus builds full objects only for the page it shows.
 
     Replies are paginated by top-level reply, each with its whole subtree, so
     a conversation is never cut in half across pages. Siblings follow
-    ``sort`` (see ``ranking.reply_sort_key``). With a ``stance``, the page
+    ``sort`` (see ``ranking.order_replies``). With a ``stance``, the page
     lists only the replies taking it, flat, each saying whom it answers.
 
     Held and hidden replies are shown to moderators and to their author
     (``viewer``); to everyone else they are absent, or a placeholder when
     replies the viewer may see hang below them. Counts are of public replies.
     """
-    outline = db.session.execute(
-        select(*_OUTLINE).where(Post.thread_id == thread_id).order_by(Post.created_at, Post.id)
-    ).all()
-    outline, masked = _visible_outline(outline, viewer)
-    parent_of = {row.id: row.parent_id for row in outline}
-    live = [row for row in outline if not (row.deleted or row.held or row.hidden)]
-    counts = Counter(row.stance for row in live if row.stance)
-    authors = {row.author_id for row in live} | ({thread_author_id} if thread_author_id else set())
-    key = ranking.reply_sort_key(sort)
-    children: dict[int | None, list] = {}
+    outline, masked = _visible_outline(_outline_of(thread_id), viewer)
+    parent_of = {node.id: node.parent_id for node in outline}
+    live = [node for node in outline if node.is_live]
+    counts = Counter(node.stance for node in live if node.stance)
+    authors = {node.author_id for node in live} | ({thread_author_id} if thread_author_id else set())
+    children: dict[int | None, list[_Node]] = {}
     if stance is not None:
-        roots = sorted((row for row in live if row.stance == stance), key=key)
+        roots = [node for node in live if node.stance == stance]
+        ranking.order_replies(roots, sort)
     else:
-        for row in outline:
-            children.setdefault(row.parent_id if row.parent_id in parent_of else None,
-                                []).append(row)
+        for node in outline:
+            children.setdefault(node.parent_id if node.parent_id in parent_of else None,
+                                []).append(node)
         for siblings in children.values():
-            siblings.sort(key=key)
+            ranking.order_replies(siblings, sort)
         roots = children.get(None, [])
     pages = max(1, -(-len(roots) // per_page))
     page = min(max(page, 1), pages)
     drawn: list[tuple[int, int]] = []
-    stack = [(row, 0) for row in reversed(roots[(page - 1) * per_page: page * per_page])]
+    stack = [(node, 0) for node in reversed(roots[(page - 1) * per_page: page * per_page])]
     while stack:  # iterative, so a 1,000-deep chain cannot hit the recursion limit
-        row, depth = stack.pop()
-        drawn.append((row.id, depth))
-        stack.extend((child, depth + 1) for child in reversed(children.get(row.id, [])))
+        node, depth = stack.pop()
+        drawn.append((node.id, depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(node.id, [])))
     wanted = {post_id for post_id, _ in drawn} | {parent_of[post_id] for post_id, _ in drawn}
     wanted.discard(None)
     posts = {post.id: post for post in db.session.scalars(
@@ -217,41 +283,66 @@ def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
                      {name: counts.get(name, 0) for name in STANCES}, len(authors))
 
 
-def _visible_outline(outline: list, viewer) -> tuple[list, set[int]]:
-    """The outline rows ``viewer`` may see, and the ids of those kept only as placeholders."""
+@dataclass(slots=True)
+class _Node:
+    """One reply in a tree's outline: enough to order, paginate and summarise it.
+
+    Plain slots rather than the result's rows: the tree is walked several times
+    over every reply, and reading a field by name from a SQLAlchemy ``Row``
+    goes through a Python-level lookup each time, where a slot is one step.
+    """
+
+    id: int
+    parent_id: int | None
+    author_id: int
+    stance: str | None
+    up_count: int
+    down_count: int
+    is_live: bool  # neither deleted, held nor hidden
+    is_public: bool  # neither held nor hidden
+
+
+def _outline_of(thread_id: int) -> list[_Node]:
+    """Every reply of a thread, oldest first (by creation, then id), without bodies.
+
+    No dates are read: the order comes from SQL and the sorts keep it for
+    ties (``ranking.order_replies``); the states are read as yes/no in SQL.
+    """
+    public = and_(Post.held_at.is_(None), Post.hidden_at.is_(None))
+    result = db.session.execute(
+        select(Post.id, Post.parent_id, Post.author_id, Post.stance, Post.up_count,
+               Post.down_count, and_(public, Post.deleted_at.is_(None)), public)
+        .where(Post.thread_id == thread_id).order_by(Post.created_at, Post.id))
+    return [_Node(*row) for row in result]
+
+
+def _visible_outline(outline: list[_Node], viewer) -> tuple[list[_Node], set[int]]:
+    """The outline nodes ``viewer`` may see, and the ids of those kept only as placeholders."""
     if viewer is not None and viewer.is_authenticated and viewer.is_moderator:
         return outline, set()
     viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
     needed: set[int] = set()
     kept, masked = [], set()
-    for row in reversed(outline):  # children come after their parents
-        visible = not (row.held or row.hidden) or row.author_id == viewer_id
-        if visible or row.id in needed:
-            kept.append(row)
+    for node in reversed(outline):  # children come after their parents
+        visible = node.is_public or node.author_id == viewer_id
+        if visible or node.id in needed:
+            kept.append(node)
             if not visible:
-                masked.add(row.id)
-            if row.parent_id is not None:
-                needed.add(row.parent_id)
+                masked.add(node.id)
+            if node.parent_id is not None:
+                needed.add(node.parent_id)
     kept.reverse()
     return kept, masked
 
 
-# What the outline of a reply tree needs: enough to order, paginate and summarise it.
-# The states are read as yes/no in SQL: no datetime to convert for a thousand rows.
-_OUTLINE = (Post.id, Post.parent_id, Post.author_id, Post.stance, Post.created_at,
-            Post.up_count, Post.down_count, Post.deleted_at.is_not(None).label("deleted"),
-            Post.held_at.is_not(None).label("held"), Post.hidden_at.is_not(None).label("hidden"))
-
-
 def page_of_post(post: Post, per_page: int, sort: str = "best") -> int:
     """The thread page on which a reply appears (for permalinks), in ``sort`` order."""
-    rows = db.session.execute(
-        select(Post.id, Post.parent_id, Post.created_at, Post.up_count, Post.down_count)
-        .where(Post.thread_id == post.thread_id)).all()
-    parents = {row.id: row.parent_id for row in rows}
+    outline = _outline_of(post.thread_id)
+    parents = {node.id: node.parent_id for node in outline}
     root_id = post.id
     while parents.get(root_id) is not None:
         root_id = parents[root_id]
-    roots = sorted((row for row in rows if row.parent_id is None), key=ranking.reply_sort_key(sort))
-    ids = [row.id for row in roots]
+    roots = [node for node in outline if node.parent_id is None]
+    ranking.order_replies(roots, sort)
+    ids = [node.id for node in roots]
     return ids.index(root_id) // per_page + 1 if root_id in ids else 1

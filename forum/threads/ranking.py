@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Float, cast, func, literal
 
+from forum.database import UTCDateTime
+
 # Hot: (score + REPLY_WEIGHT * replies + 1) / (age_hours + AGE_OFFSET_HOURS) ** GRAVITY
 GRAVITY = 1.8  # Hacker News' exponent: a day-old thread needs ~40x the points of a new one
 AGE_OFFSET_HOURS = 2.0  # so a brand-new thread is not divided by ~0
@@ -45,14 +47,16 @@ def hotness(score, replies, age_hours, power=math.pow):
     return (score + REPLY_WEIGHT * replies + 1) / power(age_hours + AGE_OFFSET_HOURS, GRAVITY)
 
 
-def age_hours_sql(created_at, now: datetime, dialect: str):
-    """Hours between ``created_at`` and ``now`` as a SQL expression."""
-    if dialect == "sqlite":  # UTCDateTime stores ISO text with an offset; julianday reads it
-        return (func.julianday(now.isoformat(sep=" ")) - func.julianday(created_at)) * 24.0
-    return func.extract("epoch", literal(now) - created_at) / 3600.0
+def age_hours_sql(created_at, now, dialect: str):
+    """Hours between ``created_at`` and ``now`` (a datetime, or a bound parameter of one)."""
+    if isinstance(now, datetime):
+        now = literal(now, UTCDateTime())
+    if dialect == "sqlite":  # UTCDateTime stores ISO text; julianday reads it
+        return (func.julianday(now) - func.julianday(created_at)) * 24.0
+    return func.extract("epoch", now - created_at) / 3600.0
 
 
-def hotness_sql(thread_model, now: datetime, dialect: str):
+def hotness_sql(thread_model, now, dialect: str):
     """``hotness`` as a SQL expression (PostgreSQL, or SQLite 3.35+ with its math functions)."""
     age = age_hours_sql(thread_model.created_at, now, dialect)
     # A clock a little ahead of ours must not make the base negative.
@@ -95,11 +99,15 @@ def wilson_lower_bound(up: int, down: int, z: float = WILSON_Z) -> float:
             / (1 + z * z / n))
 
 
-def reply_sort_key(sort: str):
-    """A key for ``sorted`` over replies for one of REPLY_SORTS (ties: oldest first)."""
+def order_replies(replies: list, sort: str) -> None:
+    """Put sibling replies in one of REPLY_SORTS' orders, in place; ties: oldest first.
+
+    ``replies`` must arrive oldest first (by creation time, then id), as the
+    outline query reads them. Python's sort is stable, so Best only sorts by
+    the Wilson bound and equal bounds keep that order, and Newest is the
+    reverse: no dates are compared, so the outline need not read any.
+    """
     if sort == "newest":
-        return lambda post: (-post.created_at.timestamp(), -post.id)
-    if sort == "oldest":
-        return lambda post: (post.created_at, post.id)
-    return lambda post: (-wilson_lower_bound(post.up_count, post.down_count),
-                         post.created_at, post.id)
+        replies.reverse()
+    elif sort == "best":
+        replies.sort(key=lambda post: -wilson_lower_bound(post.up_count, post.down_count))

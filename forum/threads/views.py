@@ -56,8 +56,8 @@ def _thread_list(template: str, tag: str | None = None):
                                "(top with day, week, month, year or all).")
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     now = utcnow()
-    threads = db.paginate(queries.front_page(tab, now=now, period=period, tag=tag), page=page,
-                          error_out=False, per_page=current_app.config["THREADS_PER_PAGE"])
+    threads = queries.front_page_listing(tab, now=now, period=period, tag=tag, page=page,
+                                         per_page=current_app.config["THREADS_PER_PAGE"])
     explain = {thread.id: ranking.explain_hotness(thread, now) for thread in threads.items}
     return render_template(template, threads=threads, tab=tab, period=period, tag=tag,
                            explain=explain, tabs=ranking.TABS, periods=ranking.TOP_PERIODS,

@@ -1,9 +1,9 @@
 """Small pieces of HTML that a thread page draws once per reply, built in Python.
 
-A thread page draws a vote box and a byline for each of hundreds of replies.
-As Jinja macros they cost about a tenth of a millisecond a call, most of it
-the macro machinery; these functions draw the same markup for a fraction of
-that. Every value that comes from a person is escaped here; the result is
+A thread page draws a vote box and a byline for each of hundreds of replies,
+and the front page a byline and tag links for every thread. As Jinja macros
+most of their cost would be the macro machinery (a new context per call);
+these functions draw the same markup as plain Python. Every value that comes from a person is escaped here; the result is
 ``Markup``, safe to insert as it is.
 """
 from __future__ import annotations
@@ -21,6 +21,13 @@ def byline(user, moment) -> Markup:
                    if user.affiliation else "")
     return Markup(f'<a class="author" href="{quick_url("accounts.profile", username=user.username)}">'
                   f'{escape(user.name)}</a>{affiliation}\n  · {time_tag(moment)}')
+
+
+def tag_links(names) -> Markup:
+    """A thread's tag names as links to their listings (nothing when it has none)."""
+    items = "".join(f'<li><a class="tag" href="{quick_url("threads.tag", tag=name)}">'
+                    f'{escape(name)}</a></li>' for name in names)
+    return Markup(f'<ul class="tags" aria-label="Tags">{items}</ul>') if items else Markup("")
 
 
 def vote_box(target, kind: str, my_vote: int | None, viewer) -> Markup:
@@ -49,3 +56,4 @@ def vote_box(target, kind: str, my_vote: int | None, viewer) -> Markup:
 def register(app) -> None:
     app.add_template_global(byline)
     app.add_template_global(vote_box)
+    app.add_template_global(tag_links)

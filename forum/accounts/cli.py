@@ -1,4 +1,7 @@
-"""``flask --app wsgi users ...``: roles from the command line.
+"""``flask --app wsgi users ...``: members' roles from the command line.
+
+The commands live with the accounts they change; the rules they apply (the
+last admin, the audit log row) are moderation's services, called as a view would.
 
 - ``users set-role <username> <role>``: give a member a role (member, moderator,
   admin). An unknown role or member is an error (exit code 1). The last admin

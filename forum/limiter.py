@@ -1,4 +1,4 @@
-"""Flask-Limiter with one storage per app, and the key every limit counts by.
+"""The limiter itself: Flask-Limiter with one storage per app, and the key every limit counts by.
 
 Flask-Limiter keeps its storage, its on/off switch and its key prefix on the
 extension object, so with one module-level ``limiter`` the last app to call
@@ -9,7 +9,8 @@ attributes in ``app.extensions["forum_limiter"]`` and reads them from the
 current app, so each app counts in its own storage: memory by default, Redis
 when ``REDIS_URL`` is set (shared by every worker process that points at it).
 
-The rules (which routes, how many) live in ``forum/ratelimits.py``.
+The rules (which routes, how many) live in ``forum/ratelimits.py``; this module
+only makes the extension that counts them.
 """
 from __future__ import annotations
 
