@@ -156,3 +156,30 @@ def test_each_result_lists_the_papers_its_thread_cites(app, client):
     assert sorted(p.arxiv_id for p in result.cites) == ["1706.03762", "2005.14165"]
     page = client.get("/search", query_string={"q": "attention"}).get_data(as_text=True)
     assert re.search(r"Cites:.*arXiv:1706\.03762", page)
+
+
+def _statements(app, client, query: str) -> int:
+    from sqlalchemy import event
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/search", query_string={"q": query}).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
+
+
+def test_a_results_page_costs_the_same_queries_whatever_it_shows(app, client):
+    with app.app_context():
+        author = make_user()
+        for n in range(12):
+            thread = make_thread(author, title=f"Wombat study {n}", body=f"See arXiv:2301.{12345 + n}.")
+            make_reply(thread, author, "A wombat reply.")
+        make_thread(author, title="Lonely numbat", body="See arXiv:2301.00001.")
+    client.get("/search", query_string={"q": "wombat"})  # warm (the session's user, caches)
+    assert _statements(app, client, "wombat") == _statements(app, client, "numbat")
