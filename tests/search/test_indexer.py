@@ -1,6 +1,5 @@
 """The background indexer: requests commit and return, the outbox is drained beside them,
 and a rebuild never runs in a request (forum/search/indexer.py, forum/search/whoosh/backend.py)."""
-import fcntl
 import os
 import shutil
 import subprocess
