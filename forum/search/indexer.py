@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 MODES = ("background", "inline", "off")
 POLL_S = 5.0  # also drain this often: rows left by a failed drain, or another process's
 IDLE_EXIT_S = 120.0  # a thread with no commit, request or row for this long ends (restarted lazily)
-RETRY_S = 0.5  # after a failed drain (index missing while it is rebuilt, database down)
+RETRY_S = 0.5  # after a failed drain (index missing while it is rebuilt, database down)...
+MAX_BACKOFF_S = 60.0  # ...doubled after each failure in a row, up to this
 EXTENSION = "search_indexer"
 
 
@@ -58,6 +59,7 @@ class Indexer:
         self._rebuilder: threading.Thread | None = None
         self._pid = os.getpid()
         self.last_used = time.monotonic()
+        self._failures = 0
 
     def _alive(self, thread: threading.Thread | None) -> bool:
         return thread is not None and thread.is_alive() and self._pid == os.getpid()
@@ -93,13 +95,24 @@ class Indexer:
                     result = outbox.drain(wait=True)
                 except Exception:  # the database is down, say: try again later
                     log.exception("search: background drain failed; the rows stay")
-                    time.sleep(RETRY_S)
+                    self._back_off()
                     continue
                 if result.unavailable:
-                    self.request_rebuild()
+                    try:
+                        self.request_rebuild()
+                    except Exception:  # an unwritable index folder, say: logged, retried
+                        log.exception("search: cannot start a rebuild")
                 if result.busy or result.unavailable or (result.error and result.pending):
-                    time.sleep(RETRY_S)
+                    self._back_off()
                     self.wake.set()  # try again soon rather than at the next poll
+                else:
+                    self._failures = 0
+
+    def _back_off(self) -> None:
+        """Wait longer after each failure in a row (a database down or an unwritable folder
+        must not become a busy loop of errors), at most ``MAX_BACKOFF_S``."""
+        self._failures += 1
+        self.stopping.wait(min(MAX_BACKOFF_S, RETRY_S * 2 ** (self._failures - 1)))
 
     def request_rebuild(self) -> bool:
         """Start one rebuild unless the index is usable or a rebuild already runs anywhere."""

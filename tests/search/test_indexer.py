@@ -1,6 +1,5 @@
 """The background indexer: requests commit and return, the outbox is drained beside them,
 and a rebuild never runs in a request (forum/search/indexer.py, forum/search/whoosh/backend.py)."""
-import fcntl
 import os
 import shutil
 import subprocess
@@ -180,3 +179,17 @@ def test_the_whoosh_patches_are_not_an_import_side_effect():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=os.getcwd(), check=True).stdout.strip()
     assert out.startswith("whoosh")
+
+
+def test_an_unwritable_index_folder_backs_off_and_keeps_the_rows(background, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the index folder should be")
+    background.config["SEARCH_INDEX_DIR"] = str(blocker / "index")
+    with background.app_context():
+        make_thread(make_user(), title="Nowhere to index")
+    time.sleep(2.0)
+    worker = indexer.for_app(background)
+    assert worker._thread is not None and worker._thread.is_alive()  # it did not die...
+    assert 1 <= worker._failures <= 3  # ...nor spin: 0.5 s, 1 s, 2 s between attempts
+    with background.app_context():
+        assert outbox.pending_count() >= 1

@@ -156,3 +156,48 @@ def test_each_result_lists_the_papers_its_thread_cites(app, client):
     assert sorted(p.arxiv_id for p in result.cites) == ["1706.03762", "2005.14165"]
     page = client.get("/search", query_string={"q": "attention"}).get_data(as_text=True)
     assert re.search(r"Cites:.*arXiv:1706\.03762", page)
+
+
+def _statements(app, client, query: str) -> int:
+    from sqlalchemy import event
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/search", query_string={"q": query}).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
+
+
+def test_a_results_page_costs_the_same_queries_whatever_it_shows(app, client):
+    with app.app_context():
+        author = make_user()
+        for n in range(12):
+            thread = make_thread(author, title=f"Wombat study {n}", body=f"See arXiv:2301.{12345 + n}.")
+            make_reply(thread, author, "A wombat reply.")
+        make_thread(author, title="Lonely numbat", body="See arXiv:2301.00001.")
+    client.get("/search", query_string={"q": "wombat"})  # warm (the session's user, caches)
+    assert _statements(app, client, "wombat") == _statements(app, client, "numbat")
+
+
+def test_a_checked_phrase_reads_only_what_the_page_needs_and_says_about(app, client):
+    """A phrase checked on the stored text stops once the page's threads are found: the
+    count is then an estimate, labelled "About"; the last page, all read, is exact."""
+    with app.app_context():
+        author = make_user()
+        for n in range(20):
+            make_thread(author, title=f"Match {n}", body="We saw alpha beta gamma here.")
+        for n in range(10):
+            make_thread(author, title=f"Near miss {n}", body="Alpha beta, then beta gamma.")
+    first = _outcome(app, '"alpha beta gamma"')
+    assert not first.total_exact and first.total >= PER_PAGE
+    assert all(r.thread.title.startswith("Match") for r in first.results)
+    assert "About " in client.get("/search", query_string={"q": '"alpha beta gamma"'}).get_data(as_text=True)
+    last = _outcome(app, '"alpha beta gamma"', page=2)
+    assert last.total_exact and last.total == 20 and not last.has_next
+    assert len(first.results) + len(last.results) == 20

@@ -35,6 +35,8 @@ from datetime import timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from whoosh import columns, fields, index as whoosh_index, query as wq, sorting
 from whoosh.index import LockError
 
@@ -184,6 +186,7 @@ class SearchIndex:
         self._generation: str | None = None
         self._searcher = None
         self._column_readers = None  # (searcher, readers): see _columns
+        self._thread_array = None  # (searcher, array): see _thread_ids
 
     # -- generations --
     def _read_pointer(self) -> str | None:
@@ -328,36 +331,53 @@ class SearchIndex:
         if wquery is None:
             out.nothing_to_search = True
             return out
-        ranked = _ranked(searcher, wquery, None, sort)
-        if not ranked:  # also an empty index, whose reader has no columns
+        ranked, checks = _all_ranked(searcher, wquery, sort)
+        if not len(ranked):  # also an empty index, whose reader has no columns
+            return out
+        # Papers are listed only when asked for (in:papers); otherwise they have their own
+        # small box (search_papers) and never push debates off the page. A paper is the only
+        # document without a thread (thread_id 0), and each is a group of its own.
+        papers_wanted = ("in", "paper") in parsed.filters
+        tids = self._thread_ids(searcher)[ranked]
+        keep = tids == 0 if papers_wanted else tids != 0
+        ranked, tids = ranked[keep], tids[keep]
+        groups = ranked if papers_wanted else tids
+        wanted = page * per_page + 1
+        if checks:  # phrases checked on the stored text: best first, only as far as needed
+            ranked, groups, out.total_exact, estimate = _checked(
+                searcher.reader(), checks, ranked, groups, wanted)
+        order = _first_appearances(groups)
+        out.total = len(order) if out.total_exact else max(len(order), estimate)
+        start = (page - 1) * per_page
+        shown = order[start:start + per_page]
+        if not len(shown):
             return out
         thread_ids, kinds, keys = self._columns(searcher)
-        # Papers are listed only when asked for (in:papers); otherwise they have their own
-        # small box (search_papers) and never push debates off the page.
-        papers_wanted = ("in", "paper") in parsed.filters
-        groups: dict[int, list[int]] = {}
-        for docnum in ranked:  # best first: a group's place is that of its best document
-            kind = kinds[docnum]
-            if (kind == "paper") != papers_wanted:
-                continue
-            groups.setdefault(thread_ids[docnum] if kind != "paper" else -docnum - 1,
-                              []).append(docnum)
-        out.total = len(groups)
-        start = (page - 1) * per_page
-        shown = list(groups.values())[start:start + per_page]
         marks = highlight_terms(parsed, searcher.reader(), prefixes)
-        for docnums in shown:  # load stored fields and highlight only what is shown
+        for group_key in shown.tolist():  # load stored fields and highlight only what is shown
+            docnums = ranked[groups == group_key].tolist()
             hits = [searcher.stored_fields(docnum) for docnum in docnums[:snippets]]
-            first = hits[0]
-            group = ResultGroup(kind="paper" if first["kind"] == "paper" else "thread",
+            group = ResultGroup(kind="paper" if papers_wanted else "thread",
                                 keys=[keys[docnum] for docnum in docnums])
-            if group.kind == "paper":
-                group.paper_id = int(first["key"].split(":")[1])
+            if papers_wanted:
+                group.paper_id = int(hits[0]["key"].split(":")[1])
             else:
-                group.thread_id = thread_ids[docnums[0]]
+                group.thread_id = int(group_key)
             group.snippets = [_snippet_of(h, marks) for h in hits]
             out.groups.append(group)
         return out
+
+    def _thread_ids(self, searcher) -> np.ndarray:
+        """Every document's thread id (0: a paper), by global document number: each
+        segment's column is read once (conjunctive.py caches it by segment), so a new
+        searcher after a write costs only its new segment."""
+        cached = self._thread_array
+        if cached is None or cached[0] is not searcher:
+            parts = [conjunctive.column_array(reader, "thread_id")
+                     for reader, _ in conjunctive.leaves(searcher)]
+            cached = self._thread_array = (searcher, np.concatenate(parts).astype(np.int64)
+                                           if parts else np.zeros(0, dtype=np.int64))
+        return cached[1]
 
     def _columns(self, searcher):
         """The thread_id, kind and key column readers, kept while the searcher is."""
@@ -444,6 +464,44 @@ def _snippet(hit, marks: tuple[frozenset[str], tuple]) -> str:
         if found:
             return found
     return snippets.plain_start(hit.get("body") or hit.get("title") or "")
+
+
+def _all_ranked(searcher, wquery, sort: str) -> tuple[np.ndarray, list]:
+    """Every match, best first, and the phrase checks left to apply (see conjunctive.py)."""
+    found = conjunctive.rank_all(searcher, wquery, sort)
+    if found is not None:
+        return found
+    return np.array(_ranked(searcher, wquery, None, sort), dtype=np.int64), []
+
+
+def _checked(reader, checks, ranked: np.ndarray, groups: np.ndarray, wanted: int):
+    """Keep the candidates whose stored text passes ``checks``, best first, until ``wanted``
+    groups are found; the rest are not read. Returns (kept, their groups, exact, estimate):
+    when candidates are left, the total is estimated from the share that passed ("about")."""
+    kept: list[int] = []
+    seen: set[int] = set()
+    stopped = None
+    for at, docnum in enumerate(ranked.tolist()):
+        if all(check.check(reader, docnum) for check in checks):
+            kept.append(at)
+            seen.add(int(groups[at]))
+            if len(seen) >= wanted:
+                stopped = at
+                break
+    kept_at = np.array(kept, dtype=np.int64)
+    if stopped is None or stopped + 1 >= len(ranked):
+        return ranked[kept_at], groups[kept_at], True, len(seen)
+    rest = set(np.unique(groups[stopped + 1:]).tolist()) - seen
+    share = len(kept) / (stopped + 1)
+    return ranked[kept_at], groups[kept_at], False, len(seen) + round(len(rest) * share)
+
+
+def _first_appearances(groups: np.ndarray) -> np.ndarray:
+    """The distinct values of ``groups`` in order of first appearance (the best document's)."""
+    if not len(groups):
+        return groups
+    values, first = np.unique(groups, return_index=True)
+    return values[np.argsort(first, kind="stable")]
 
 
 def _snippet_of(hit, marks) -> Snippet:
