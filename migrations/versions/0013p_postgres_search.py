@@ -45,6 +45,8 @@ def upgrade():
                     postgresql_using='gin')
     op.create_index('ix_search_documents_facets', 'search_documents', ['facets'],
                     postgresql_using='gin')
+    op.create_index('ix_search_documents_paper_tsv', 'search_documents', ['tsv'],
+                    postgresql_using='gin', postgresql_where=sa.text("kind = 'paper'"))
     op.create_index('ix_search_documents_thread_id', 'search_documents', ['thread_id'])
     op.create_index('ix_search_documents_created', 'search_documents', ['created'])
     op.create_table(
@@ -75,6 +77,7 @@ def downgrade():
     op.drop_table('search_words')
     op.drop_index('ix_search_documents_created', table_name='search_documents')
     op.drop_index('ix_search_documents_thread_id', table_name='search_documents')
+    op.drop_index('ix_search_documents_paper_tsv', table_name='search_documents')
     op.drop_index('ix_search_documents_facets', table_name='search_documents')
     op.drop_index('ix_search_documents_tsv', table_name='search_documents')
     op.drop_table('search_documents')

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +29,9 @@ class SearchDocument(db.Model):
     __table_args__ = (
         Index("ix_search_documents_tsv", "tsv", postgresql_using="gin"),
         Index("ix_search_documents_facets", "facets", postgresql_using="gin"),
+        # papers are few: the box above the debates must not sift every matching reply
+        Index("ix_search_documents_paper_tsv", "tsv", postgresql_using="gin",
+              postgresql_where=text("kind = 'paper'")),
         Index("ix_search_documents_thread_id", "thread_id"),
         Index("ix_search_documents_created", "created"),
     )

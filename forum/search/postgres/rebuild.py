@@ -56,6 +56,8 @@ WHERE word ~ '{WORD_PATTERN}'"""
 INDEXES = [
     "CREATE INDEX ix_search_documents_build_tsv ON search_documents_build USING gin (tsv)",
     "CREATE INDEX ix_search_documents_build_facets ON search_documents_build USING gin (facets)",
+    "CREATE INDEX ix_search_documents_build_paper_tsv ON search_documents_build USING gin (tsv) "
+    "WHERE kind = 'paper'",
     "CREATE INDEX ix_search_documents_build_thread_id ON search_documents_build (thread_id)",
     "CREATE INDEX ix_search_documents_build_created ON search_documents_build (created)",
     "CREATE INDEX ix_search_words_build_trgm ON search_words_build USING gin (word gin_trgm_ops)",
@@ -72,7 +74,7 @@ SWAP = [
     "ALTER TABLE search_words_build RENAME TO search_words",
     "ALTER TABLE search_words ADD CONSTRAINT pk_search_words PRIMARY KEY (word)",
     *[f"ALTER INDEX ix_{table}_build_{name} RENAME TO ix_{table}_{name}"
-      for table, names in (("search_documents", ("tsv", "facets", "thread_id", "created")),
+      for table, names in (("search_documents", ("tsv", "facets", "paper_tsv", "thread_id", "created")),
                            ("search_words", ("trgm", "prefix"))) for name in names],
     *[f"ALTER TABLE search_documents ALTER COLUMN {c} SET NOT NULL"
       for c in ("kind", "title", "body", "facets", "score", "tsv")],
