@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Iterator, Sequence
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from forum.extensions import db
 from forum.search.backend import (Change, Lease, ResultGroup, SearchPage,
@@ -27,7 +27,7 @@ from forum.search.postgres.writes import WRITER_LOCK, lock_documents, write
 
 log = logging.getLogger(__name__)
 
-PLANNER = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
+WRITER_WAIT_S = 10  # a drain waits this long for another process's drain
 PLANNER_RESET = "RESET enable_seqscan; RESET jit"
 OWED = "SELECT needs_rebuild FROM search_state LIMIT 1"
 NOT_BUILT = "the search documents are owed a rebuild (flask --app wsgi search reindex)"
@@ -52,24 +52,23 @@ class PostgresBackend:
             return Status(State.READY, "PostgreSQL full-text search")
         return Status(State.REBUILDING if running else State.MISSING, NOT_BUILT)
 
-    def _connection(self):
-        """The request's own connection: a search reads what its transaction sees."""
-        return db.session.connection()
-
     @contextmanager
-    def _planned(self, connection):
-        """The GIN index, always: with a common word the planner's estimate favours a
+    def _translated(self, parsed):
+        """The parsed query in SQL, on the request's own connection (a search reads what its
+        transaction sees), for the search statements of the block.
+
+        They always use the GIN index: with a common word the planner's estimate favours a
         sequential scan that decompresses every tsvector to test it, several times slower
-        than the index (whose matches need no recheck). Only for the search statements."""
-        connection.execute(text(PLANNER))
+        than the index (whose matches need no recheck). ``translate`` sets that (and no
+        JIT) for the transaction in its round trip; the block's end resets it."""
+        connection = db.session.connection()
+        q = translate(connection, parsed)
         try:
-            yield connection
+            if q.owed_rebuild:
+                raise SearchUnavailable(NOT_BUILT)
+            yield connection, q
         finally:
             connection.execute(text(PLANNER_RESET))
-
-    def _ready(self, connection) -> None:
-        if connection.scalar(text(OWED)):
-            raise SearchUnavailable(NOT_BUILT)
 
     # -- writing --
     def apply(self, changes: Sequence[Change]) -> int:
@@ -80,11 +79,19 @@ class PostgresBackend:
     @contextmanager
     def writer_lock(self, *, wait: bool) -> Iterator[Lease]:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
-            taken = connection.scalar(text(f"SELECT {function}(:k) IS NOT false"),
-                                      {"k": WRITER_LOCK})
+            if wait:
+                connection.execute(text(f"SET lock_timeout = '{WRITER_WAIT_S}s'"))
+                try:
+                    connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": WRITER_LOCK})
+                    taken = True
+                except OperationalError:  # lock_timeout: another writer kept it that long
+                    taken = False
+                connection.execute(text("RESET lock_timeout"))
+            else:
+                taken = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:k)"),
+                                               {"k": WRITER_LOCK}))
             try:
-                yield Lease(bool(taken), keep_rows=bool(taken) and rebuilding.is_running(connection))
+                yield Lease(taken, keep_rows=taken and rebuilding.is_running(connection))
             finally:
                 if taken:
                     connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITER_LOCK})
@@ -99,17 +106,14 @@ class PostgresBackend:
     # -- searching --
     def search(self, parsed, *, sort: str = "relevance", page: int = 1, per_page: int = 10,
                snippets: int = 2) -> SearchPage:
-        connection = self._connection()
-        self._ready(connection)
-        q = translate(connection, parsed)
-        if q.nothing_to_search:
-            return SearchPage(groups=[], page=page, per_page=per_page, nothing_to_search=True)
-        papers = q.kind == "paper"
-        with self._planned(connection):
+        with self._translated(parsed) as (connection, q):
+            if q.nothing_to_search:
+                return SearchPage(groups=[], page=page, per_page=per_page, nothing_to_search=True)
+            papers = q.kind == "paper"
             found, total = reads.groups(connection, q, sort=sort, page=page, per_page=per_page,
                                         papers=papers)
-            ids = [group_id for group_id, _ in found]
-            matched = reads.hits(connection, q, ids, sort=sort, snippets=snippets, papers=papers)
+            matched = reads.hits(connection, q, [group_id for group_id, _ in found], sort=sort,
+                                 snippets=snippets, papers=papers)
         groups = {group_id: ResultGroup(kind="paper" if papers else "thread",
                                         thread_id=None if papers else group_id,
                                         paper_id=group_id if papers else None)
@@ -120,20 +124,18 @@ class PostgresBackend:
             if hit.html is not None:
                 group.snippets.append(Snippet(key=hit.key, kind=hit.kind, post_id=hit.post_id,
                                               html=hit.html))
-        return SearchPage(groups=list(groups.values()), total=total, total_exact=True, page=page, per_page=per_page)
+        return SearchPage(groups=list(groups.values()), total=total, total_exact=True, page=page,
+                          per_page=per_page)
 
     def search_papers(self, parsed, *, limit: int = 3) -> tuple[list[Snippet], bool]:
-        connection = self._connection()
-        self._ready(connection)
-        q = translate(connection, parsed)
-        if q.nothing_to_search:
-            return [], False
-        with self._planned(connection):
+        with self._translated(parsed) as (connection, q):
+            if q.nothing_to_search:
+                return [], False
             found, more = reads.best_papers(connection, q, limit)
         return [Snippet(key=h.key, kind="paper", post_id=None, html=h.html) for h in found], more
 
     def suggest(self, words: list[str]) -> dict[str, str]:
-        return spelling.suggest(self._connection(), words)
+        return spelling.suggest(db.session.connection(), words)
 
     def close(self) -> None:
         """Nothing of its own to release: connections belong to the app's engine."""

@@ -41,12 +41,23 @@ class SearchDocument(db.Model):
     thread_id: Mapped[int | None] = mapped_column(Integer)
     post_id: Mapped[int | None] = mapped_column(Integer)
     paper_id: Mapped[int | None] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(Text, default="")
-    body: Mapped[str] = mapped_column(Text, default="")  # plain text, for ts_headline
     facets: Mapped[list] = mapped_column(TextArray, default=list)
     created: Mapped[datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int] = mapped_column(Integer, default=0)
     tsv: Mapped[str] = mapped_column(TsVector)
+
+
+class SearchText(db.Model):
+    """A document's title and plain text, read by ``ts_headline`` for the hits on a page only.
+    Kept apart so the rows searches scan hold little more than their ``tsvector``, which then
+    stays in the row (compressed) instead of moving to TOAST: ranking a common word's
+    thousands of matches reads a third of the pages."""
+
+    __tablename__ = "search_texts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
 
 
 class SearchWord(db.Model):

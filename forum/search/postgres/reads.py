@@ -106,23 +106,22 @@ def hits(connection, q: Translated, group_ids: list[int], *, sort: str, snippets
         return []
     where, params = _where(q, papers)
     group = "d.paper_id" if papers else "d.thread_id"
-    headline = (f"CASE WHEN x.place <= :snippets THEN ts_headline('{CONFIG}', x.body, "
-                f"CAST(:marks AS tsquery), :options) END, CASE WHEN x.place <= :snippets THEN "
-                f"ts_headline('{CONFIG}', x.title, CAST(:marks AS tsquery), :options) END"
+    headline = (f"ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options), "
+                f"ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)"
                 if q.marks is not None else "NULL, NULL")
     sql = f"""
-    SELECT x.group_id, x.key, x.kind, x.post_id, CASE WHEN x.place <= :snippets THEN x.title END,
-           CASE WHEN x.place <= :snippets THEN x.body END, x.place, {headline} FROM (
+    SELECT x.group_id, x.key, x.kind, x.post_id, t.title, t.body, x.place, {headline} FROM (
         SELECT y.*, row_number() OVER (PARTITION BY group_id ORDER BY {DOC_ORDER[sort]}) AS place
-        FROM (SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.title, d.body, d.created,
-                     d.score, {_rank(q)} AS rank
+        FROM (SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.created, d.score,
+                     {_rank(q)} AS rank
               FROM search_documents d WHERE {group} = ANY(CAST(:groups AS int[])) AND {where}) y
-    ) x ORDER BY x.group_id, x.place"""
+    ) x LEFT JOIN search_texts t ON t.key = x.key AND x.place <= :snippets
+    ORDER BY x.group_id, x.place"""
     params.update(groups=group_ids, snippets=snippets, options=HEADLINE_OPTIONS)
     out = []
     for row in connection.execute(text(sql), params):
         group_id, key, kind, post_id, title, body, place, body_mark, title_mark = row
-        html = (snippet_html(title, body, body_mark, title_mark, phrase=q.has_phrase)
+        html = (snippet_html(title or "", body or "", body_mark, title_mark, phrase=q.has_phrase)
                 if place <= snippets else None)
         out.append(Hit(group_id, key, kind, post_id, html))
     return out
@@ -161,12 +160,13 @@ def best_papers(connection, q: Translated, limit: int) -> tuple[list[Hit], bool]
         return [], False
     where, params = _where(q, papers=True)
     sql = f"""
-    SELECT x.paper_id, x.key, x.title, x.body,
-           ts_headline('{CONFIG}', x.body, CAST(:marks AS tsquery), :options),
-           ts_headline('{CONFIG}', x.title, CAST(:marks AS tsquery), :options)
-    FROM (SELECT d.paper_id, d.key, d.title, d.body, {_rank(q)} AS rank, d.created
+    SELECT x.paper_id, x.key, t.title, t.body,
+           ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options),
+           ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)
+    FROM (SELECT d.paper_id, d.key, {_rank(q)} AS rank, d.created
           FROM search_documents d WHERE {where}
           ORDER BY rank DESC, d.created DESC NULLS LAST, d.key LIMIT :limit) x
+    JOIN search_texts t ON t.key = x.key
     ORDER BY x.rank DESC, x.created DESC NULLS LAST, x.key"""
     params.update(limit=limit + 1, options=HEADLINE_OPTIONS)
     rows = connection.execute(text(sql), params).all()
