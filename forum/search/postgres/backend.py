@@ -28,7 +28,6 @@ from forum.search.postgres.writes import WRITER_LOCK, lock_documents, write
 log = logging.getLogger(__name__)
 
 WRITER_WAIT_S = 10  # a drain waits this long for another process's drain
-PLANNER_RESET = "RESET enable_seqscan; RESET jit"
 OWED = "SELECT needs_rebuild FROM search_state LIMIT 1"
 NOT_BUILT = "the search documents are owed a rebuild (flask --app wsgi search reindex)"
 
@@ -52,23 +51,21 @@ class PostgresBackend:
             return Status(State.READY, "PostgreSQL full-text search")
         return Status(State.REBUILDING if running else State.MISSING, NOT_BUILT)
 
-    @contextmanager
     def _translated(self, parsed):
         """The parsed query in SQL, on the request's own connection (a search reads what its
-        transaction sees), for the search statements of the block.
+        transaction sees).
 
-        They always use the GIN index: with a common word the planner's estimate favours a
-        sequential scan that decompresses every tsvector to test it, several times slower
-        than the index (whose matches need no recheck). ``translate`` sets that (and no
-        JIT) for the transaction in its round trip; the block's end resets it."""
+        The search statements always use the GIN index: with a common word the planner's
+        estimate favours a sequential scan that decompresses every tsvector to test it,
+        several times slower than the index (whose matches need no recheck). ``translate``
+        says so (``SET LOCAL``: until this transaction ends, which for a search request is
+        the search) in the round trip that analyzes the terms: a round trip is what a
+        loaded host pays most for."""
         connection = db.session.connection()
         q = translate(connection, parsed)
-        try:
-            if q.owed_rebuild:
-                raise SearchUnavailable(NOT_BUILT)
-            yield connection, q
-        finally:
-            connection.execute(text(PLANNER_RESET))
+        if q.owed_rebuild:
+            raise SearchUnavailable(NOT_BUILT)
+        return connection, q
 
     # -- writing --
     def apply(self, changes: Sequence[Change]) -> int:
@@ -106,32 +103,27 @@ class PostgresBackend:
     # -- searching --
     def search(self, parsed, *, sort: str = "relevance", page: int = 1, per_page: int = 10,
                snippets: int = 2) -> SearchPage:
-        with self._translated(parsed) as (connection, q):
-            if q.nothing_to_search:
-                return SearchPage(groups=[], page=page, per_page=per_page, nothing_to_search=True)
-            papers = q.kind == "paper"
-            found, total = reads.groups(connection, q, sort=sort, page=page, per_page=per_page,
-                                        papers=papers)
-            matched = reads.hits(connection, q, [group_id for group_id, _ in found], sort=sort,
-                                 snippets=snippets, papers=papers)
-        groups = {group_id: ResultGroup(kind="paper" if papers else "thread",
-                                        thread_id=None if papers else group_id,
-                                        paper_id=group_id if papers else None)
-                  for group_id, _ in found}
-        for hit in matched:
-            group = groups[hit.group_id]
-            group.keys.append(hit.key)
-            if hit.html is not None:
-                group.snippets.append(Snippet(key=hit.key, kind=hit.kind, post_id=hit.post_id,
-                                              html=hit.html))
-        return SearchPage(groups=list(groups.values()), total=total, total_exact=True, page=page,
+        connection, q = self._translated(parsed)
+        if q.nothing_to_search:
+            return SearchPage(groups=[], page=page, per_page=per_page, nothing_to_search=True)
+        papers = q.kind == "paper"
+        found, total = reads.page_of(connection, q, sort=sort, page=page, per_page=per_page,
+                                     snippets=snippets, papers=papers)
+        groups = []
+        for group_id, hits in found:
+            groups.append(ResultGroup(
+                kind="paper" if papers else "thread", thread_id=None if papers else group_id,
+                paper_id=group_id if papers else None, keys=[hit.key for hit in hits],
+                snippets=[Snippet(key=hit.key, kind=hit.kind, post_id=hit.post_id, html=hit.html)
+                          for hit in hits if hit.html is not None]))
+        return SearchPage(groups=groups, total=total, total_exact=True, page=page,
                           per_page=per_page)
 
     def search_papers(self, parsed, *, limit: int = 3) -> tuple[list[Snippet], bool]:
-        with self._translated(parsed) as (connection, q):
-            if q.nothing_to_search:
-                return [], False
-            found, more = reads.best_papers(connection, q, limit)
+        connection, q = self._translated(parsed)
+        if q.nothing_to_search:
+            return [], False
+        found, more = reads.best_papers(connection, q, limit)
         return [Snippet(key=h.key, kind="paper", post_id=None, html=h.html) for h in found], more
 
     def suggest(self, words: list[str]) -> dict[str, str]:
