@@ -1,4 +1,4 @@
-"""Benchmark: full-text search at scale, Whoosh (as the forum runs it) against SQLite FTS5.
+"""Benchmark: full-text search engines side by side, on the same posts, in one run.
 
 Run by ``make bench`` (with ``-n 20000``, so that the whole bench stays within a
 few minutes) or, for the issue's figures at the default N of 100,000::
@@ -6,35 +6,32 @@ few minutes) or, for the issue's figures at the default N of 100,000::
     .venv/bin/python bench/search.py                     # generated corpus
     .venv/bin/python bench/search.py --corpus ../shared/data/openreview_neurips2023_reviews.jsonl.gz
 
-``--workdir DIR`` keeps the database, the FTS5 table and the index in DIR and
-reuses the database on the next run with the same corpus and N
-(``--no-reindex`` also reuses the index), for quick iterations.
+``--workdir DIR`` keeps the databases and indexes in DIR and reuses the
+database on the next run with the same corpus and N (``--no-reindex`` also
+reuses the index), for quick iterations. ``--engines whoosh,fts5`` picks the
+engines; each is one ``Engine`` subclass in ``ENGINES`` (``build``, ``search``,
+``reply``), so adding one (the PostgreSQL backend: a ``ForumEngine`` with
+``SEARCH_BACKEND=postgres`` and a PostgreSQL URL) is one class and one line.
 
-The machine is shared, so every timing is printed twice: wall time and the
-process's own CPU time (``time.process_time``; children's CPU for the rebuild's
-worker processes), which other work on the machine does not inflate. The load
-average is printed with the figures.
+The machine is shared, so timings are printed as wall and CPU time
+(``time.process_time``), and every figure is compared with SQLite FTS5 measured
+in the same run.
 
-1. Builds a SQLite database with the real migrations and N posts (one thread
-   per 10 posts), generated or read from ``--corpus`` (the OpenReview reviews
-   JSONL.gz in ../shared/data: one review per post). The generated text mixes
-   function words, a research vocabulary (Zipf) and a long tail of 20,000
-   rarer words (Zipf), calibrated against that real corpus: "gradient" is in
-   about 17% of posts (12% of the real reviews) and "gradient descent" in
-   about 5% (3%). A 200-word vocabulary alone would put every common word in
-   half the posts, which no real forum has.
-2. Times the real ``flask search reindex`` path (``outbox.rebuild``: database
-   reads in short batches, a fresh generation folder, both cores) and the size
-   on disk.
-3. Times typical queries through ``services.search`` (parse, Whoosh, grouping
-   by thread, highlighted snippets, loading the threads shown): p50/p95.
-4. Times posting a reply through ``threads.services.reply``, which includes
-   the outbox row and the index update after commit.
-5. Runs the same queries on an FTS5 table over the same texts, for the ratio.
-
-Targets at 100,000 posts (issue 5): two words highlighted top 10 p50 <= 15 ms
-and p95 <= 60 ms; phrase p95 <= 200 ms; reply incl. index update p50 <= 50 ms;
-full reindex <= 150 s.
+1. Threads have a realistic spread of replies (``thread_sizes``): most have a
+   few, a long tail has hundreds (one reaches ``MAX_THREAD``), so grouping by
+   thread and counting matching threads are exercised as on a real forum. With
+   ``--corpus`` (the OpenReview reviews), each paper is a thread and its
+   reviews the replies, as they came.
+2. Times each engine's full rebuild from the database.
+3. Times each query kind through the engine's whole search path: for the
+   forum's engines ``services.search`` (parse, rank, group per thread with the
+   exact count, highlight, load the threads); for FTS5 the equivalent SQL (one
+   grouped page with snippets, plus the count of matching threads).
+4. Times a reply through ``threads.services.reply`` (the outbox row; the index
+   is written beside it by the background indexer).
+5. Relevance (``--corpus`` only): the known-item test. For ``--known-items``
+   reviews, three of its rarer words (in 2 to 50 reviews) are the query; a hit is
+   the review's thread in the top 10. Reported as a percentage per engine.
 """
 from __future__ import annotations
 
@@ -49,6 +46,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -66,7 +64,7 @@ from forum.search import outbox, services  # noqa: E402
 from forum.threads import services as threads  # noqa: E402
 from forum.threads.models import Post, Tag, Thread, thread_tags  # noqa: E402
 
-POSTS_PER_THREAD = 10
+MAX_THREAD = 1_000  # the longest thread's posts (the issue's "1,000-reply thread")
 AUTHORS = 500
 TAGS = ["rl", "nlp", "cv", "theory", "optimization", "gp", "qa", "graphs", "diffusion", "llm"]
 VOCABULARY = """model training data learning neural network gradient descent loss function
@@ -84,20 +82,6 @@ evidence reproduce replicate code repository implementation hyperparameter seed 
 significance statistical test table figure appendix section paper authors reviewer question
 weakness strength novelty clarity motivation related work limitation future direction""".split()
 FILLER = "the a of and to in is that for on with as this we it be are by not".split()
-QUERIES = {
-    "one word": "gradient",
-    "two words (highlighted top 10)": "gradient descent",
-    "phrase": '"neural network"',
-    "phrase, three words": '"neural network gradient"',
-    "phrase, rarer word": None,  # set by main(): a word of about 900 posts next to "gradient"
-    "filter": "tag:rl policy",
-    "date filter": "gradient after:2024-06-01",
-    "two words, newest first": "gradient descent",
-    "prefix": "optim*",
-    "two words, page 5": "gradient descent",
-}
-
-
 def _rare_words(count: int, rng: random.Random) -> list[str]:
     syllables = ("ka lo mi ner tu vex dra pol sen qui ra to bel cor dim fa gen hy is jor lu mor ni "
                  "op pra sto ul ven wi zor").split()
@@ -140,15 +124,64 @@ def generated_corpus(n: int, seed: int = 5):
         yield " ".join(words).capitalize() + "."
 
 
-def real_corpus(path: Path, n: int):
-    count = 0
-    while count < n:  # repeat the file when N is larger than it
-        with gzip.open(path, "rt") as handle:
-            for line in handle:
-                yield json.loads(line)["text"][:6000]
-                count += 1
-                if count >= n:
-                    return
+def real_corpus(path: Path, n: int) -> list[dict]:
+    """The first ``n`` reviews: text, the paper (forum_id) they discuss and its title."""
+    found = []
+    with gzip.open(path, "rt") as handle:
+        for line in handle:
+            row = json.loads(line)
+            found.append({"text": row["text"][:6000], "thread": row["forum_id"],
+                          "title": row["paper_title"][:200]})
+            if len(found) >= n:
+                break
+    return found
+
+
+def thread_sizes(n: int, rng: random.Random) -> list[int]:
+    """Posts per thread, summing to ``n``: a long tail (Pareto), one thread of ``MAX_THREAD``
+    when the corpus is large enough, most threads with a handful."""
+    sizes = [MAX_THREAD] if n >= 20 * MAX_THREAD else []
+    while sum(sizes) < n:
+        sizes.append(min(MAX_THREAD // 2, int(rng.paretovariate(1.1))))
+    sizes[-1] -= sum(sizes) - n
+    return [s for s in sizes if s > 0]
+
+
+@dataclass
+class Corpus:
+    """Threads (title, tag) and posts (thread index, text, date); post 0 of a thread opens it."""
+    label: str
+    titles: list[str] = field(default_factory=list)
+    posts: list[tuple[int, str]] = field(default_factory=list)
+
+    @classmethod
+    def make(cls, args) -> "Corpus":
+        if args.corpus:
+            corpus = cls(label=f"--corpus {args.corpus.name}")
+            index: dict[str, int] = {}
+            for row in real_corpus(args.corpus, args.posts):
+                if row["thread"] not in index:
+                    index[row["thread"]] = len(corpus.titles)
+                    corpus.titles.append(row["title"])
+                corpus.posts.append((index[row["thread"]], row["text"]))
+            corpus.posts.sort(key=lambda p: p[0])  # stable: each thread's posts together, in order
+            return corpus
+        corpus = cls(label="generated")
+        texts = iter(generated_corpus(args.posts))
+        for number, size in enumerate(thread_sizes(args.posts, random.Random(11))):
+            first = next(texts)
+            corpus.titles.append(" ".join(first.split()[:8])[:200])
+            corpus.posts += [(number, first)] + [(number, next(texts)) for _ in range(size - 1)]
+        return corpus
+
+    def spread(self) -> str:
+        counts: dict[int, int] = {}
+        for thread, _ in self.posts:
+            counts[thread] = counts.get(thread, 0) + 1
+        ordered = sorted(counts.values())
+        return (f"{len(self.posts):,} posts in {len(ordered):,} threads; posts per thread: median "
+                f"{statistics.median(ordered):.0f}, p99 {ordered[int(len(ordered) * 0.99)]}, "
+                f"max {ordered[-1]}")
 
 
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)
@@ -159,33 +192,42 @@ def post_dates(count: int, rng: random.Random) -> list[datetime]:
     return [START + timedelta(minutes=rng.randint(0, 3 * 365 * 24 * 60)) for _ in range(count)]
 
 
-def seed_database(texts: list[str]) -> None:
-    start = START
+def seed_database(corpus: Corpus) -> None:
+    """Users, tags, threads and replies with plain Core inserts (no ORM events, no outbox)."""
     rng = random.Random(7)
-    when = post_dates(len(texts), rng)
-    conn = db.session.connection()  # plain Core inserts: no ORM events, no outbox rows
+    when = post_dates(len(corpus.posts), rng)
+    conn = db.session.connection()
     conn.execute(User.__table__.insert(), [
         {"username": f"user{i}", "email": f"user{i}@example.org", "password_hash": "x",
-         "display_name": f"User {i}", "created_at": start} for i in range(AUTHORS)])
+         "display_name": f"User {i}", "created_at": START} for i in range(AUTHORS)])
     conn.execute(Tag.__table__.insert(), [{"name": t} for t in TAGS])
     user_ids = list(db.session.scalars(select(User.id)))
     tag_ids = list(db.session.scalars(select(Tag.id)))
-    n_threads = max(1, len(texts) // POSTS_PER_THREAD)
-    conn.execute(Thread.__table__.insert(), [
-        {"id": t + 1, "title": " ".join(texts[t * POSTS_PER_THREAD].split()[:8])[:200],
-         "body": texts[t * POSTS_PER_THREAD], "body_html": str(escape(texts[t * POSTS_PER_THREAD])),
-         "author_id": rng.choice(user_ids), "created_at": when[t * POSTS_PER_THREAD],
-         "last_activity_at": when[t * POSTS_PER_THREAD], "score": rng.randint(-3, 40),
-         "reply_count": POSTS_PER_THREAD - 1} for t in range(n_threads)])
-    conn.execute(thread_tags.insert(), [
-        {"thread_id": t + 1, "tag_id": rng.choice(tag_ids)} for t in range(n_threads)])
+    openers = {}
+    for at, (thread, _) in enumerate(corpus.posts):
+        openers.setdefault(thread, at)
+    rows = []
+    for thread, title in enumerate(corpus.titles):
+        at = openers[thread]
+        text = corpus.posts[at][1]
+        rows.append({"id": thread + 1, "title": title or "Untitled", "body": text,
+                     "body_html": f"<p>{escape(text)}</p>", "author_id": rng.choice(user_ids),
+                     "created_at": when[at], "last_activity_at": when[at],
+                     "score": rng.randint(-3, 40), "reply_count": 0})
+    conn.execute(Thread.__table__.insert(), rows)
+    conn.execute(thread_tags.insert(), [{"thread_id": t + 1, "tag_id": tag_ids[thread_tag(t)]}
+                                        for t in range(len(corpus.titles))])
     conn.execute(Post.__table__.insert(), [
-        {"thread_id": i // POSTS_PER_THREAD + 1, "author_id": rng.choice(user_ids),
-         "body": texts[i], "body_html": str(escape(texts[i])), "created_at": when[i],
+        {"thread_id": thread + 1, "author_id": rng.choice(user_ids), "body": text,
+         "body_html": f"<p>{escape(text)}</p>", "created_at": when[at],
          "score": rng.randint(-2, 20), "up_count": 0, "down_count": 0,
          "stance": rng.choice([None, "supports", "challenges", "question", "evidence"])}
-        for i in range(len(texts)) if i % POSTS_PER_THREAD and i // POSTS_PER_THREAD < n_threads])
+        for at, (thread, text) in enumerate(corpus.posts) if openers[thread] != at])
     db.session.commit()
+
+
+def thread_tag(thread: int) -> int:
+    return thread % len(TAGS)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -206,162 +248,295 @@ class Timer:
         self.cpu = time.process_time() - self.cpu
 
 
-def time_whoosh(app, repeats: int) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+# ---------------------------------------------------------------------------
+# Engines: each builds its index over the same posts and answers the same queries.
+
+# name: (the forum's query, sort, page, FTS5 MATCH, FTS5 tag, FTS5 date)
+QUERIES = {
+    "one word": ("gradient", "relevance", 1, "gradient", None, None),
+    "two words (highlighted top 10)": ("gradient descent", "relevance", 1, "gradient descent", None, None),
+    "phrase": ('"neural network"', "relevance", 1, '"neural network"', None, None),
+    "phrase, three words": ('"neural network gradient"', "relevance", 1, '"neural network gradient"', None, None),
+    "phrase, rarer word": None,  # set by main(): a word of about 900 posts next to "gradient"
+    "filter": ("tag:rl policy", "relevance", 1, "policy", "rl", None),
+    "date filter": ("gradient after:2024-06-01", "relevance", 1, "gradient", None, "2024-06-01"),
+    "two words, newest first": ("gradient descent", "newest", 1, "gradient descent", None, None),
+    "prefix": ("optim*", "relevance", 1, "optim*", None, None),
+    "two words, page 5": ("gradient descent", "relevance", 5, "gradient descent", None, None),
+}
+PER_PAGE = services.PER_PAGE
+
+
+class Engine:
+    name = ""
+
+    def build(self) -> str:
+        """Rebuild the whole index; returns one line (time, size)."""
+        raise NotImplementedError
+
+    def search(self, text: str, sort: str = "relevance", page: int = 1, spec=None) -> list[int]:
+        """Thread ids of the page, best first (thread id = corpus thread index + 1)."""
+        raise NotImplementedError
+
+    def reply(self, number: int) -> None:
+        """Post one reply as a member would (engines without a forum path skip it)."""
+
+    def close(self) -> None:
+        pass
+
+
+class ForumEngine(Engine):
+    """The forum's own search path (``services.search``) over one of its backends."""
+
+    def __init__(self, name: str, app, procs: int):
+        self.name, self.app, self.procs = name, app, procs
+
+    def build(self) -> str:
+        with self.app.app_context():
+            before, started = os.times(), time.perf_counter()
+            options = {"procs": self.procs} if self.name == "whoosh" else {}
+            count = outbox.rebuild(**options)
+            wall, after = time.perf_counter() - started, os.times()
+            cpu = sum(after[:4]) - sum(before[:4])
+        return f"{count:,} documents in {wall:.1f} s wall, {cpu:.1f} s CPU (workers included)"
+
+    def search(self, text, sort="relevance", page=1, spec=None):
+        with self.app.test_request_context():
+            outcome = services.search(text, sort=sort, page=page)
+            found = [r.group.thread_id for r in outcome.results]
+            db.session.remove()
+        return found
+
+    def reply(self, number: int) -> None:
+        with self.app.app_context():
+            thread = db.session.get(Thread, 1 + number % 50)
+            author = db.session.get(User, 1 + number % AUTHORS)
+            threads.reply(thread, author, f"A fresh benchmark reply number {number} on gradient noise.")
+            db.session.remove()
+
+
+class Fts5Engine(Engine):
+    """SQLite FTS5 (porter stemmer; title weighs twice) answering the same page the forum
+    shows: threads grouped by their best post, the count of matching threads, snippets."""
+
+    name = "fts5"
+
+    def __init__(self, corpus: Corpus, path: Path):
+        self.corpus, self.path, self.conn = corpus, path, None
+
+    def build(self) -> str:
+        self.path.unlink(missing_ok=True)
+        dates = [d.date().isoformat() for d in post_dates(len(self.corpus.posts), random.Random(7))]
+        conn = sqlite3.connect(self.path)
+        conn.execute("CREATE VIRTUAL TABLE fts USING fts5(title, body, thread UNINDEXED, "
+                     "tag UNINDEXED, created UNINDEXED, tokenize='porter unicode61')")
+        seen: set[int] = set()
+        rows = []
+        for at, (thread, text) in enumerate(self.corpus.posts):
+            title = self.corpus.titles[thread] if thread not in seen else ""
+            seen.add(thread)
+            rows.append((title, text, thread + 1, TAGS[thread_tag(thread)], dates[at]))
+        started, cpu = time.perf_counter(), time.process_time()
+        conn.executemany("INSERT INTO fts VALUES (?, ?, ?, ?, ?)", rows)
+        conn.commit()
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        conn.close()
+        return f"{len(rows):,} rows in {wall:.1f} s wall, {cpu:.1f} s CPU"
+
+    def search(self, text, sort="relevance", page=1, spec=None):
+        match, tag, after = (spec[3], spec[4], spec[5]) if spec else (fts_words(text), None, None)
+        if self.conn is None:
+            self.conn = sqlite3.connect(self.path)
+        where, args = "fts MATCH ?", [match]
+        if tag:
+            where, args = where + " AND tag = ?", args + [tag]
+        if after:
+            where, args = where + " AND created >= ?", args + [after]
+        order = "max(created) DESC" if sort == "newest" else "min(score)"
+        page_rows = self.conn.execute(
+            f"WITH hits AS MATERIALIZED (SELECT thread, created, bm25(fts, 2.0, 1.0) AS score "
+            f"FROM fts WHERE {where}) SELECT thread FROM hits GROUP BY thread ORDER BY {order} "
+            f"LIMIT {PER_PAGE} OFFSET {(page - 1) * PER_PAGE}", args).fetchall()
+        self.conn.execute(f"SELECT count(DISTINCT thread) FROM fts WHERE {where}", args).fetchone()
+        shown = [row[0] for row in page_rows]
+        if shown:
+            marks = ",".join("?" * len(shown))
+            self.conn.execute(
+                f"SELECT thread, snippet(fts, 1, '<mark>', '</mark>', '…', 24) FROM fts "
+                f"WHERE {where} AND thread IN ({marks})", args + shown).fetchall()
+        return shown
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+def fts_words(text: str) -> str:
+    """Plain words to an FTS5 query (AND of quoted words)."""
+    return " ".join(f'"{w}"' for w in text.split())
+
+
+def time_queries(engine: Engine, repeats: int) -> dict:
     """Query name -> ((wall p50, p95), (CPU p50, p95)) in ms."""
     out = {}
-    for name, text in QUERIES.items():
-        page = 5 if "page 5" in name else 1
-        sort = "newest" if "newest" in name else "relevance"
-        walls, cpus = [], []
-        with app.test_request_context():
-            services.search(text, sort=sort, page=page)  # warm
-            for _ in range(repeats):
-                with Timer() as timer:
-                    services.search(text, sort=sort, page=page)
-                walls.append(timer.wall)
-                cpus.append(timer.cpu)
-                db.session.remove()
-        out[name] = (percentiles(walls), percentiles(cpus))
-    return out
-
-
-FTS_QUERIES = {  # name: (WHERE, arguments, ORDER BY, OFFSET)
-    "one word": ("body MATCH ?", ["gradient"], "rank", 0),
-    "two words (highlighted top 10)": ("body MATCH ?", ["gradient descent"], "rank", 0),
-    "phrase": ("body MATCH ?", ['"neural network"'], "rank", 0),
-    "phrase, three words": ("body MATCH ?", ['"neural network gradient"'], "rank", 0),
-    "phrase, rarer word": ("body MATCH ?", [None], "rank", 0),
-    "filter": ("body MATCH ? AND tag = ?", ["policy", "rl"], "rank", 0),
-    "date filter": ("body MATCH ? AND created >= ?", ["gradient", "2024-06-01"], "rank", 0),
-    "two words, newest first": ("body MATCH ?", ["gradient descent"], "created DESC", 0),
-    "prefix": ("body MATCH ?", ["optim*"], "rank", 0),
-    "two words, page 5": ("body MATCH ?", ["gradient descent"], "rank", 40),
-}
-
-
-def build_fts5(texts: list[str], tags: list[str], dates: list[str], path: Path) -> float:
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE VIRTUAL TABLE fts USING fts5(body, tag UNINDEXED, created UNINDEXED, "
-                 "tokenize='porter unicode61')")
-    started = time.perf_counter()
-    conn.executemany("INSERT INTO fts(body, tag, created) VALUES (?, ?, ?)", zip(texts, tags, dates))
-    conn.commit()
-    conn.close()
-    return time.perf_counter() - started
-
-
-def time_fts5(path: Path, repeats: int):
-    conn = sqlite3.connect(path)
-    out = {}
-    for name, (where, args, order, offset) in FTS_QUERIES.items():
-        sql = (f"SELECT rowid, snippet(fts, 0, '<mark>', '</mark>', '…', 24) FROM fts "
-               f"WHERE {where} ORDER BY {order} LIMIT 10 OFFSET {offset}")
-        conn.execute(sql, args).fetchall()
+    for name, spec in QUERIES.items():
+        text, sort, page = spec[0], spec[1], spec[2]
+        engine.search(text, sort, page, spec)  # warm
         walls, cpus = [], []
         for _ in range(repeats):
             with Timer() as timer:
-                conn.execute(sql, args).fetchall()
+                engine.search(text, sort, page, spec)
             walls.append(timer.wall)
             cpus.append(timer.cpu)
         out[name] = (percentiles(walls), percentiles(cpus))
-    conn.close()
     return out
 
 
-def time_replies(app, count: int):
+def time_replies(engine: Engine, count: int):
     walls, cpus = [], []
-    with app.app_context():
-        for i in range(count):
-            thread = db.session.get(Thread, 1 + i % 50)
-            author = db.session.get(User, 1 + i % AUTHORS)
-            with Timer() as timer:
-                threads.reply(thread, author, f"A fresh benchmark reply number {i} on gradient noise.")
-            walls.append(timer.wall)
-            cpus.append(timer.cpu)
-            db.session.remove()
-        assert outbox.pending_count() == 0
+    for number in range(count):
+        with Timer() as timer:
+            engine.reply(number)
+        walls.append(timer.wall)
+        cpus.append(timer.cpu)
     return percentiles(walls), percentiles(cpus)
+
+
+# ---------------------------------------------------------------------------
+# Relevance: the known-item test on real reviews
+
+KNOWN_ITEM_TOP = 10
+RARE_DF = (2, 50)  # "rarer words": in this many reviews
+
+
+def known_items(corpus: Corpus, count: int, seed: int = 13) -> list[tuple[str, int]]:
+    """(query of three rarer words of a review, its thread id) for ``count`` reviews."""
+    import re
+    words_of = [set(re.findall(r"[a-z]{4,}", text.lower())) for _, text in corpus.posts]
+    frequency: dict[str, int] = {}
+    for words in words_of:
+        for word in words:
+            frequency[word] = frequency.get(word, 0) + 1
+    rng = random.Random(seed)
+    chosen = []
+    for at in rng.sample(range(len(corpus.posts)), min(count * 2, len(corpus.posts))):
+        rare = sorted(w for w in words_of[at] if RARE_DF[0] <= frequency[w] <= RARE_DF[1])
+        if len(rare) >= 3:
+            chosen.append((" ".join(rng.sample(rare, 3)), corpus.posts[at][0] + 1))
+        if len(chosen) >= count:
+            break
+    return chosen
+
+
+def relevance(engine: Engine, items: list[tuple[str, int]]) -> float:
+    found = sum(1 for query, thread in items if thread in engine.search(query)[:KNOWN_ITEM_TOP])
+    return 100.0 * found / max(1, len(items))
+
+
+# ---------------------------------------------------------------------------
 
 
 def load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def prepare(args, folder: Path) -> tuple[object, str]:
-    """The app over a seeded database in ``folder`` (reused when it matches), and its label."""
-    label = f"--corpus {args.corpus}" if args.corpus else "generated"
-    meta = {"posts": args.posts, "corpus": label, "version": 3}
+def forum_app(folder: Path, corpus: Corpus, args, **config):
+    """The forum over a seeded SQLite database in ``folder`` (reused when it matches)."""
+    meta = {"posts": args.posts, "corpus": corpus.label, "version": 4}
     meta_file = folder / "meta.json"
     reuse = meta_file.exists() and json.loads(meta_file.read_text()) == meta
     if not reuse:
-        for name in ("forum.db", "forum.db-wal", "forum.db-shm", "fts.db"):
+        for name in ("forum.db", "forum.db-wal", "forum.db-shm"):
             (folder / name).unlink(missing_ok=True)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'forum.db'}",
                       "SEARCH_INDEX_DIR": str(folder / "index"), "SECRET_KEY": "bench",
-                      "MAIL_BACKEND": "console", "RATELIMIT_ENABLED": False})
-    if reuse:
-        return app, f"{label}, database reused from {folder}"
-    texts = list(real_corpus(args.corpus, args.posts) if args.corpus
-                 else generated_corpus(args.posts))
-    with app.app_context():
-        upgrade(revision="heads")
-        seed_database(texts)
-    rng = random.Random(3)
-    dates = [d.date().isoformat() for d in post_dates(len(texts), random.Random(7))]  # as seeded
-    fts_build = build_fts5(texts, [rng.choice(TAGS) for _ in texts], dates, folder / "fts.db")
-    print(f"fts5 build: {fts_build:.1f} s; {(folder / 'fts.db').stat().st_size / 1e6:.1f} MB on disk")
-    meta_file.write_text(json.dumps(meta))
-    return app, label
+                      "MAIL_BACKEND": "console", "RATELIMIT_ENABLED": False,
+                      "SEARCH_INDEXER": "background", **config})
+    if not reuse:
+        with app.app_context():
+            upgrade(revision="heads")
+            seed_database(corpus)
+        meta_file.write_text(json.dumps(meta))
+    return app
+
+
+def make_engines(names: list[str], folder: Path, corpus: Corpus, args) -> list[Engine]:
+    engines: list[Engine] = []
+    for name in names:
+        if name == "whoosh":
+            engines.append(ForumEngine("whoosh", forum_app(folder, corpus, args), args.procs))
+        elif name == "fts5":
+            engines.append(Fts5Engine(corpus, folder / "fts.db"))
+        else:  # the PostgreSQL backend joins here: ForumEngine("postgres", app over PostgreSQL)
+            raise SystemExit(f"unknown engine {name!r}; known: whoosh, fts5")
+    return engines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--posts", type=int, default=100_000)
-    parser.add_argument("--corpus", type=Path, help="JSONL.gz with a 'text' field per line")
-    parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--corpus", type=Path, help="the reviews JSONL.gz (text, forum_id, paper_title)")
+    parser.add_argument("--engines", default="whoosh,fts5")
+    parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--replies", type=int, default=100)
+    parser.add_argument("--known-items", type=int, default=300)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="keep (and reuse) the database and index here")
     parser.add_argument("--no-reindex", action="store_true",
-                        help="with --workdir: reuse the index too instead of timing a rebuild")
+                        help="with --workdir: reuse the indexes too instead of timing rebuilds")
     args = parser.parse_args()
 
-    QUERIES["phrase, rarer word"] = rarer_word_phrase(args.corpus)
-    FTS_QUERIES["phrase, rarer word"][1][0] = QUERIES["phrase, rarer word"]
+    rare = rarer_word_phrase(args.corpus)
+    QUERIES["phrase, rarer word"] = (rare, "relevance", 1, rare, None, None)
     folder = args.workdir or Path(tempfile.mkdtemp(prefix="bench-search-"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"start: {load()}")
     started = time.perf_counter()
-    app, label = prepare(args, folder)
-    print(f"corpus: {args.posts:,} posts ({label}), ready in {time.perf_counter() - started:.1f} s")
-    with app.app_context():
-        if args.no_reindex and outbox.get_index().exists():
-            print("whoosh reindex: skipped (--no-reindex), index reused")
+    corpus = Corpus.make(args)
+    print(f"corpus ({corpus.label}): {corpus.spread()}")
+    engines = make_engines(args.engines.split(","), folder, corpus, args)
+    print(f"ready in {time.perf_counter() - started:.1f} s")
+    for engine in engines:
+        if args.no_reindex and (engine.name != "fts5" or (folder / "fts.db").exists()) \
+                and (engine.name == "fts5" or (folder / "index" / "current").exists()):
+            print(f"{engine.name} rebuild: skipped (--no-reindex)")
         else:
-            before, started = os.times(), time.perf_counter()
-            count = outbox.rebuild(procs=args.procs)
-            build, after = time.perf_counter() - started, os.times()
-            own = after.user + after.system - before.user - before.system
-            children = (after.children_user + after.children_system
-                        - before.children_user - before.children_system)
-            size = outbox.get_index().size_on_disk()
-            print(f"whoosh reindex: {count:,} documents in {build:.1f} s wall with {args.procs} "
-                  f"processes; CPU {own:.1f} s main + {children:.1f} s workers; "
-                  f"{size / 1e6:.1f} MB on disk ({load()})")
-    whoosh = time_whoosh(app, args.repeats)
-    (reply_p50, reply_p95), (reply_c50, reply_c95) = time_replies(app, args.replies)
-    fts = time_fts5(folder / "fts.db", args.repeats)
+            print(f"{engine.name} rebuild: {engine.build()} ({load()})")
+    timings = {engine.name: time_queries(engine, args.repeats) for engine in engines}
+    replies = {engine.name: time_replies(engine, args.replies)
+               for engine in engines if isinstance(engine, ForumEngine)}
+    for engine in engines:
+        if isinstance(engine, ForumEngine):
+            from forum.search import indexer
+            indexer.wait_until_indexed(engine.app, timeout=60)
     print()
-    print(f"{'query':32} {'whoosh p50':>10} {'p95':>7} {'cpu p50':>8} {'p95':>7} "
-          f"{'fts5 p50':>9} {'p95':>7} {'cpu p50':>8} {'cpu ratio':>9}")
-    for name, ((p50, p95), (c50, c95)) in whoosh.items():
-        (f50, f95), (fc50, _) = fts[name]
-        print(f"{name:32} {p50:8.1f}ms {p95:5.1f}ms {c50:6.1f}ms {c95:5.1f}ms "
-              f"{f50:7.1f}ms {f95:5.1f}ms {fc50:6.1f}ms {c50 / max(fc50, 1e-3):8.1f}x")
-    print(f"{'reply incl. index update':32} {reply_p50:8.1f}ms {reply_p95:5.1f}ms "
-          f"{reply_c50:6.1f}ms {reply_c95:5.1f}ms")
-    print(f"(whoosh: the forum's whole search path: parse, query, group by thread, highlight, "
-          f"load threads; fts5: one SELECT with snippet(); end: {load()})")
+    base = "fts5" if "fts5" in timings else None
+    header = f"{'query':32}" + "".join(f" {name + ' p50':>12} {'p95':>7}" for name in timings)
+    print(header + ("".join(f" {name + '/fts5':>12}" for name in timings if name != base)
+                    if base else "") + "   (CPU ms)")
+    for query in QUERIES:
+        row = f"{query:32}"
+        for name in timings:
+            (_, _), (c50, c95) = timings[name][query]
+            row += f" {c50:10.1f}ms {c95:5.1f}ms"
+        if base:
+            for name in timings:
+                if name != base:
+                    row += f" {timings[name][query][1][0] / max(timings[base][query][1][0], 1e-3):11.1f}x"
+        print(row)
+    for name, ((w50, w95), (c50, c95)) in replies.items():
+        print(f"{'reply (' + name + ')':32} wall p50 {w50:.1f} ms, p95 {w95:.1f} ms; "
+              f"CPU p50 {c50:.1f} ms")
+    if args.corpus:
+        items = known_items(corpus, args.known_items)
+        for engine in engines:
+            print(f"relevance ({engine.name}): {relevance(engine, items):.1f}% of {len(items)} "
+                  f"reviews in the top {KNOWN_ITEM_TOP} for three of their rarer words")
+    print(f"(the forum's engines: the whole search path: parse, rank, group per thread with the "
+          f"exact count, highlight, load threads; fts5: the grouped page, the count and "
+          f"snippets in SQL; end: {load()})")
+    for engine in engines:
+        engine.close()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ from sqlalchemy.types import TypeDecorator
 
 BUSY_TIMEOUT_MS = 5000
 READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+# ``engine.execution_options(forum_read_only=True)``: a reader outside a request (the search
+# indexer's reads) begins deferred too, so it never waits for, or blocks, a writer.
+READ_ONLY = "forum_read_only"
 
 
 def utcnow() -> datetime:
@@ -59,7 +62,8 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN" if _is_read_only_request() else "BEGIN IMMEDIATE")
+        read_only = _is_read_only_request() or connection.get_execution_options().get(READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _is_read_only_request() -> bool:

@@ -58,11 +58,12 @@ engine translates that AST, never the raw text) and returns a ``SearchPage``:
   per matching paper and nothing else. Without ``in:paper`` papers are never
   listed (they have ``search_papers``);
 - groups are ordered by their best document under ``sort``: ``relevance``
-  (the engine's score, title matches weighing more than body matches; ties by
-  newer first), ``newest`` (the newest matching document's ``created``), or
-  ``top`` (the highest ``score`` among matching documents, then newest);
+  (the engine's score, title matches weighing more than body matches),
+  ``newest`` (the newest matching document's ``created``), or ``top`` (the
+  highest ``score`` among matching documents, then newest); ties are broken in
+  an order of the engine's choosing that is stable between pages;
 - ``total`` is the number of groups matching, over all pages, exact when
-  ``total_exact`` (else a lower bound the page labels "about"); ``page`` p
+  ``total_exact`` (else an estimate the page labels "about"); ``page`` p
   holds groups ``(p-1)*per_page .. p*per_page-1`` of that order, so paging
   through ``ceil(total/per_page)`` pages lists every matching thread once,
   however many of its replies match;

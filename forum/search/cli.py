@@ -52,15 +52,36 @@ def reindex(procs: int | None) -> None:
     """Rebuild the index from the database in a fresh folder, then switch to it atomically."""
     started = time.perf_counter()
     options = {"procs": procs or outbox.default_procs()} if get_backend().name == "whoosh" else {}
+    bar = _LazyBar("Indexing threads, replies and papers")
     try:
-        total = outbox.total_documents_in_database()
-        with click.progressbar(length=total, label="Indexing threads, replies and papers") as bar:
-            count = outbox.rebuild(progress=bar.update, **options)
+        bar.length = outbox.total_documents_in_database()
+        count = outbox.rebuild(progress=bar.update, **options)
     except SQLAlchemyError as error:
+        bar.close()
         _fail(_database_error(error))
     except (RebuildRunning, SearchUnavailable) as error:
+        bar.close()
         _fail(str(error))
+    bar.close()
     click.echo(f"Indexed {count} documents in {time.perf_counter() - started:.1f} s.")
+
+
+class _LazyBar:
+    """A progress bar shown from the first document on, so a rebuild that cannot start
+    (locked, unwritable) prints its one line of error and nothing else."""
+
+    def __init__(self, label: str):
+        self.label, self.length, self._bar = label, 0, None
+
+    def update(self, done: int) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(length=self.length, label=self.label).__enter__()
+        self._bar.update(done)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
 def register(app) -> None:

@@ -14,7 +14,9 @@ its own arXiv id, so ``paper:1706.03762`` finds the paper and its citations.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from html import unescape
 from typing import Iterator
 
 from sqlalchemy import select
@@ -24,6 +26,21 @@ from forum.papers.models import Paper, PaperMention, RepoMention, Repository
 from forum.threads.models import Post, Thread
 
 BATCH = 1000
+# The rendered HTML (stored at write time) to the words a reader sees: searched, and shown
+# in snippets, so neither has Markdown or LaTeX source. Block ends become line breaks.
+_BLOCK_TAG = re.compile(r"</?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|td|th|table|br|hr|math"
+                        r"|details|summary|figure|figcaption|dd|dt|dl)\b[^>]*>", re.I)
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_LINES = re.compile(r"\s*\n\s*")
+
+
+def plain_text(html: str | None) -> str:
+    """The text of a rendered post, tags removed and entities decoded."""
+    if not html:
+        return ""
+    text = unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", html)))
+    return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
 
 
 def _citations(session: Session, thread_ids: set[int]) -> tuple[dict, dict]:
@@ -49,7 +66,7 @@ def thread_document(thread: Thread, papers: dict, repos: dict) -> dict | None:
     if thread.deleted_at is not None or not thread.is_public:  # held or hidden: not searchable
         return None
     return {"key": f"thread:{thread.id}", "kind": "thread", "thread_id": thread.id,
-            "title": thread.title, "body": thread.body, "authors": [thread.author.username],
+            "title": thread.title, "body": plain_text(thread.body_html), "authors": [thread.author.username],
             "tags": [t.name for t in thread.tags], "papers": papers.get((thread.id, None), []),
             "repos": repos.get((thread.id, None), []), "created": thread.created_at,
             "score": thread.score}
@@ -60,7 +77,7 @@ def post_document(post: Post, papers: dict, repos: dict) -> dict | None:
             or not post.is_public or not post.thread.is_public):
         return None
     return {"key": f"post:{post.id}", "kind": "reply", "thread_id": post.thread_id,
-            "post_id": post.id, "title": "", "body": post.body,
+            "post_id": post.id, "title": "", "body": plain_text(post.body_html),
             "authors": [post.author.username], "tags": [t.name for t in post.thread.tags],
             "papers": papers.get((post.thread_id, post.id), []),
             "repos": repos.get((post.thread_id, post.id), []), "stance": post.stance,

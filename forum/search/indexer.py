@@ -8,7 +8,9 @@ writer lock (one writer at a time across processes: a worker that finds the
 lock taken waits its turn, since the holder may have read the rows before this
 commit), and also looks every ``POLL_S`` seconds, for rows that a failed or
 locked drain left behind. A fork (gunicorn with ``--preload``) gets its own
-thread: the owner's process id is checked.
+thread: the owner's process id is checked. Every request of a process that
+serves the site makes sure its thread runs (``ensure_running``), so rows that a
+CLI command committed are drained too; a thread idle for ``IDLE_EXIT_S`` ends.
 
 When the engine has no usable index, ``request_rebuild`` starts one rebuild in a
 background thread of this process unless one runs anywhere (the engine's lock,
@@ -36,7 +38,9 @@ log = logging.getLogger(__name__)
 
 MODES = ("background", "inline", "off")
 POLL_S = 5.0  # also drain this often: rows left by a failed drain, or another process's
-RETRY_S = 0.5  # after a failed drain (index missing while it is rebuilt, database down)
+IDLE_EXIT_S = 120.0  # a thread with no commit, request or row for this long ends (restarted lazily)
+RETRY_S = 0.5  # after a failed drain (index missing while it is rebuilt, database down)...
+MAX_BACKOFF_S = 60.0  # ...doubled after each failure in a row, up to this
 EXTENSION = "search_indexer"
 
 
@@ -54,39 +58,61 @@ class Indexer:
         self._thread: threading.Thread | None = None
         self._rebuilder: threading.Thread | None = None
         self._pid = os.getpid()
+        self.last_used = time.monotonic()
+        self._failures = 0
 
     def _alive(self, thread: threading.Thread | None) -> bool:
         return thread is not None and thread.is_alive() and self._pid == os.getpid()
 
     def notify(self) -> None:
         """Changes were committed: drain soon (starting the thread if this process has none)."""
-        with self._lock:
-            if not self._alive(self._thread):
+        self.ensure_running()
+        self.wake.set()
+
+    def ensure_running(self) -> None:
+        with self._lock:  # (uncontended: microseconds) ordered with the idle exit below
+            self.last_used = time.monotonic()
+            if self._thread is None or not self._alive(self._thread):
                 self._pid = os.getpid()
                 self.stopping.clear()
                 self._thread = threading.Thread(target=self._run, name="search-indexer",
                                                 daemon=True)
                 self._thread.start()
-        self.wake.set()
 
     def _run(self) -> None:
         while not self.stopping.is_set():
-            self.wake.wait(POLL_S)
+            woken = self.wake.wait(POLL_S)
             self.wake.clear()
             if self.stopping.is_set():
                 break
+            if not woken and time.monotonic() - self.last_used > IDLE_EXIT_S:
+                with self._lock:  # ensure_running starts a new one when needed
+                    if time.monotonic() - self.last_used > IDLE_EXIT_S:
+                        self._thread = None
+                        return
             with self.app.app_context():
                 try:
                     result = outbox.drain(wait=True)
                 except Exception:  # the database is down, say: try again later
                     log.exception("search: background drain failed; the rows stay")
-                    time.sleep(RETRY_S)
+                    self._back_off()
                     continue
                 if result.unavailable:
-                    self.request_rebuild()
+                    try:
+                        self.request_rebuild()
+                    except Exception:  # an unwritable index folder, say: logged, retried
+                        log.exception("search: cannot start a rebuild")
                 if result.busy or result.unavailable or (result.error and result.pending):
-                    time.sleep(RETRY_S)
+                    self._back_off()
                     self.wake.set()  # try again soon rather than at the next poll
+                else:
+                    self._failures = 0
+
+    def _back_off(self) -> None:
+        """Wait longer after each failure in a row (a database down or an unwritable folder
+        must not become a busy loop of errors), at most ``MAX_BACKOFF_S``."""
+        self._failures += 1
+        self.stopping.wait(min(MAX_BACKOFF_S, RETRY_S * 2 ** (self._failures - 1)))
 
     def request_rebuild(self) -> bool:
         """Start one rebuild unless the index is usable or a rebuild already runs anywhere."""
@@ -144,6 +170,12 @@ def changes_committed(app: Flask) -> None:
                 for_app(app).request_rebuild()
         except Exception:  # never fail the caller that already committed; the rows stay
             log.exception("search: inline drain failed; `flask search sync` will apply it")
+
+
+def ensure_running(app: Flask) -> None:
+    """Before each request: this process drains the outbox in the background."""
+    if mode(app) == "background":
+        for_app(app).ensure_running()
 
 
 def request_rebuild(app: Flask) -> bool:

@@ -171,8 +171,13 @@ class DrainResult:
     unavailable: bool = False  # no usable index: a rebuild is needed or running
 
 
+def _reader() -> Session:
+    """A short read-only session (on SQLite a deferred transaction: see forum/database.py)."""
+    return Session(db.engine.execution_options(forum_read_only=True))
+
+
 def pending_count() -> int:
-    with Session(db.engine) as session:
+    with _reader() as session:
         return session.scalar(select(func.count(SearchOutbox.id))) or 0
 
 
@@ -190,7 +195,7 @@ def drain(batch: int = DRAIN_BATCH, max_batches: int | None = None, *,
         batches = 0
         while max_batches is None or batches < max_batches:
             batches += 1
-            with Session(db.engine) as session:  # a short read, under the writer lock
+            with _reader() as session:  # a short read, under the writer lock
                 rows = session.execute(select(SearchOutbox.id, SearchOutbox.key, SearchOutbox.op)
                                        .order_by(SearchOutbox.id).limit(batch)).all()
                 merged: dict[str, str] = {}
@@ -229,7 +234,7 @@ def rebuild(progress=None, **options) -> int:
 
 
 def total_documents_in_database() -> int:
-    with Session(db.engine) as session:
+    with _reader() as session:
         return documents.count_all(session)
 
 

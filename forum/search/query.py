@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 MAX_QUERY_CHARS = 500
+FILTER_OR_NOTE = ("OR does not join filters: every filter must match (tag:a tag:b finds posts "
+                  "with both). Search once per filter to see either.")
 MAX_TERMS = 24
 FILTERS = ("author", "tag", "paper", "repo", "stance", "after", "before", "in")
 STANCES = ("supports", "challenges", "question", "evidence")
@@ -29,6 +31,10 @@ IN_VALUES = {"threads": "thread", "thread": "thread", "replies": "reply", "reply
              "papers": "paper", "paper": "paper"}
 TOKEN = re.compile(r'(-?)(?:(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+))')
 WORD = re.compile(r"\w+(?:[.'-]\w+)*\*?")
+# Dates outside these bounds are a note, never a query: no post is older, and engines'
+# date arithmetic overflows near year 1 and 9999 (once taken for a corrupt index).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
 
 
 @dataclass
@@ -66,11 +72,17 @@ class ParsedQuery:
                     out.append(t.text)
         return out
 
-    def with_words_replaced(self, replacements: dict[str, str]) -> str:
+    def with_words_replaced(self, replacements: dict[str, str]) -> str | None:
+        """The query with each word swapped for its correction; None when nothing changes.
+        Quotes and parentheses that did not pair up are left out, as the search did."""
         def swap(match):
             word = match.group(0)
             return replacements.get(word, word)
-        return re.sub(r"(?<![\w:-])\w+(?![\w:*])", swap, self.text)
+        text = self.text[:MAX_QUERY_CHARS]
+        if text.count('"') % 2 or text.count("(") != text.count(")"):
+            text = " ".join(re.sub(r'["()]', " ", text).split())
+        suggested = re.sub(r"(?<![\w:-])\w+(?![\w:*])", swap, text)
+        return suggested if suggested != text else None
 
 
 def parse(text: str | None) -> ParsedQuery:
@@ -85,7 +97,7 @@ def parse(text: str | None) -> ParsedQuery:
         _plain_words(text, parsed)
         return parsed
     text = text.replace("(", " ").replace(")", " ")
-    pending_or = False
+    pending_or = after_filter = last_was_filter = False
     for match in TOKEN.finditer(text):
         negated, name, value, phrase, word = match.groups()
         if len(parsed.terms) + len(parsed.excluded) >= MAX_TERMS:
@@ -93,16 +105,24 @@ def parse(text: str | None) -> ParsedQuery:
             break
         if word == "OR" and not negated:
             pending_or = bool(parsed.terms)
+            after_filter = last_was_filter
             continue
         if name is not None:
             if _add_filter(parsed, name.lower(), value.strip('"'), bool(negated)):
-                pending_or = False
+                if pending_or or after_filter:
+                    _note_once(parsed, FILTER_OR_NOTE)
+                pending_or = after_filter = False
+                last_was_filter = True
                 continue
             word = f"{name} {value.strip(chr(34))}"  # unknown filter: search its words
             for piece in WORD.findall(word):
                 _add_term(parsed, _word_term(piece), negated=False, join=False)
             pending_or = False
             continue
+        if after_filter:
+            _note_once(parsed, FILTER_OR_NOTE)
+        pending_or = pending_or and not after_filter
+        after_filter = last_was_filter = False
         term = Term("phrase", " ".join(WORD.findall(phrase))) if phrase is not None else None
         if term is not None and not term.text:
             continue
@@ -117,6 +137,11 @@ def parse(text: str | None) -> ParsedQuery:
         _add_term(parsed, term, negated=bool(negated), join=pending_or)
         pending_or = False
     return parsed
+
+
+def _note_once(parsed: ParsedQuery, note: str) -> None:
+    if note not in parsed.notes:
+        parsed.notes.append(note)
 
 
 def _word_term(piece: str) -> Term:
@@ -165,9 +190,10 @@ def _normalize(name: str, value: str):
         return None
     if name in ("after", "before"):
         try:
-            return date.fromisoformat(value)
+            found = date.fromisoformat(value)
         except ValueError:
             return None
+        return found if EARLIEST_DATE <= found <= LATEST_DATE else None
     if name == "stance":
         return value.lower() if value.lower() in STANCES else None
     if name == "in":
@@ -181,9 +207,20 @@ def _normalize(name: str, value: str):
     return value.lower().lstrip("@")  # author
 
 
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def _bad_value_note(name: str, value: str) -> str:
     shown = value[:60]
     if name in ("after", "before"):
+        if _is_date(value):
+            return (f"{name}:{shown} is outside the dates a post can have "
+                    f"({EARLIEST_DATE.year}-{LATEST_DATE.year}); the filter was ignored.")
         return f"{name}:{shown} is not a date like 2024-01-31; the filter was ignored."
     if name == "stance":
         return f"stance:{shown} is not one of {', '.join(STANCES)}; the filter was ignored."

@@ -1,10 +1,16 @@
 """``/search``: open to everyone, results grouped by thread; ``/search/help``: the query language."""
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from forum.search import services
+from forum.search import indexer, services
 from forum.search.backend import SearchUnavailable
 
 bp = Blueprint("search", __name__)
+
+
+@bp.before_app_request
+def _indexer_runs():
+    """Every process that serves requests drains the outbox beside them (forum/search/indexer.py)."""
+    indexer.ensure_running(current_app._get_current_object())
 
 
 @bp.route("/search")

@@ -61,3 +61,56 @@ def test_help_page_and_header_box(client):
     assert "author:ada" in client.get("/search/help").get_data(as_text=True)
     home = client.get("/").get_data(as_text=True)
     assert 'role="search"' in home and 'href="/search/help"' in home
+
+
+def _help_examples(client) -> list[str]:
+    """Every query form the help page shows, as it shows it."""
+    import html
+    import re
+    page = client.get("/search/help").get_data(as_text=True)
+    return [html.unescape(code) for code in re.findall(r"<code>([^<]*)</code>", page)]
+
+
+def test_every_query_form_of_the_help_page_answers_200(app, client):
+    with app.app_context():
+        author = make_user(username="ada")
+        make_thread(author, title="Graph neural nets for RL", body="in-context learning, arXiv:2301.12345")
+    examples = _help_examples(client)
+    assert len(examples) >= 20 and "repo:owner/name" in examples
+    for example in examples + [" ".join(examples)]:
+        for sort in ("relevance", "newest", "top"):
+            response = client.get("/search", query_string={"q": example, "sort": sort})
+            assert response.status_code == 200, (example, sort)
+
+
+@pytest.mark.parametrize("query", [
+    "graph\x00neural", "\x00", "tag:\x00rl", '"\x00"', "optim\x00*",
+    "x" * 2000, ("attention " * 250)[:2000], '"' * 2000, "(" * 1000 + ")" * 1000,
+    "-" * 2000, "*" * 2000, "OR " * 600, "tag:" * 500, '"a b" ' * 300,
+    "before:0001-01-01", "after:9999-12-31", "after:0000-00-00", "before:2024-02-30",
+    "after:2024-01-01 before:2023-01-01", "after:+002024-01-01", "before:1969-12-31T23:59",
+    "after:2024-W01-1", "after:99999-01-01", "before:-1", "after:2024-01-01" * 40,
+    "\u202egraph", "graph\u0301", "𝔤𝔯𝔞𝔭𝔥", "ﬁne-tuning", "%00", "%s%s%s", "{{7*7}}",
+])
+def test_hostile_queries_answer_200_never_500(app, client, query):
+    with app.app_context():
+        make_thread(make_user(), title="Graph attention")
+    response = client.get("/search", query_string={"q": query})
+    assert response.status_code == 200
+    assert "{{7*7}}" not in query or "49" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("page", ["", " ", "1.5", "1e3", "0x10", "10" * 20, "-0", "\x00", "٣", "NaN"])
+def test_odd_page_numbers_answer_200_with_a_note_or_the_first_page(app, client, page):
+    with app.app_context():
+        make_thread(make_user(), title="Something to find")
+    response = client.get("/search", query_string={"q": "something", "page": page})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("sort", ["\x00", "x" * 2000, "newest\x00", ""])
+def test_odd_sorts_fall_back_to_relevance(app, client, sort):
+    with app.app_context():
+        make_thread(make_user(), title="Something to find")
+    response = client.get("/search", query_string={"q": "something", "sort": sort})
+    assert response.status_code == 200 and "Something to find" in response.get_data(as_text=True)

@@ -2,7 +2,6 @@
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.search import outbox
 from forum.search.backend import get_backend
 from forum.search.models import SearchOutbox
 from forum.search.services import search

@@ -1,8 +1,8 @@
-"""How text becomes index terms: words (stemmed, two-letter words kept) and word pairs.
+"""How text becomes index terms: words (Snowball-stemmed, two-letter words kept) and word pairs.
 
 ``word_analyzer()`` yields exactly what Whoosh's own chain would,
 ``RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | StopFilter(STOP_WORDS,
-minsize=1) | StemFilter()``, and ``shingle_analyzer()`` that chain followed by
+minsize=1) | StemFilter(stem_word)``, and ``shingle_analyzer()`` that chain followed by
 ``ShingleFilter(size=2, sep=" ")`` (tests compare them). They are written as
 one pass each because analysis is most of a rebuild's time: the chain runs five
 Python generators per word, and the ``text`` and ``shingles`` fields analyze
@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from whoosh.analysis import (Analyzer, LowercaseFilter, RegexTokenizer, ShingleFilter,
                              StemFilter, StopFilter, Token)
-from whoosh.lang.porter import stem
+import Stemmer
 
 # Only true function words; "us", "it", "may", "can" ... stay searchable (US, IT, "can" in CAN bus).
 STOP_WORDS = frozenset("a an and are as at be by for from has have in is of on or that the this "
@@ -35,9 +35,17 @@ TOKEN = re.compile(TOKEN_PATTERN, re.UNICODE)
 _last = threading.local()  # the last string analyzed in this thread, and its words
 
 
+_stemmers = threading.local()  # a PyStemmer object must not be shared between threads
+
+
 @lru_cache(maxsize=200_000)
 def stem_word(word: str) -> str:
-    return stem(word)
+    """Snowball English (Porter2), the stemmer of PostgreSQL's ``english`` configuration, so
+    both engines agree: "generalizing" and "generalization" meet, "generative" stays apart."""
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = Stemmer.Stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def _words(value: str, morph: bool) -> list[str]:
@@ -98,7 +106,7 @@ def common_words(texts, share: float) -> frozenset[str]:
 
 def _build_chain(shingles: bool):
     chain = (RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter()
-             | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(cachesize=100_000))
+             | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(stemfn=stem_word, cachesize=None))
     return chain | ShingleFilter(size=2, sep=SHINGLE_SEPARATOR) if shingles else chain
 
 

@@ -137,9 +137,10 @@ class WhooshBackend:
             with self._flock("generation", fcntl.LOCK_EX, 60.0) as quiet:
                 if not quiet:
                     raise SearchUnavailable("an outbox drain held the index for a minute")
-                docs = documents.iter_all(lambda: Session(db.engine))
+                reading = db.engine.execution_options(forum_read_only=True)
+                docs = documents.iter_all(lambda: Session(reading))
                 sample = list(islice(docs, PAIR_SAMPLE_DOCS))  # which words to pair
-                with Session(db.engine) as session:
+                with Session(reading) as session:
                     total = documents.count_all(session)
                 try:
                     folder = self.index.new_generation(paired_words(sample, total))

@@ -225,6 +225,74 @@ def rank(searcher, wquery, limit: int, sort: str = "relevance") -> list[int] | N
     return None if found is None else [docnum for _, docnum in found]
 
 
+def rank_all(searcher, wquery, sort: str = "relevance") -> tuple[np.ndarray, list] | None:
+    """Every match's global document number, best first, in whole-array steps, and the
+    phrase checks still to apply to them (lazily, by the caller, best first); None when
+    the query is not of the shape ranked here."""
+    parts = _parts(wquery)
+    if parts is None:
+        return None
+    required, excluded, checks, ranges = parts
+    if not searcher.doc_count_all():
+        return _NONE, checks
+    scored = [t for t in _terms_of(required) if t.fieldname in SCORED_FIELDS]
+    statistics = {(t.fieldname, t.text): (searcher.idf(t.fieldname, t.text),
+                                          searcher.avg_field_length(t.fieldname) or 1)
+                  for t in scored}
+    query = _Query(required, excluded, [], ranges, statistics, sort)
+    docnums, keys = [], []
+    try:
+        for reader, offset in _leaves(searcher):
+            found = _segment_matches(reader, query)
+            if found is not None:
+                docnums.append(found[0] + offset)
+                keys.append(found[1])
+    except _Unsupported:
+        return None
+    if not docnums:
+        return _NONE, checks
+    everything = np.concatenate(docnums)
+    columns = [np.concatenate([k[i] for k in keys]) for i in range(len(keys[0]))]
+    order = np.lexsort((everything, *reversed(columns)))  # the lower document number among equals
+    return everything[order], checks
+
+
+def _segment_matches(reader, query: "_Query") -> tuple[np.ndarray, list] | None:
+    """(the segment's matching document numbers, their sort keys) or None for none."""
+    lists = []
+    for part in query.required:
+        if isinstance(part, wq.Or):
+            term, (ids, weights) = None, _union(reader, part.subqueries, query.statistics)
+        else:
+            term, (ids, weights) = part, _postings(reader, part.fieldname, part.text)
+        if not len(ids):
+            return None
+        lists.append((term, ids, weights))
+    if lists:
+        candidates = _intersect([ids for _, ids, _ in lists])
+    else:
+        candidates = np.arange(reader.doc_count_all(), dtype=np.int64)
+    for date_range in query.ranges:
+        candidates = candidates[_in_range(reader, date_range, candidates)]
+    for term in query.excluded:
+        candidates = candidates[~_contains(_postings(reader, term.fieldname, term.text)[0],
+                                           candidates)]
+    candidates = _without_deleted(reader, candidates)
+    if not len(candidates):
+        return None
+    totals = np.zeros(len(candidates))
+    if query.sort == "relevance":
+        for term, ids, weights in lists:  # summed in the query's order, as Whoosh does
+            at = np.searchsorted(ids, candidates)
+            if term is None:
+                totals += weights[at]
+            elif term.fieldname in SCORED_FIELDS:
+                idf, average = query.statistics[(term.fieldname, term.text)]
+                totals += _bm25(idf, weights[at], _lengths(reader, term.fieldname)[candidates],
+                                average)
+    return candidates, _sort_columns(reader, candidates, totals, query.sort)
+
+
 def rank_with_scores(searcher, wquery, limit: int) -> list[tuple[float, int]] | None:
     """(score, global document number) of the ``limit`` most relevant matches."""
     found = _best(searcher, wquery, limit, "relevance")

@@ -35,13 +35,15 @@ from datetime import timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from whoosh import columns, fields, index as whoosh_index, query as wq, sorting
 from whoosh.index import LockError
 
 from forum.search.backend import ResultGroup, SearchPage, Snippet
 from forum.search.whoosh import conjunctive, patches, snippets
-from forum.search.whoosh.analysis import (analyzed, common_words, shingle_analyzer, unstemmed_words,
-                                   word_analyzer)
+from forum.search.whoosh.analysis import (STOP_WORDS, analyzed, common_words, shingle_analyzer,
+                                          unstemmed_words, word_analyzer)
 from forum.search.whoosh.wquery import highlight_terms, stored_text, term_text, to_whoosh_query
 
 log = logging.getLogger(__name__)
@@ -121,9 +123,14 @@ def paired_words(sample: list[dict], total: int) -> frozenset[str]:
 
 # An index written by an older schema is rebuilt (see SearchIndex._open) rather than misread.
 REQUIRED_FIELDS = frozenset(make_schema().names())
+# Bumped whenever the same fields hold different terms (2: Snowball stems, plain text of the
+# rendered posts, titles counted twice); a generation without this number is rebuilt.
+SCHEMA_VERSION = "2"
+SCHEMA_FILE = "forum-schema-version"
 
 
 SPELLING_CHUNK = 1_000
+MIN_CORRECTED_CHARS = 3
 
 
 def spelling_words(text: str, given: set[str] | None = None) -> str:
@@ -141,10 +148,13 @@ def to_whoosh_document(doc: dict, spelled: set[str] | None = None) -> dict:
     ``spelled``: words already given to the ``spelling`` field in this batch."""
     # papers add their arXiv id, authors' names and categories as searchable words
     text = stored_text(doc)
+    # A title's words count twice, so a match in the title outweighs one in the body (one
+    # field keeps a word one term look-up; both fields analyze the same string once).
+    weighted = f"{doc['title']}\n{text}" if doc.get("title") else text
     out = {
         "key": doc["key"], "kind": doc["kind"], "thread_id": doc.get("thread_id") or 0,
         "post_id": doc.get("post_id") or 0, "title": doc.get("title") or "",
-        "body": doc.get("body") or "", "text": text, "shingles": text,
+        "body": doc.get("body") or "", "text": weighted, "shingles": weighted,
         "spelling": spelling_words(text, spelled),
         "author": ",".join(doc.get("authors") or []), "tag": ",".join(doc.get("tags") or []),
         "paper": ",".join(doc.get("papers") or []), "repo": ",".join(doc.get("repos") or []),
@@ -176,6 +186,7 @@ class SearchIndex:
         self._generation: str | None = None
         self._searcher = None
         self._column_readers = None  # (searcher, readers): see _columns
+        self._thread_array = None  # (searcher, array): see _thread_ids
 
     # -- generations --
     def _read_pointer(self) -> str | None:
@@ -194,6 +205,7 @@ class SearchIndex:
         folder = self.base / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
         folder.mkdir()
         whoosh_index.create_in(str(folder), make_schema(paired))
+        (folder / SCHEMA_FILE).write_text(SCHEMA_VERSION)
         return folder
 
     def switch_to(self, folder: Path) -> None:
@@ -218,7 +230,7 @@ class SearchIndex:
             raise IndexMissing(f"no search index in {self.base}")
         if name != self._generation or self._ix is None:
             ix = whoosh_index.open_dir(str(self.base / name))
-            if not REQUIRED_FIELDS <= set(ix.schema.names()):
+            if not REQUIRED_FIELDS <= set(ix.schema.names()) or _version(self.base / name) != SCHEMA_VERSION:
                 raise IndexMissing(f"the index in {self.base / name} has an older schema")
             self._ix = ix
             self._generation = name
@@ -319,36 +331,52 @@ class SearchIndex:
         if wquery is None:
             out.nothing_to_search = True
             return out
-        ranked = _ranked(searcher, wquery, None, sort)
-        if not ranked:  # also an empty index, whose reader has no columns
+        ranked, checks = _all_ranked(searcher, wquery, sort)
+        if not len(ranked):  # also an empty index, whose reader has no columns
+            return out
+        # Papers are listed only when asked for (in:papers); otherwise they have their own
+        # small box (search_papers) and never push debates off the page. A paper is the only
+        # document without a thread (thread_id 0), and each is a group of its own.
+        papers_wanted = ("in", "paper") in parsed.filters
+        tids = self._thread_ids(searcher)[ranked]
+        keep = tids == 0 if papers_wanted else tids != 0
+        ranked, tids = ranked[keep], tids[keep]
+        groups = ranked if papers_wanted else tids
+        wanted = page * per_page + 1
+        if checks:  # phrases checked on the stored text: best first, only as far as needed
+            ranked, groups, out.total_exact, estimate = _checked(
+                searcher.reader(), checks, ranked, groups, wanted)
+        order = _first_appearances(groups)
+        out.total = len(order) if out.total_exact else max(len(order), estimate)
+        start = (page - 1) * per_page
+        shown = order[start:start + per_page]
+        if not len(shown):
             return out
         thread_ids, kinds, keys = self._columns(searcher)
-        # Papers are listed only when asked for (in:papers); otherwise they have their own
-        # small box (search_papers) and never push debates off the page.
-        papers_wanted = ("in", "paper") in parsed.filters
-        groups: dict[int, list[int]] = {}
-        for docnum in ranked:  # best first: a group's place is that of its best document
-            kind = kinds[docnum]
-            if (kind == "paper") != papers_wanted:
-                continue
-            groups.setdefault(thread_ids[docnum] if kind != "paper" else -docnum - 1,
-                              []).append(docnum)
-        out.total = len(groups)
-        start = (page - 1) * per_page
-        shown = list(groups.values())[start:start + per_page]
         marks = highlight_terms(parsed, searcher.reader(), prefixes)
-        for docnums in shown:  # load stored fields and highlight only what is shown
+        for group_key in shown.tolist():  # load stored fields and highlight only what is shown
+            docnums = ranked[groups == group_key].tolist()
             hits = [searcher.stored_fields(docnum) for docnum in docnums[:snippets]]
-            first = hits[0]
-            group = ResultGroup(kind="paper" if first["kind"] == "paper" else "thread",
+            group = ResultGroup(kind="paper" if papers_wanted else "thread",
                                 keys=[keys[docnum] for docnum in docnums])
-            if group.kind == "paper":
-                group.paper_id = int(first["key"].split(":")[1])
+            if papers_wanted:
+                group.paper_id = int(hits[0]["key"].split(":")[1])
             else:
-                group.thread_id = thread_ids[docnums[0]]
+                group.thread_id = int(group_key)
             group.snippets = [_snippet_of(h, marks) for h in hits]
             out.groups.append(group)
         return out
+
+    def _thread_ids(self, searcher) -> np.ndarray:
+        """Every document's thread id (0: a paper), read once per searcher."""
+        cached = self._thread_array
+        if cached is None or cached[0] is not searcher:
+            reader = searcher.reader()
+            column = reader.column_reader("thread_id")
+            cached = self._thread_array = (searcher, np.fromiter(
+                (column[d] for d in range(reader.doc_count_all())), dtype=np.int64,
+                count=reader.doc_count_all()))
+        return cached[1]
 
     def _columns(self, searcher):
         """The thread_id, kind and key column readers, kept while the searcher is."""
@@ -373,21 +401,35 @@ class SearchIndex:
         return [_snippet_of(h, marks) for h in hits], len(ranked) > limit
 
     def suggest(self, words: list[str], limit: int = 1) -> dict[str, str]:
-        """A correction from the index's own vocabulary for each word it does not know:
-        the most frequent known word within two edits."""
+        """A correction from the index's own vocabulary for each word it does not know: the
+        most frequent real word (letters only, not a stop word, not the same stem) within
+        one edit, or two for a word of six letters or more. Words under three letters
+        (RL, GP) are never corrected: too many words are two edits away."""
         reader = self.searcher().reader()
         out: dict[str, str] = {}
         for word in words:
+            lowered = word.lower()
             tokens = analyzed(word)
-            if not tokens or any(reader.frequency("text", t) for t in tokens):
+            if (len(lowered) < MIN_CORRECTED_CHARS or not lowered.isalpha() or not tokens
+                    or any(reader.frequency("text", t) for t in tokens)):
                 continue
-            options = {term_text(o) for o in reader.terms_within("spelling", word.lower(), 2)}
-            options.discard(word.lower())
+            distance = 1 if len(lowered) < 6 else 2
+            options = {o for o in map(term_text, reader.terms_within("spelling", lowered, distance))
+                       if len(o) >= MIN_CORRECTED_CHARS and o.isalpha() and o not in STOP_WORDS
+                       and analyzed(o) != tokens}
             ranked = sorted(options, key=lambda o: (-sum(reader.doc_frequency("text", t)
                                                          for t in analyzed(o)), o))
+            ranked = [o for o in ranked if any(reader.doc_frequency("text", t) for t in analyzed(o))]
             if ranked[:limit]:
                 out[word] = ranked[0]
         return out
+
+
+def _version(folder: Path) -> str | None:
+    try:
+        return (folder / SCHEMA_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None
 
 
 class IndexMissing(RuntimeError):
@@ -421,6 +463,44 @@ def _snippet(hit, marks: tuple[frozenset[str], tuple]) -> str:
         if found:
             return found
     return snippets.plain_start(hit.get("body") or hit.get("title") or "")
+
+
+def _all_ranked(searcher, wquery, sort: str) -> tuple[np.ndarray, list]:
+    """Every match, best first, and the phrase checks left to apply (see conjunctive.py)."""
+    found = conjunctive.rank_all(searcher, wquery, sort)
+    if found is not None:
+        return found
+    return np.array(_ranked(searcher, wquery, None, sort), dtype=np.int64), []
+
+
+def _checked(reader, checks, ranked: np.ndarray, groups: np.ndarray, wanted: int):
+    """Keep the candidates whose stored text passes ``checks``, best first, until ``wanted``
+    groups are found; the rest are not read. Returns (kept, their groups, exact, estimate):
+    when candidates are left, the total is estimated from the share that passed ("about")."""
+    kept: list[int] = []
+    seen: set[int] = set()
+    stopped = None
+    for at, docnum in enumerate(ranked.tolist()):
+        if all(check.check(reader, docnum) for check in checks):
+            kept.append(at)
+            seen.add(int(groups[at]))
+            if len(seen) >= wanted:
+                stopped = at
+                break
+    kept_at = np.array(kept, dtype=np.int64)
+    if stopped is None or stopped + 1 >= len(ranked):
+        return ranked[kept_at], groups[kept_at], True, len(seen)
+    rest = set(np.unique(groups[stopped + 1:]).tolist()) - seen
+    share = len(kept) / (stopped + 1)
+    return ranked[kept_at], groups[kept_at], False, len(seen) + round(len(rest) * share)
+
+
+def _first_appearances(groups: np.ndarray) -> np.ndarray:
+    """The distinct values of ``groups`` in order of first appearance (the best document's)."""
+    if not len(groups):
+        return groups
+    values, first = np.unique(groups, return_index=True)
+    return values[np.argsort(first, kind="stable")]
 
 
 def _snippet_of(hit, marks) -> Snippet:
