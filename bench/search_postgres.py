@@ -1,23 +1,21 @@
-"""Benchmark: the PostgreSQL search engine beside SQLite FTS5, on the same generated posts.
+"""Benchmark: the PostgreSQL search engine beside SQLite FTS5, on ``bench/search.py``'s posts.
 
     .venv/bin/python bench/search_postgres.py -n 100000
-    .venv/bin/python bench/search_postgres.py -n 1000000 --repeats 50
+    .venv/bin/python bench/search_postgres.py -n 1000000 --no-fts5 --repeats 30
 
-Each run creates (or, with ``--reuse``, keeps) the database ``pg_bench_<n>`` on
-the server of ``BENCH_DATABASE_URL`` (default the local one), migrates it,
-bulk-loads the posts with COPY (texts from ``bench/search.py``'s calibrated
-generator), with an uneven spread of replies per thread: most threads have a
-few replies, one in a hundred has hundreds. Then:
+The corpus, the query kinds, the FTS5 engine (the same grouped page with its
+count and snippets) and the timing come from ``bench/search.py``; this file
+adds what PostgreSQL needs: a database ``pg_bench_<n>`` on the server of
+``BENCH_DATABASE_URL`` (default the local one), migrated, and the corpus
+bulk-loaded with COPY (plain inserts would take longer than the rebuild at a
+million posts). ``--reuse`` keeps that database and its search documents
+(no seeding, no rebuild; the corpus is then only made for FTS5).
 
-1. times a full rebuild (``flask search reindex``'s path: documents read in
-   batches, COPY, tsvectors and indexes built after the rows, table swap);
-2. times every query kind of ``bench/search.py`` through the whole search path
-   (``services.search``: parse, tsquery, rank, group per thread with the exact
-   count, ts_headline, load the threads shown): p50/p95, wall and CPU;
-3. runs the same queries on an FTS5 table over the same texts, for the ratio.
-
-Reply POSTs are timed by ``bench/search.py`` (both engines write in the reply's
-own transaction here, so the reply figure includes the document write).
+Printed: the full rebuild (``flask search reindex``'s path: documents read in
+batches, COPY, tsvectors computed as rows arrive, indexes after, swap), then
+each query kind through ``services.search`` (parse, tsquery, rank, group per
+thread with the exact count, ts_headline, load the threads), p50/p95 wall and
+CPU, with FTS5's time and the ratio. Replies are timed by ``bench/search.py``.
 """
 from __future__ import annotations
 
@@ -28,7 +26,6 @@ import random
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,23 +39,10 @@ from forum import create_app  # noqa: E402
 from forum.extensions import db  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench" / "search.py")
-whoosh_bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(whoosh_bench)
+shared = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(shared)
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-AUTHORS = 500
-TAGS = whoosh_bench.TAGS
-
-
-def thread_sizes(posts: int, rng: random.Random) -> list[int]:
-    """Posts per thread (the opening post included): one in a hundred threads has 100 to
-    1,000, the rest 1 to 12; summing to ``posts``."""
-    sizes, left = [], posts
-    while left > 0:
-        size = rng.randint(100, 1000) if rng.random() < 0.01 else rng.randint(1, 12)
-        sizes.append(min(size, left))
-        left -= sizes[-1]
-    return sizes
 
 
 def database_url(name: str) -> str:
@@ -79,49 +63,45 @@ def create_database(name: str, reuse: bool) -> bool:
     return False
 
 
-def seed(texts: list[str], rng: random.Random) -> list[str]:
-    """COPY users, tags, threads and posts; returns each text's tag (for the FTS5 table)."""
-    when = whoosh_bench.post_dates(len(texts), random.Random(7))
-    sizes = thread_sizes(len(texts), rng)
-    tags_of_text: list[str] = []
+def seed(corpus) -> None:
+    """``bench/search.py``'s ``seed_database`` (the same rows, the same random draws), by COPY."""
     from forum.accounts.models import User
+    rng = random.Random(7)
+    when = shared.post_dates(len(corpus.posts), rng)
     db.session.execute(User.__table__.insert(), [
         {"id": i + 1, "username": f"user{i}", "email": f"user{i}@example.org", "password_hash": "x",
-         "display_name": f"User {i}", "created_at": whoosh_bench.START} for i in range(AUTHORS)])
+         "display_name": f"User {i}", "created_at": shared.START} for i in range(shared.AUTHORS)])
     db.session.commit()
+    user_ids = list(range(1, shared.AUTHORS + 1))
+    openers: dict[int, int] = {}
+    for at, (thread, _) in enumerate(corpus.posts):
+        openers.setdefault(thread, at)
     raw = db.engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
         with cursor.copy("COPY tags (id, name) FROM STDIN") as copy:
-            for i, name in enumerate(TAGS):
+            for i, name in enumerate(shared.TAGS):
                 copy.write_row((i + 1, name))
-        at = 0
         with cursor.copy("COPY threads (id, title, body, body_html, author_id, created_at, "
                          "last_activity_at, score, reply_count, locked, pinned) FROM STDIN") as copy:
-            for thread_id, size in enumerate(sizes, 1):
-                body = texts[at]
-                copy.write_row((thread_id, " ".join(body.split()[:8])[:200], body,
-                                f"<p>{escape(body)}</p>", rng.randint(1, AUTHORS), when[at],
-                                when[at] + timedelta(days=1), rng.randint(-3, 40), size - 1,
+            for thread, title in enumerate(corpus.titles):
+                at = openers[thread]
+                body = corpus.posts[at][1]
+                copy.write_row((thread + 1, title or "Untitled", body, f"<p>{escape(body)}</p>",
+                                rng.choice(user_ids), when[at], when[at], rng.randint(-3, 40), 0,
                                 False, False))
-                at += size
-        thread_tag = [rng.randrange(len(TAGS)) for _ in sizes]
         with cursor.copy("COPY thread_tags (thread_id, tag_id) FROM STDIN") as copy:
-            for thread_id, tag in enumerate(thread_tag, 1):
-                copy.write_row((thread_id, tag + 1))
-        at = 0
-        with cursor.copy("COPY posts (thread_id, author_id, body, body_html, stance, score, "
-                         "up_count, down_count, created_at) FROM STDIN") as copy:
-            for thread_id, size in enumerate(sizes, 1):
-                tags_of_text.append(TAGS[thread_tag[thread_id - 1]])
-                for i in range(at + 1, at + size):
-                    copy.write_row((thread_id, rng.randint(1, AUTHORS), texts[i],
-                                    f"<p>{escape(texts[i])}</p>",
-                                    rng.choice([None, "supports", "challenges", "question"]),
-                                    rng.randint(-2, 20), 0, 0, when[i]))
-                    tags_of_text.append(TAGS[thread_tag[thread_id - 1]])
-                at += size
-        for table in ("users", "tags", "threads", "posts"):
+            for thread in range(len(corpus.titles)):
+                copy.write_row((thread + 1, shared.thread_tag(thread) + 1))
+        with cursor.copy("COPY posts (thread_id, author_id, body, body_html, created_at, score, "
+                         "up_count, down_count, stance) FROM STDIN") as copy:
+            for at, (thread, body) in enumerate(corpus.posts):
+                if openers[thread] != at:
+                    copy.write_row((thread + 1, rng.choice(user_ids), body, f"<p>{escape(body)}</p>",
+                                    when[at], rng.randint(-2, 20), 0, 0,
+                                    rng.choice([None, "supports", "challenges", "question",
+                                                "evidence"])))
+        for table in ("tags", "threads", "posts"):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                            f"(SELECT max(id) FROM {table}))")
         raw.commit()
@@ -129,80 +109,61 @@ def seed(texts: list[str], rng: random.Random) -> list[str]:
         raw.close()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
-    return tags_of_text
-
-
-def time_queries(app, repeats: int) -> dict:
-    from forum.search import services
-    out = {}
-    for name, query in whoosh_bench.QUERIES.items():
-        page = 5 if "page 5" in name else 1
-        sort = "newest" if "newest" in name else "relevance"
-        walls, cpus = [], []
-        with app.test_request_context():
-            services.search(query, sort=sort, page=page)  # warm
-            db.session.remove()
-            for _ in range(repeats):
-                with whoosh_bench.Timer() as timer:
-                    services.search(query, sort=sort, page=page)
-                walls.append(timer.wall)
-                cpus.append(timer.cpu)
-                db.session.remove()
-        out[name] = (whoosh_bench.percentiles(walls), whoosh_bench.percentiles(cpus))
-    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--posts", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--no-fts5", action="store_true",
+                        help="the PostgreSQL engine alone (at a million posts the corpus and the "
+                             "FTS5 table take longer than the rest)")
     parser.add_argument("--reuse", action="store_true",
-                        help="keep pg_bench_<n> and its documents if they exist (no seeding, no rebuild)")
+                        help="keep pg_bench_<n> and its search documents if they exist")
     args = parser.parse_args()
-    whoosh_bench.QUERIES["phrase, rarer word"] = whoosh_bench.rarer_word_phrase(None)
-    whoosh_bench.FTS_QUERIES["phrase, rarer word"][1][0] = whoosh_bench.QUERIES["phrase, rarer word"]
+    args.corpus = None
+    rare = shared.rarer_word_phrase(None)
+    shared.QUERIES["phrase, rarer word"] = (rare, "relevance", 1, rare, None, None)
     name = f"pg_bench_{args.posts}"
-    print(f"start: {whoosh_bench.load()}")
+    print(f"start: {shared.load()}")
     reused = create_database(name, args.reuse)
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(name), "SEARCH_BACKEND": "postgres",
-                      "SECRET_KEY": "bench", "MAIL_BACKEND": "console", "RATELIMIT_ENABLED": False})
-    started = time.perf_counter()
-    texts = list(whoosh_bench.generated_corpus(args.posts))
-    print(f"corpus: {len(texts):,} posts generated in {time.perf_counter() - started:.1f} s")
-    folder = Path(tempfile.mkdtemp(prefix="bench-search-pg-"))
-    from forum.search.backend import get_backend
-    with app.app_context():
-        if not reused:
+                      "SECRET_KEY": "bench", "MAIL_BACKEND": "console", "RATELIMIT_ENABLED": False,
+                      "SEARCH_INDEXER": "off"})
+    corpus = None
+    if not reused or not args.no_fts5:
+        started = time.perf_counter()
+        corpus = shared.Corpus.make(args)
+        print(f"corpus ({corpus.label}): {corpus.spread()}; made in "
+              f"{time.perf_counter() - started:.1f} s")
+    engines = [shared.ForumEngine("postgres", app, procs=1)]
+    if not reused:
+        with app.app_context():
             upgrade()
             started = time.perf_counter()
-            tags = seed(texts, random.Random(3))
+            seed(corpus)
             print(f"database {name}: seeded with COPY in {time.perf_counter() - started:.1f} s")
-        else:
-            tags = [random.Random(3).choice(TAGS) for _ in texts]
-        if not reused:
-            started, before = time.perf_counter(), os.times()
-            count = get_backend().rebuild()
-            wall, after = time.perf_counter() - started, os.times()
-            print(f"postgres rebuild: {count:,} documents in {wall:.1f} s wall "
-                  f"({after.user + after.system - before.user - before.system:.1f} s CPU in Python); "
-                  f"{whoosh_bench.load()}")
-        size = db.session.execute(text("SELECT pg_total_relation_size('search_documents')")).scalar()
-        print(f"search_documents: {size / 1e6:.0f} MB with its indexes")
+        print(f"postgres rebuild: {engines[0].build()} ({shared.load()})")
+    with app.app_context():
+        size = db.session.execute(text(
+            "SELECT pg_total_relation_size('search_documents') "
+            "+ pg_total_relation_size('search_texts')")).scalar()
+        print(f"search_documents and search_texts: {size / 1e6:.0f} MB with their indexes")
         db.session.remove()
-    dates = [d.date().isoformat() for d in whoosh_bench.post_dates(len(texts), random.Random(7))]
-    fts_build = whoosh_bench.build_fts5(texts, tags, dates, folder / "fts.db")
-    print(f"fts5 build: {fts_build:.1f} s")
-    postgres = time_queries(app, args.repeats)
-    fts = whoosh_bench.time_fts5(folder / "fts.db", args.repeats)
+    if not args.no_fts5:
+        fts = shared.Fts5Engine(corpus, Path(tempfile.mkdtemp(prefix="bench-pg-fts5-")) / "fts.db")
+        print(f"fts5 build: {fts.build()}")
+        engines.append(fts)
+    timings = {engine.name: shared.time_queries(engine, args.repeats) for engine in engines}
     print()
     print(f"{'query':32} {'pg p50':>8} {'p95':>7} {'cpu p50':>8} {'fts5 p50':>9} {'p95':>7} "
-          f"{'ratio p50':>9}")
-    for query, ((p50, p95), (c50, _)) in postgres.items():
-        (f50, f95), _ = fts[query]
-        print(f"{query:32} {p50:6.1f}ms {p95:5.1f}ms {c50:6.1f}ms {f50:7.1f}ms {f95:5.1f}ms "
-              f"{p50 / max(f50, 1e-3):8.1f}x")
-    print(f"(postgres: services.search, the whole path; fts5: one SELECT with snippet(); "
-          f"end: {whoosh_bench.load()})")
+          f"{'pg/fts5':>8}")
+    for query in shared.QUERIES:
+        (p50, p95), (c50, _) = timings["postgres"][query]
+        (f50, f95), _ = timings["fts5"][query] if "fts5" in timings else ((0.0, 0.0), (0, 0))
+        ratio = f"{p50 / f50:7.1f}x" if f50 else "      -"
+        print(f"{query:32} {p50:6.1f}ms {p95:5.1f}ms {c50:6.1f}ms {f50:7.1f}ms {f95:5.1f}ms {ratio}")
+    print(f"(wall p50/p95 of the whole search path; end: {shared.load()})")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""PostgreSQL full-text search: search documents (weighted tsvector, GIN), vocabulary (pg_trgm)
+"""PostgreSQL full-text search: search documents (weighted tsvector, GIN), their texts, vocabulary (pg_trgm)
 
 The tables exist on both databases (one schema for ``flask db check``); only
 PostgreSQL gets the ``pg_trgm`` extension, and only there are the documents
@@ -33,8 +33,6 @@ def upgrade():
         sa.Column('thread_id', sa.Integer(), nullable=True),
         sa.Column('post_id', sa.Integer(), nullable=True),
         sa.Column('paper_id', sa.Integer(), nullable=True),
-        sa.Column('title', sa.Text(), nullable=False),
-        sa.Column('body', sa.Text(), nullable=False),
         sa.Column('facets', TEXT_ARRAY, nullable=False),
         sa.Column('created', sa.DateTime(timezone=True), nullable=True),
         sa.Column('score', sa.Integer(), nullable=False),
@@ -45,8 +43,17 @@ def upgrade():
                     postgresql_using='gin')
     op.create_index('ix_search_documents_facets', 'search_documents', ['facets'],
                     postgresql_using='gin')
+    op.create_index('ix_search_documents_paper_tsv', 'search_documents', ['tsv'],
+                    postgresql_using='gin', postgresql_where=sa.text("kind = 'paper'"))
     op.create_index('ix_search_documents_thread_id', 'search_documents', ['thread_id'])
     op.create_index('ix_search_documents_created', 'search_documents', ['created'])
+    op.create_table(
+        'search_texts',
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('title', sa.Text(), nullable=False),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint('key', name=op.f('pk_search_texts')),
+    )
     op.create_table(
         'search_words',
         sa.Column('word', sa.String(length=40), nullable=False),
@@ -73,8 +80,10 @@ def downgrade():
     op.drop_index('ix_search_words_prefix', table_name='search_words')
     op.drop_index('ix_search_words_trgm', table_name='search_words')
     op.drop_table('search_words')
+    op.drop_table('search_texts')
     op.drop_index('ix_search_documents_created', table_name='search_documents')
     op.drop_index('ix_search_documents_thread_id', table_name='search_documents')
+    op.drop_index('ix_search_documents_paper_tsv', table_name='search_documents')
     op.drop_index('ix_search_documents_facets', table_name='search_documents')
     op.drop_index('ix_search_documents_tsv', table_name='search_documents')
     op.drop_table('search_documents')

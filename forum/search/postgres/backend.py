@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Iterator, Sequence
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from forum.extensions import db
 from forum.search.backend import (Change, Lease, ResultGroup, SearchPage,
@@ -27,6 +27,7 @@ from forum.search.postgres.writes import WRITER_LOCK, lock_documents, write
 
 log = logging.getLogger(__name__)
 
+WRITER_WAIT_S = 10  # a drain waits this long for another process's drain
 OWED = "SELECT needs_rebuild FROM search_state LIMIT 1"
 NOT_BUILT = "the search documents are owed a rebuild (flask --app wsgi search reindex)"
 
@@ -50,13 +51,21 @@ class PostgresBackend:
             return Status(State.READY, "PostgreSQL full-text search")
         return Status(State.REBUILDING if running else State.MISSING, NOT_BUILT)
 
-    def _connection(self):
-        """The request's own connection: a search reads what its transaction sees."""
-        return db.session.connection()
+    def _translated(self, parsed):
+        """The parsed query in SQL, on the request's own connection (a search reads what its
+        transaction sees).
 
-    def _ready(self, connection) -> None:
-        if connection.scalar(text(OWED)):
+        The search statements always use the GIN index: with a common word the planner's
+        estimate favours a sequential scan that decompresses every tsvector to test it,
+        several times slower than the index (whose matches need no recheck). ``translate``
+        says so (``SET LOCAL``: until this transaction ends, which for a search request is
+        the search) in the round trip that analyzes the terms: a round trip is what a
+        loaded host pays most for."""
+        connection = db.session.connection()
+        q = translate(connection, parsed)
+        if q.owed_rebuild:
             raise SearchUnavailable(NOT_BUILT)
+        return connection, q
 
     # -- writing --
     def apply(self, changes: Sequence[Change]) -> int:
@@ -67,11 +76,19 @@ class PostgresBackend:
     @contextmanager
     def writer_lock(self, *, wait: bool) -> Iterator[Lease]:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
-            taken = connection.scalar(text(f"SELECT {function}(:k) IS NOT false"),
-                                      {"k": WRITER_LOCK})
+            if wait:
+                connection.execute(text(f"SET lock_timeout = '{WRITER_WAIT_S}s'"))
+                try:
+                    connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": WRITER_LOCK})
+                    taken = True
+                except OperationalError:  # lock_timeout: another writer kept it that long
+                    taken = False
+                connection.execute(text("RESET lock_timeout"))
+            else:
+                taken = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:k)"),
+                                               {"k": WRITER_LOCK}))
             try:
-                yield Lease(bool(taken), keep_rows=bool(taken) and rebuilding.is_running(connection))
+                yield Lease(taken, keep_rows=taken and rebuilding.is_running(connection))
             finally:
                 if taken:
                     connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITER_LOCK})
@@ -86,38 +103,31 @@ class PostgresBackend:
     # -- searching --
     def search(self, parsed, *, sort: str = "relevance", page: int = 1, per_page: int = 10,
                snippets: int = 2) -> SearchPage:
-        connection = self._connection()
-        self._ready(connection)
-        q = translate(connection, parsed)
+        connection, q = self._translated(parsed)
         if q.nothing_to_search:
             return SearchPage(groups=[], page=page, per_page=per_page, nothing_to_search=True)
         papers = q.kind == "paper"
-        found, total = reads.groups(connection, q, sort=sort, page=page, per_page=per_page,
-                                    papers=papers)
-        ids = [group_id for group_id, _ in found]
-        groups = {group_id: ResultGroup(kind="paper" if papers else "thread",
-                                        thread_id=None if papers else group_id,
-                                        paper_id=group_id if papers else None)
-                  for group_id, _ in found}
-        for hit in reads.hits(connection, q, ids, sort=sort, snippets=snippets, papers=papers):
-            group = groups[hit.group_id]
-            group.keys.append(hit.key)
-            if hit.html is not None:
-                group.snippets.append(Snippet(key=hit.key, kind=hit.kind, post_id=hit.post_id,
-                                              html=hit.html))
-        return SearchPage(groups=list(groups.values()), total=total, total_exact=True, page=page, per_page=per_page)
+        found, total = reads.page_of(connection, q, sort=sort, page=page, per_page=per_page,
+                                     snippets=snippets, papers=papers)
+        groups = []
+        for group_id, hits in found:
+            groups.append(ResultGroup(
+                kind="paper" if papers else "thread", thread_id=None if papers else group_id,
+                paper_id=group_id if papers else None, keys=[hit.key for hit in hits],
+                snippets=[Snippet(key=hit.key, kind=hit.kind, post_id=hit.post_id, html=hit.html)
+                          for hit in hits if hit.html is not None]))
+        return SearchPage(groups=groups, total=total, total_exact=True, page=page,
+                          per_page=per_page)
 
     def search_papers(self, parsed, *, limit: int = 3) -> tuple[list[Snippet], bool]:
-        connection = self._connection()
-        self._ready(connection)
-        q = translate(connection, parsed)
+        connection, q = self._translated(parsed)
         if q.nothing_to_search:
             return [], False
         found, more = reads.best_papers(connection, q, limit)
         return [Snippet(key=h.key, kind="paper", post_id=None, html=h.html) for h in found], more
 
     def suggest(self, words: list[str]) -> dict[str, str]:
-        return spelling.suggest(self._connection(), words)
+        return spelling.suggest(db.session.connection(), words)
 
     def close(self) -> None:
         """Nothing of its own to release: connections belong to the app's engine."""

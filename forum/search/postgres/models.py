@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +29,9 @@ class SearchDocument(db.Model):
     __table_args__ = (
         Index("ix_search_documents_tsv", "tsv", postgresql_using="gin"),
         Index("ix_search_documents_facets", "facets", postgresql_using="gin"),
+        # papers are few: the box above the debates must not sift every matching reply
+        Index("ix_search_documents_paper_tsv", "tsv", postgresql_using="gin",
+              postgresql_where=text("kind = 'paper'")),
         Index("ix_search_documents_thread_id", "thread_id"),
         Index("ix_search_documents_created", "created"),
     )
@@ -38,12 +41,23 @@ class SearchDocument(db.Model):
     thread_id: Mapped[int | None] = mapped_column(Integer)
     post_id: Mapped[int | None] = mapped_column(Integer)
     paper_id: Mapped[int | None] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(Text, default="")
-    body: Mapped[str] = mapped_column(Text, default="")  # plain text, for ts_headline
     facets: Mapped[list] = mapped_column(TextArray, default=list)
     created: Mapped[datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int] = mapped_column(Integer, default=0)
     tsv: Mapped[str] = mapped_column(TsVector)
+
+
+class SearchText(db.Model):
+    """A document's title and plain text, read by ``ts_headline`` for the hits on a page only.
+    Kept apart so the rows searches scan hold little more than their ``tsvector``, which then
+    stays in the row (compressed) instead of moving to TOAST: ranking a common word's
+    thousands of matches reads a third of the pages."""
+
+    __tablename__ = "search_texts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
 
 
 class SearchWord(db.Model):

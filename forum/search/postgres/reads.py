@@ -1,14 +1,15 @@
 """Answering searches in SQL: matching documents grouped per thread, counted, paged,
 with ``ts_headline`` snippets for the page's hits only; papers; did-you-mean.
 
-One statement finds the page: every matching document is ranked (``ts_rank``
+One statement answers a page: every matching document is ranked (``ts_rank``
 with title weight A above body weight D) in a CTE, grouped per thread
 (best rank, newest, highest score, matches), and the groups are ordered,
 counted with ``count(*) OVER ()`` (exact, over all pages) and cut with
 LIMIT/OFFSET. A thread with a thousand matching replies is one group, so it
-can never push other threads off the page. A second statement ranks the
-documents of the page's threads only (``row_number() OVER (PARTITION BY
-thread_id ...)``) and runs ``ts_headline`` on the best ``snippets`` of each.
+can never push other threads off the page. The documents of the page's groups
+are then numbered within their group (``row_number() OVER (PARTITION BY ...)``)
+and ``ts_headline`` runs on the best ``snippets`` of each only. Round trips
+are what a loaded host pays most for, so the page is one.
 
 Snippets: ``ts_headline`` marks with two private-use characters (stripped from
 documents when written), the text is escaped and the marks become ``<mark>``;
@@ -73,59 +74,50 @@ def _where(q: Translated, papers: bool) -> tuple[str, dict]:
     return where, params
 
 
-def groups(connection, q: Translated, *, sort: str, page: int, per_page: int, papers: bool
-           ) -> tuple[list[tuple[int, int]], int]:
-    """[(thread or paper id, matching documents)] for the page, and the groups in all."""
+def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, snippets: int,
+            papers: bool) -> tuple[list[tuple[int, list[Hit]]], int]:
+    """The page's groups (thread or paper id, its matching documents best first, the first
+    ``snippets`` with their snippet), and how many groups match in all: one statement."""
     where, params = _where(q, papers)
     group = "d.paper_id" if papers else "d.thread_id"
+    headline = (f"ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options), "
+                f"ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)"
+                if q.marks is not None else "NULL, NULL")
     sql = f"""
     WITH hits AS (
-        SELECT {group} AS group_id, {_rank(q)} AS rank, d.created, d.score
+        SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.created, d.score,
+               {_rank(q)} AS rank
         FROM search_documents d WHERE {where}
     ), grouped AS (
         SELECT group_id, max(rank) AS best, max(created) AS newest, max(score) AS top,
                count(*) AS matches
         FROM hits GROUP BY group_id
+    ), page AS (
+        SELECT group_id, count(*) OVER () AS total,
+               row_number() OVER (ORDER BY {GROUP_ORDER[sort]}) AS position
+        FROM grouped ORDER BY {GROUP_ORDER[sort]} LIMIT :limit OFFSET :offset
+    ), docs AS (
+        SELECT h.group_id, h.key, h.kind, h.post_id,
+               row_number() OVER (PARTITION BY h.group_id ORDER BY {DOC_ORDER[sort]}) AS place
+        FROM hits h JOIN page p ON p.group_id = h.group_id
     )
-    SELECT group_id, matches, count(*) OVER () AS total FROM grouped
-    ORDER BY {GROUP_ORDER[sort]} LIMIT :limit OFFSET :offset"""
-    params.update(limit=per_page, offset=(page - 1) * per_page)
-    rows = connection.execute(text(sql), params).all()
-    if not rows and page > 1:  # past the end: still say how many there are
-        count = connection.execute(text(f"SELECT count(DISTINCT {group}) FROM search_documents d "
-                                        f"WHERE {where}"), params).scalar()
-        return [], int(count or 0)
-    return [(r.group_id, r.matches) for r in rows], int(rows[0].total) if rows else 0
-
-
-def hits(connection, q: Translated, group_ids: list[int], *, sort: str, snippets: int,
-         papers: bool) -> list[Hit]:
-    """Every matching document of each group, best first; the first ``snippets`` of each
-    with their snippet (``ts_headline`` runs for those only)."""
-    if not group_ids:
-        return []
-    where, params = _where(q, papers)
-    group = "d.paper_id" if papers else "d.thread_id"
-    headline = (f"CASE WHEN x.place <= :snippets THEN ts_headline('{CONFIG}', x.body, "
-                f"CAST(:marks AS tsquery), :options) END, CASE WHEN x.place <= :snippets THEN "
-                f"ts_headline('{CONFIG}', x.title, CAST(:marks AS tsquery), :options) END"
-                if q.marks is not None else "NULL, NULL")
-    sql = f"""
-    SELECT x.group_id, x.key, x.kind, x.post_id, CASE WHEN x.place <= :snippets THEN x.title END,
-           CASE WHEN x.place <= :snippets THEN x.body END, x.place, {headline} FROM (
-        SELECT y.*, row_number() OVER (PARTITION BY group_id ORDER BY {DOC_ORDER[sort]}) AS place
-        FROM (SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.title, d.body, d.created,
-                     d.score, {_rank(q)} AS rank
-              FROM search_documents d WHERE {group} = ANY(CAST(:groups AS int[])) AND {where}) y
-    ) x ORDER BY x.group_id, x.place"""
-    params.update(groups=group_ids, snippets=snippets, options=HEADLINE_OPTIONS)
-    out = []
+    SELECT p.group_id, p.total, x.key, x.kind, x.post_id, x.place, t.title, t.body, {headline}
+    FROM page p JOIN docs x ON x.group_id = p.group_id
+    LEFT JOIN search_texts t ON t.key = x.key AND x.place <= :snippets
+    ORDER BY p.position, x.place"""
+    params.update(limit=per_page, offset=(page - 1) * per_page, snippets=snippets,
+                  options=HEADLINE_OPTIONS)
+    found: dict[int, list[Hit]] = {}
+    total = 0
     for row in connection.execute(text(sql), params):
-        group_id, key, kind, post_id, title, body, place, body_mark, title_mark = row
-        html = (snippet_html(title, body, body_mark, title_mark, phrase=q.has_phrase)
+        group_id, total, key, kind, post_id, place, title, body, body_mark, title_mark = row
+        html = (snippet_html(title or "", body or "", body_mark, title_mark, phrase=q.has_phrase)
                 if place <= snippets else None)
-        out.append(Hit(group_id, key, kind, post_id, html))
-    return out
+        found.setdefault(group_id, []).append(Hit(group_id, key, kind, post_id, html))
+    if not found and page > 1:  # past the end: still say how many there are
+        total = connection.execute(text(f"SELECT count(DISTINCT {group}) FROM search_documents d "
+                                        f"WHERE {where}"), params).scalar()
+    return list(found.items()), int(total or 0)
 
 
 def snippet_html(title: str, body: str, body_mark: str | None, title_mark: str | None, *,
@@ -161,12 +153,13 @@ def best_papers(connection, q: Translated, limit: int) -> tuple[list[Hit], bool]
         return [], False
     where, params = _where(q, papers=True)
     sql = f"""
-    SELECT x.paper_id, x.key, x.title, x.body,
-           ts_headline('{CONFIG}', x.body, CAST(:marks AS tsquery), :options),
-           ts_headline('{CONFIG}', x.title, CAST(:marks AS tsquery), :options)
-    FROM (SELECT d.paper_id, d.key, d.title, d.body, {_rank(q)} AS rank, d.created
+    SELECT x.paper_id, x.key, t.title, t.body,
+           ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options),
+           ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)
+    FROM (SELECT d.paper_id, d.key, {_rank(q)} AS rank, d.created
           FROM search_documents d WHERE {where}
           ORDER BY rank DESC, d.created DESC NULLS LAST, d.key LIMIT :limit) x
+    JOIN search_texts t ON t.key = x.key
     ORDER BY x.rank DESC, x.created DESC NULLS LAST, x.key"""
     params.update(limit=limit + 1, options=HEADLINE_OPTIONS)
     rows = connection.execute(text(sql), params).all()

@@ -1,12 +1,12 @@
 """Rebuilding every search document from the database, beside the live table.
 
 The documents (``forum.search.documents.iter_all``, read in short batches) are
-streamed with COPY into ``search_documents_build``, where a trigger computes
-each weighted ``tsvector`` as the row arrives (the database analyzes while
-Python reads the next batch); its indexes and the vocabulary (``ts_stat`` over
-a sample of the texts) are built after the rows, which is several times faster
-than filling indexed tables. Searches keep reading the
-old table meanwhile. Writers that commit during the rebuild keep their outbox
+streamed with COPY; a trigger files each into ``search_documents_build`` (with
+its weighted ``tsvector``, computed as the row arrives: the database analyzes
+while Python reads the next batch) and ``search_texts_build``. Their indexes
+and the vocabulary (``ts_stat`` over a sample of the texts) are built after the
+rows, several times faster than filling indexed tables. Searches keep reading
+the old tables meanwhile. Writers that commit during the rebuild keep their outbox
 rows (they cannot take ``REBUILD_LOCK`` shared); the final short transaction
 locks the live table, applies those rows to the new one, and swaps the tables.
 
@@ -33,50 +33,64 @@ COPY_BATCH = 1000
 FACETS = COLUMNS.index("facets")
 
 
-BUILD = """CREATE TABLE search_documents_build (key varchar(64), kind varchar(8), thread_id int,
-    post_id int, paper_id int, title text, body text, extra text, facets text[],
-    created timestamptz, score int, tsv tsvector)"""
-# The tsvectors are computed by the database as the rows arrive, while Python reads the next
-# batch of documents: the two halves of a rebuild run side by side.
-TRIGGER = [
-    f"""CREATE OR REPLACE FUNCTION search_documents_build_tsv() RETURNS trigger
-        LANGUAGE plpgsql AS $$ BEGIN
-            NEW.tsv := {tsvector_sql('NEW.title', 'NEW.body', 'NEW.extra')};
-            RETURN NEW;
+BUILD = [
+    "DROP TABLE IF EXISTS search_build_source, search_documents_build, search_texts_build, "
+    "search_words_build",
+    """CREATE TABLE search_documents_build (key varchar(64), kind varchar(8), thread_id int,
+       post_id int, paper_id int, facets text[], created timestamptz, score int, tsv tsvector)""",
+    "CREATE TABLE search_texts_build (key varchar(64), title text, body text)",
+    # what COPY writes to: a trigger files each row into the two tables and keeps nothing
+    """CREATE UNLOGGED TABLE search_build_source (key text, kind text, thread_id int, post_id int,
+       paper_id int, title text, body text, extra text, facets text[], created timestamptz,
+       score int)""",
+    # The tsvectors are computed by the database as the rows arrive, while Python reads the
+    # next batch of documents: the two halves of a rebuild run side by side.
+    f"""CREATE OR REPLACE FUNCTION search_build_file() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO search_documents_build VALUES (NEW.key, NEW.kind, NEW.thread_id,
+                NEW.post_id, NEW.paper_id, NEW.facets, NEW.created, NEW.score,
+                {tsvector_sql('NEW.title', 'NEW.body', 'NEW.extra')});
+            INSERT INTO search_texts_build VALUES (NEW.key, NEW.title, NEW.body);
+            RETURN NULL;
         END $$""",
-    "CREATE TRIGGER search_documents_build_tsv BEFORE INSERT ON search_documents_build "
-    "FOR EACH ROW EXECUTE FUNCTION search_documents_build_tsv()",
+    "CREATE TRIGGER search_build_file BEFORE INSERT ON search_build_source "
+    "FOR EACH ROW EXECUTE FUNCTION search_build_file()",
 ]
 VOCABULARY_SAMPLE_DOCS = 50_000  # words of these documents; later posts add theirs when written
 WORDS = f"""CREATE TABLE search_words_build AS
 SELECT word::varchar(40) AS word, ndoc FROM ts_stat(
-    'SELECT to_tsvector(''simple'', title || '' '' || body || '' '' || extra)
-     FROM search_documents_build LIMIT {VOCABULARY_SAMPLE_DOCS}')
+    'SELECT to_tsvector(''simple'', title || '' '' || body)
+     FROM search_texts_build LIMIT {VOCABULARY_SAMPLE_DOCS}')
 WHERE word ~ '{WORD_PATTERN}'"""
-INDEXES = [
+INDEXES = [  # and the constraints, before the swap: only renames wait under its lock
+    "ALTER TABLE search_documents_build ADD CONSTRAINT pk_search_documents_build PRIMARY KEY (key)",
+    "ALTER TABLE search_texts_build ADD CONSTRAINT pk_search_texts_build PRIMARY KEY (key)",
+    "ALTER TABLE search_words_build ADD CONSTRAINT pk_search_words_build PRIMARY KEY (word)",
+    *[f"ALTER TABLE search_documents_build ALTER COLUMN {c} SET NOT NULL"
+      for c in ("kind", "facets", "score", "tsv")],
+    *[f"ALTER TABLE search_texts_build ALTER COLUMN {c} SET NOT NULL" for c in ("title", "body")],
+    "ALTER TABLE search_words_build ALTER COLUMN ndoc SET NOT NULL",
     "CREATE INDEX ix_search_documents_build_tsv ON search_documents_build USING gin (tsv)",
     "CREATE INDEX ix_search_documents_build_facets ON search_documents_build USING gin (facets)",
+    "CREATE INDEX ix_search_documents_build_paper_tsv ON search_documents_build USING gin (tsv) "
+    "WHERE kind = 'paper'",
     "CREATE INDEX ix_search_documents_build_thread_id ON search_documents_build (thread_id)",
     "CREATE INDEX ix_search_documents_build_created ON search_documents_build (created)",
     "CREATE INDEX ix_search_words_build_trgm ON search_words_build USING gin (word gin_trgm_ops)",
     "CREATE INDEX ix_search_words_build_prefix ON search_words_build (word text_pattern_ops)",
 ]
 SWAP = [
-    "DROP TRIGGER search_documents_build_tsv ON search_documents_build",
-    "DROP FUNCTION search_documents_build_tsv()",
-    "ALTER TABLE search_documents_build DROP COLUMN extra",
-    "DROP TABLE search_documents",
-    "ALTER TABLE search_documents_build RENAME TO search_documents",
-    "ALTER TABLE search_documents ADD CONSTRAINT pk_search_documents PRIMARY KEY (key)",
-    "DROP TABLE search_words",
-    "ALTER TABLE search_words_build RENAME TO search_words",
-    "ALTER TABLE search_words ADD CONSTRAINT pk_search_words PRIMARY KEY (word)",
+    "DROP TABLE search_build_source",
+    "DROP FUNCTION search_build_file()",
+    "DROP TABLE search_documents, search_texts, search_words",
+    *[f"ALTER TABLE {table}_build RENAME TO {table}"
+      for table in ("search_documents", "search_texts", "search_words")],
+    *[f"ALTER TABLE {table} RENAME CONSTRAINT pk_{table}_build TO pk_{table}"
+      for table in ("search_documents", "search_texts", "search_words")],
     *[f"ALTER INDEX ix_{table}_build_{name} RENAME TO ix_{table}_{name}"
-      for table, names in (("search_documents", ("tsv", "facets", "thread_id", "created")),
+      for table, names in (("search_documents", ("tsv", "facets", "paper_tsv", "thread_id",
+                                                 "created")),
                            ("search_words", ("trgm", "prefix"))) for name in names],
-    *[f"ALTER TABLE search_documents ALTER COLUMN {c} SET NOT NULL"
-      for c in ("kind", "title", "body", "facets", "score", "tsv")],
-    "ALTER TABLE search_words ALTER COLUMN ndoc SET NOT NULL",
     "DELETE FROM search_state",
 ]
 
@@ -101,9 +115,7 @@ def _wait_for_writers(locks) -> None:
 
 def _build_and_swap(engine, progress) -> int:
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS search_documents_build, search_words_build"))
-        connection.execute(text(BUILD))
-        for statement in TRIGGER:
+        for statement in BUILD:
             connection.execute(text(statement))
     count = _copy_documents(engine, progress)
     with engine.begin() as connection:
@@ -116,7 +128,8 @@ def _build_and_swap(engine, progress) -> int:
         connection.execute(text("LOCK TABLE search_documents IN ACCESS EXCLUSIVE MODE"))
         with Session(bind=connection) as session:  # what writers committed meanwhile
             changes = documents.for_keys(session, list(take_outbox(connection, keep=False).items()))
-        write(connection, changes, table="search_documents_build", words="search_words_build")
+        write(connection, changes, table="search_documents_build", texts="search_texts_build",
+              words="search_words_build")
         for statement in SWAP:
             connection.execute(text(statement))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -130,7 +143,7 @@ def _copy_documents(engine, progress) -> int:
     raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
-        with cursor.copy(f"COPY search_documents_build ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY search_build_source ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             batch = 0
             for doc in documents.iter_all(lambda: Session(engine)):
                 values = row(doc)

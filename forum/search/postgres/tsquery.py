@@ -37,6 +37,7 @@ class Translated:
     before: datetime | None = None
     has_phrase: bool = False
     nothing_to_search: bool = False
+    owed_rebuild: bool = False  # the documents are incomplete (search_state)
 
     def where(self, alias: str = "d") -> tuple[str, dict]:
         """SQL conditions (joined by AND) and their parameters."""
@@ -64,6 +65,12 @@ def facet(name: str, value: str) -> str:
     return f"{name}:{value.lower()}"
 
 
+# Said in the same round trip as the terms' analysis: whether a rebuild is owed, and the
+# planner settings of the search statements that follow (backend.PostgresBackend._planned).
+STATE = ["(SELECT needs_rebuild FROM search_state LIMIT 1) IS true",
+         "set_config('enable_seqscan', 'off', true)", "set_config('jit', 'off', true)"]
+
+
 def translate(connection, parsed) -> Translated:
     """``parsed`` to SQL pieces, with one round trip to analyze its terms."""
     out = Translated(tsquery=None, marks=None)
@@ -81,7 +88,8 @@ def translate(connection, parsed) -> Translated:
     analyzer = _Analyzer()
     required = [analyzer.add(term) for term in parsed.terms]
     excluded = [analyzer.add(term) for term in parsed.excluded]
-    analyzed = analyzer.run(connection)
+    owed, analyzed = analyzer.run(connection)
+    out.owed_rebuild = owed
     positive = [p for p in (piece(analyzed) for piece in required) if p]
     negative = [p for p in (piece(analyzed) for piece in excluded) if p]
     out.has_phrase = analyzer.has_phrase
@@ -134,11 +142,10 @@ class _Analyzer:
             at = self._column(f"plainto_tsquery('{CONFIG}', :v)::text", term.text)
         return lambda analyzed: _group(analyzed[at])
 
-    def run(self, connection) -> list[str]:
-        if not self.columns:
-            return []
-        return list(connection.execute(text("SELECT " + ", ".join(self.columns)),
-                                       self.params).one())
+    def run(self, connection) -> tuple[bool, list[str]]:
+        values = connection.execute(text("SELECT " + ", ".join(STATE + self.columns)),
+                                    self.params).one()
+        return bool(values[0]), list(values[len(STATE):])
 
 
 def _like_prefix(prefix: str) -> str:

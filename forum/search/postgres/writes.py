@@ -63,21 +63,25 @@ def row(doc: dict) -> tuple:
             doc.get("created"), int(doc.get("score") or 0))
 
 
-UPSERT = f"""
-INSERT INTO {{table}} (key, kind, thread_id, post_id, paper_id, title, body, facets, created, score, tsv)
-SELECT key, kind, thread_id, post_id, paper_id, title, body,
-       CASE WHEN facets = '' THEN ARRAY[]::text[] ELSE string_to_array(facets, E'\\x1f') END,
-       created, score, {tsvector_sql('title', 'body', 'extra')}
-FROM unnest(CAST(:key AS text[]), CAST(:kind AS text[]), CAST(:thread_id AS int[]),
+ROWS = """unnest(CAST(:key AS text[]), CAST(:kind AS text[]), CAST(:thread_id AS int[]),
             CAST(:post_id AS int[]), CAST(:paper_id AS int[]), CAST(:title AS text[]),
             CAST(:body AS text[]), CAST(:extra AS text[]), CAST(:facets AS text[]),
             CAST(:created AS timestamptz[]), CAST(:score AS int[]))
-     AS d(key, kind, thread_id, post_id, paper_id, title, body, extra, facets, created, score)
+     AS d(key, kind, thread_id, post_id, paper_id, title, body, extra, facets, created, score)"""
+UPSERT = f"""
+INSERT INTO {{table}} (key, kind, thread_id, post_id, paper_id, facets, created, score, tsv)
+SELECT key, kind, thread_id, post_id, paper_id,
+       CASE WHEN facets = '' THEN ARRAY[]::text[] ELSE string_to_array(facets, E'\\x1f') END,
+       created, score, {tsvector_sql('title', 'body', 'extra')}
+FROM {ROWS}
 ORDER BY key
 ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, thread_id = excluded.thread_id,
-    post_id = excluded.post_id, paper_id = excluded.paper_id, title = excluded.title,
-    body = excluded.body, facets = excluded.facets, created = excluded.created,
-    score = excluded.score, tsv = excluded.tsv
+    post_id = excluded.post_id, paper_id = excluded.paper_id, facets = excluded.facets,
+    created = excluded.created, score = excluded.score, tsv = excluded.tsv
+"""
+UPSERT_TEXTS = f"""
+INSERT INTO {{table}} (key, title, body) SELECT key, title, body FROM {ROWS} ORDER BY key
+ON CONFLICT (key) DO UPDATE SET title = excluded.title, body = excluded.body
 """
 
 ADD_WORDS = f"""
@@ -90,17 +94,19 @@ ON CONFLICT (word) DO NOTHING
 
 
 def write(connection, changes: Sequence[tuple[str, dict | None]], *,
-          table: str = "search_documents", words: str = "search_words") -> int:
+          table: str = "search_documents", texts: str = "search_texts",
+          words: str = "search_words") -> int:
     """Upsert (dict) or delete (None) each key, on ``connection``'s transaction."""
     gone = sorted({key for key, doc in changes if doc is None})
     docs = {doc["key"]: doc for key, doc in changes if doc is not None}
-    if gone:
-        connection.execute(text(f"DELETE FROM {table} WHERE key = ANY(CAST(:keys AS text[]))"),
+    for name in (table, texts) if gone else ():
+        connection.execute(text(f"DELETE FROM {name} WHERE key = ANY(CAST(:keys AS text[]))"),
                            {"keys": gone})
     if docs:
         rows = [row(docs[key]) for key in sorted(docs)]
         columns = dict(zip(COLUMNS, map(list, zip(*rows))))
         connection.execute(text(UPSERT.replace("{table}", table)), columns)
+        connection.execute(text(UPSERT_TEXTS.replace("{table}", texts)), columns)
         texts = [f"{r[5]} {r[6]} {r[7]}" for r in rows]
         connection.execute(text(ADD_WORDS.replace("{table}", words)), {"texts": texts})
     return len(gone) + len(docs)
