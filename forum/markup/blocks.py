@@ -30,6 +30,7 @@ MAX_DEPTH = 32
 CODE_INDENT = 4
 CONTAINERS = {"document", "blockquote", "item", "footnote"}
 ACCEPTS_LINES = {"paragraph", "code", "math", "table"}
+NONSPACE_RE = re.compile(r"[^ \t]")
 MAYBE_SPECIAL = re.compile(r"[#`~*+_=>0-9\-$\\\[|:]")
 ATX_RE = re.compile(r"#{1,6}(?=[ \t]|$)")
 FENCE_RE = re.compile(r"`{3,}(?!.*`)|~{3,}")
@@ -43,7 +44,7 @@ MATH_OPENERS = {"$$": "$$", "\\[": "\\]"}
 
 class Block:
     __slots__ = ("kind", "parent", "children", "open", "lines", "last_line_blank",
-                 "last_line_checked", "start_line", "data")
+                 "last_line_checked", "start_line", "data", "depth")
 
     def __init__(self, kind: str, parent: "Block | None", start_line: int, **data):
         self.kind = kind
@@ -55,17 +56,11 @@ class Block:
         self.last_line_checked = False
         self.start_line = start_line
         self.data = data
+        self.depth = 0 if parent is None else parent.depth + 1
 
     @property
     def last_child(self) -> "Block | None":
         return self.children[-1] if self.children else None
-
-    @property
-    def depth(self) -> int:
-        depth, block = 0, self
-        while block.parent is not None:
-            depth, block = depth + 1, block.parent
-        return depth
 
 
 def _lists_match(a: dict, b: dict) -> bool:
@@ -99,6 +94,8 @@ class BlockParser:
         self.next_nonspace = self.next_nonspace_column = 0
         self.indent = 0
         self.indented = self.blank = self.partially_consumed_tab = False
+        self.line_has_tab = False
+        self._nonspace_memo = (-1, -1)
 
     # --- low-level cursor ------------------------------------------------------------------
 
@@ -106,16 +103,19 @@ class BlockParser:
         return self.line[i] if i < len(self.line) else ""
 
     def _find_next_nonspace(self) -> None:
-        line, i, cols = self.line, self.offset, self.column
-        while i < len(line):
-            c = line[i]
-            if c == " ":
-                cols += 1
-            elif c == "\t":
-                cols += 4 - cols % 4
-            else:
-                break
-            i += 1
+        line, offset = self.line, self.offset
+        # Each open container asks again from a little further on: remember the answer, so a
+        # deeply indented line costs one scan, not one per container.
+        start, i = self._nonspace_memo
+        if not start <= offset <= i:
+            found = NONSPACE_RE.search(line, offset)
+            i = found.start() if found else len(line)
+            self._nonspace_memo = (offset, i)
+        cols = self.column + (i - offset)
+        if self.line_has_tab and line.find("\t", offset, i) >= 0:  # tabs: next multiple of 4
+            cols = self.column
+            for c in line[offset:i]:
+                cols += 4 - cols % 4 if c == "\t" else 1
         self.blank = i == len(line)
         self.next_nonspace, self.next_nonspace_column = i, cols
         self.indent = cols - self.column
@@ -468,6 +468,8 @@ class BlockParser:
     def _incorporate(self, line: str) -> None:
         self.line_number += 1
         self.line = line
+        self.line_has_tab = "\t" in line
+        self._nonspace_memo = (-1, -1)
         self.offset = self.column = 0
         self.blank = self.partially_consumed_tab = False
         container = self.doc
