@@ -128,3 +128,13 @@ def test_rendering_after_a_refusal_works(app):
             render_markdown("- a\n- b")
         app.config["RENDER_CPU_BUDGET"] = 0.5
         assert render_markdown("- a\n- b") == "<ul><li>a</li><li>b</li></ul>"
+
+
+def test_mentions_of_too_complex_text_are_none_but_the_post_is_still_refused(app):
+    with app.app_context():
+        app.config["RENDER_CPU_BUDGET"] = TINY
+        from forum.markup import find_mentions
+        assert find_mentions("@alice " * 10) == []
+        from forum.threads.rendering import render_post_body
+        with pytest.raises(RenderTooComplex):
+            render_post_body("@alice " * 10)
