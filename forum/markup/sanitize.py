@@ -89,12 +89,18 @@ ALLOWED_ATTRIBUTES = {
 
 
 class BudgetFilter(Filter):
-    """Checks the render's CPU budget while the sanitizer walks the tokens."""
+    """Checks the render's CPU budget while the sanitizer walks the tokens.
+
+    It also drops any ``input`` that is not a checkbox: attribute rules can refuse a
+    value but cannot demand one, and an ``input`` without a type is a text field."""
 
     def __iter__(self):
         for count, token in enumerate(super().__iter__()):
             if count % BUDGET_CHECK_EVERY == 0:
                 budget.check()
+            if token.get("name") == "input" and token["type"] in ("StartTag", "EmptyTag") \
+                    and token["data"].get((None, "type")) != "checkbox":
+                continue
             yield token
 
 
