@@ -29,16 +29,14 @@ import string
 import xml.etree.ElementTree as etree
 from functools import wraps
 
-from markdown import Markdown
+from markdown import Markdown, util
 from markdown.blockprocessors import BlockProcessor
-from markdown import util
 from markdown.inlinepatterns import BACKTICK_RE, BacktickInlineProcessor, InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString, Registry
 
 from forum.markup import budget
 from forum.markup.blocks import BlockParser
-from forum.markup.references import normalize_label
 from forum.markup.tree import TreeBuilder, footnote_numbers, footnote_prefix
 
 USERNAME = r"[A-Za-z0-9_-]{3,30}"
@@ -267,6 +265,3 @@ def new_markdown() -> Markdown:
     handle_inline = inline._InlineProcessor__handleInline
     inline._InlineProcessor__handleInline = lambda data, index=0: (budget.check(), handle_inline(data, index))[1]
     return md
-
-
-__all__ = ["new_markdown", "normalize_label", "LINK_REL"]

@@ -31,7 +31,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from forum.markup import budget
-from forum.markup.blocks import Block
+from forum.markup.nodes import Block
 from forum.markup.references import unescape
 
 TASK_RE = re.compile(r"\[([ xX])\](?=[ \t]|$)")
