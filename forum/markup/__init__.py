@@ -105,6 +105,8 @@ def find_mentions(text: str) -> list[str]:
     Text too complex to read within the budget mentions nobody: notifications run after a
     post is saved, where a refusal could only become an error page. (A post being written
     still gets its 422: the render that follows shares the spent budget.)"""
+    if "@" not in (text or ""):
+        return []  # most posts: no second Markdown pass
     seen: dict[str, str] = {}
 
     def record(name: str) -> None:
