@@ -61,7 +61,8 @@ MATH_ATTRIBUTES = [
 
 
 def _checkbox(tag: str, name: str, value: str) -> bool:
-    return name == "type" and value == "checkbox" or name in ("disabled", "checked")
+    return (name == "type" and value == "checkbox" or name in ("disabled", "checked")
+            or name == "aria-label" and value in ("done", "to do"))  # a checkbox needs a name (axe)
 
 
 def _footnote_id(tag: str, name: str, value: str) -> bool:

@@ -114,7 +114,7 @@ class TreeBuilder:
             target = etree.SubElement(parent, "p")
         task = block.data.get("task")
         if task is not None:
-            attrs = {"type": "checkbox", "disabled": ""}
+            attrs = {"type": "checkbox", "disabled": "", "aria-label": "done" if task else "to do"}
             if task:
                 attrs["checked"] = ""
             box = etree.SubElement(target, "input", attrs)

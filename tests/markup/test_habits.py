@@ -71,8 +71,8 @@ HABITS = [
      ['class="footnote-ref"', 'class="footnote-backref"', '<div class="footnotes">'], []),
     ("footnote named", "See[^note].\n\n[^note]: The note.", ["The note.", ">1</a></sup>"], []),
     ("undefined footnote stays text", "See [^nope].", ["See [^nope]."], ["footnote"]),
-    ("task list open", "- [ ] rerun", ['<input disabled type="checkbox"> rerun'], []),
-    ("task list done", "- [x] ablation", ['<input checked disabled type="checkbox"> ablation'], []),
+    ("task list open", "- [ ] rerun", ['<input aria-label="to do" disabled type="checkbox"> rerun'], []),
+    ("task list done", "- [x] ablation", ['<input aria-label="done" checked disabled type="checkbox"> ablation'], []),
     ("hard break with backslash", "line one\\\nline two", ["line one<br>line two"], []),
     ("hard break with two spaces", "line one  \nline two", ["line one<br>line two"], []),
     # --- links
