@@ -138,3 +138,11 @@ def test_mentions_of_too_complex_text_are_none_but_the_post_is_still_refused(app
         from forum.threads.rendering import render_post_body
         with pytest.raises(RenderTooComplex):
             render_post_body("@alice " * 10)
+
+
+def test_budget_setting_is_read_from_the_environment(monkeypatch):
+    from forum.config import from_environment
+
+    assert from_environment()["RENDER_CPU_BUDGET"] == 0.5
+    monkeypatch.setenv("RENDER_CPU_BUDGET", "1.5")
+    assert from_environment()["RENDER_CPU_BUDGET"] == 1.5
