@@ -143,6 +143,7 @@ def test_mentions_of_too_complex_text_are_none_but_the_post_is_still_refused(app
 def test_budget_setting_is_read_from_the_environment(monkeypatch):
     from forum.config import from_environment
 
+    monkeypatch.delenv("RENDER_CPU_BUDGET", raising=False)
     assert from_environment()["RENDER_CPU_BUDGET"] == 0.5
     monkeypatch.setenv("RENDER_CPU_BUDGET", "1.5")
     assert from_environment()["RENDER_CPU_BUDGET"] == 1.5
