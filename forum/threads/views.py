@@ -307,7 +307,9 @@ def _render_form(template: str, form, body: str | None, status: int | None = Non
 
 @bp.app_errorhandler(RenderTooComplex)
 def _too_complex(error: RenderTooComplex):
-    """A post, reply or edit whose text is too complex to render: 422, the typed text kept."""
+    """Text too complex to render on a path that has no form of its own to show again
+    (posting services turn it into a PostingError, so their forms come back): 422, the
+    typed text kept."""
     db.session.rollback()  # an edit may have staged its revision before rendering
     return render_template("errors/error.html", code=422, title="Check your input",
                            message=error.sentence,
