@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from forum.accounts import services as accounts
@@ -71,6 +71,22 @@ DEMO_THREADS = [
 
 def register(app) -> None:
     app.cli.add_command(seed_demo)
+    app.cli.add_command(markup_cli)
+
+
+markup_cli = AppGroup("markup", help="Stored post HTML.")
+
+
+@markup_cli.command("rerender")
+@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds of CPU per post (default: RENDER_CPU_BUDGET).")
+def markup_rerender(budget: float | None) -> None:
+    """Render every post again and store its HTML: run after the Markdown renderer changes."""
+    from forum.threads import rerender
+
+    with click.progressbar(length=rerender.live_count(), label="Posts") as bar:
+        summary = rerender.rerender_all(progress=bar.update, budget_seconds=budget)
+    click.echo(summary.line())
 
 
 @click.command("seed-demo")

@@ -24,52 +24,14 @@ from __future__ import annotations
 import re
 
 from forum.markup import budget
+from forum.markup.nodes import CODE_INDENT, CONTAINERS, Block, is_space
 from forum.markup.references import normalize_label, parse_reference
+from forum.markup.starts import BlockStarts, split_row
 
-MAX_DEPTH = 32
-CODE_INDENT = 4
-CONTAINERS = {"document", "blockquote", "item", "footnote"}
 ACCEPTS_LINES = {"paragraph", "code", "math", "table"}
+NONSPACE_RE = re.compile(r"[^ \t]")
 MAYBE_SPECIAL = re.compile(r"[#`~*+_=>0-9\-$\\\[|:]")
-ATX_RE = re.compile(r"#{1,6}(?=[ \t]|$)")
-FENCE_RE = re.compile(r"`{3,}(?!.*`)|~{3,}")
 CLOSING_FENCE_RE = re.compile(r"(`{3,}|~{3,})[ \t]*$")
-BULLET_RE = re.compile(r"[*+-]")
-ORDERED_RE = re.compile(r"([0-9]{1,9})([.)])")
-FOOTNOTE_RE = re.compile(r"\[\^([^\]\s]{1,64})\]:")
-DELIMITER_CELL_RE = re.compile(r":?-+:?")
-MATH_OPENERS = {"$$": "$$", "\\[": "\\]"}
-
-
-class Block:
-    __slots__ = ("kind", "parent", "children", "open", "lines", "last_line_blank",
-                 "last_line_checked", "start_line", "data")
-
-    def __init__(self, kind: str, parent: "Block | None", start_line: int, **data):
-        self.kind = kind
-        self.parent = parent
-        self.children: list[Block] = []
-        self.open = True
-        self.lines: list[str] = []
-        self.last_line_blank = False
-        self.last_line_checked = False
-        self.start_line = start_line
-        self.data = data
-
-    @property
-    def last_child(self) -> "Block | None":
-        return self.children[-1] if self.children else None
-
-    @property
-    def depth(self) -> int:
-        depth, block = 0, self
-        while block.parent is not None:
-            depth, block = depth + 1, block.parent
-        return depth
-
-
-def _lists_match(a: dict, b: dict) -> bool:
-    return a["ordered"] == b["ordered"] and a["delimiter"] == b["delimiter"] and a["bullet"] == b["bullet"]
 
 
 def _can_contain(parent: str, child: str) -> bool:
@@ -78,11 +40,7 @@ def _can_contain(parent: str, child: str) -> bool:
     return parent in CONTAINERS and child != "item"
 
 
-def _is_space(c: str) -> bool:
-    return c == " " or c == "\t"
-
-
-class BlockParser:
+class BlockParser(BlockStarts):
     """One document: ``parse(text)`` returns the root ``Block`` and fills ``references``."""
 
     def __init__(self):
@@ -99,6 +57,8 @@ class BlockParser:
         self.next_nonspace = self.next_nonspace_column = 0
         self.indent = 0
         self.indented = self.blank = self.partially_consumed_tab = False
+        self.line_has_tab = False
+        self._nonspace_memo = (-1, -1)
 
     # --- low-level cursor ------------------------------------------------------------------
 
@@ -106,16 +66,19 @@ class BlockParser:
         return self.line[i] if i < len(self.line) else ""
 
     def _find_next_nonspace(self) -> None:
-        line, i, cols = self.line, self.offset, self.column
-        while i < len(line):
-            c = line[i]
-            if c == " ":
-                cols += 1
-            elif c == "\t":
-                cols += 4 - cols % 4
-            else:
-                break
-            i += 1
+        line, offset = self.line, self.offset
+        # Each open container asks again from a little further on: remember the answer, so a
+        # deeply indented line costs one scan, not one per container.
+        start, i = self._nonspace_memo
+        if not start <= offset <= i:
+            found = NONSPACE_RE.search(line, offset)
+            i = found.start() if found else len(line)
+            self._nonspace_memo = (offset, i)
+        cols = self.column + (i - offset)
+        if self.line_has_tab and line.find("\t", offset, i) >= 0:  # tabs: next multiple of 4
+            cols = self.column
+            for c in line[offset:i]:
+                cols += 4 - cols % 4 if c == "\t" else 1
         self.blank = i == len(line)
         self.next_nonspace, self.next_nonspace_column = i, cols
         self.indent = cols - self.column
@@ -243,7 +206,7 @@ class BlockParser:
             if not self.indented and self._peek(self.next_nonspace) == ">":
                 self._advance_next_nonspace()
                 self._advance(1)
-                if _is_space(self._peek(self.offset)):
+                if is_space(self._peek(self.offset)):
                     self._advance(1, True)
                 return 0
             return 1
@@ -279,7 +242,7 @@ class BlockParser:
                 self._finalize(block)
                 return 2
             i = block.data["fence_offset"]
-            while i > 0 and _is_space(self._peek(self.offset)):
+            while i > 0 and is_space(self._peek(self.offset)):
                 self._advance(1, True)
                 i -= 1
             return 0
@@ -291,183 +254,13 @@ class BlockParser:
             return 1
         return 0
 
-    # --- block starts: 0 none, 1 container, 2 leaf taking this line, 3 leaf, line consumed --
-
-    def _start(self, container: Block) -> int:
-        if self.indented:
-            if self.tip.kind != "paragraph" and not self.blank:
-                self._advance(CODE_INDENT, True)
-                self._close_unmatched()
-                self._add_child("code", fenced=False)
-                return 2
-            return 0
-        c = self._peek(self.next_nonspace)
-        if not c:
-            return 0
-        deep = container.depth >= MAX_DEPTH
-        if c == ">" and not deep:
-            self._advance_next_nonspace()
-            self._advance(1)
-            if _is_space(self._peek(self.offset)):
-                self._advance(1, True)
-            self._close_unmatched()
-            self._add_child("blockquote")
-            return 1
-        if c == "#":
-            return self._start_heading()
-        if c in "`~":
-            return self._start_fence()
-        if c in "=-" and container.kind == "paragraph" and self._start_setext(container):
-            return 3
-        if c in "*-_" and self._is_thematic_break():
-            self._close_unmatched()
-            self._add_child("thematic")
-            self.offset = len(self.line)
-            return 3
-        if c in "|:-" and container.kind == "paragraph" and self._start_table(container):
-            return 3
-        if not deep and (c in "*+-" or c in "0123456789") and self._start_item(container):
-            return 1
-        if c == "[" and not deep and container.kind != "paragraph" and self._start_footnote():
-            return 1
-        if c in "$\\":
-            return self._start_math()
-        return 0
-
-    def _start_heading(self) -> int:
-        match = ATX_RE.match(self.line, self.next_nonspace)
-        if not match:
-            return 0
-        self._advance_next_nonspace()
-        self._advance(len(match.group(0)))
-        self._close_unmatched()
-        block = self._add_child("heading", level=len(match.group(0)))
-        content = self.line[self.offset:].strip(" \t")
-        stripped = content.rstrip("#")
-        if stripped != content and (not stripped or stripped[-1] in " \t"):
-            content = stripped.rstrip(" \t")
-        block.lines = [content]
-        self.offset = len(self.line)
-        return 3
-
-    def _start_fence(self) -> int:
-        match = FENCE_RE.match(self.line, self.next_nonspace)
-        if not match:
-            return 0
-        fence = match.group(0)
-        self._close_unmatched()
-        self._add_child("code", fenced=True, fence_char=fence[0], fence_length=len(fence),
-                        fence_offset=self.indent)
-        self._advance_next_nonspace()
-        self._advance(len(fence))
-        return 2
-
-    def _start_setext(self, paragraph: Block) -> bool:
-        rest = self.line[self.next_nonspace:].rstrip(" \t")
-        if not rest or rest.strip(rest[0]) or rest[0] not in "=-":
-            return False
-        self._close_unmatched()
-        self._take_references(paragraph)
-        if not paragraph.lines:
-            return False
-        heading = Block("heading", paragraph.parent, paragraph.start_line,
-                        level=1 if rest[0] == "=" else 2)
-        heading.lines = paragraph.lines
-        heading.open = False
-        siblings = paragraph.parent.children
-        siblings[siblings.index(paragraph)] = heading
-        self.tip = paragraph.parent
-        self.offset = len(self.line)
-        return True
-
-    def _is_thematic_break(self) -> bool:
-        rest = self.line[self.next_nonspace:].replace(" ", "").replace("\t", "")
-        return len(rest) >= 3 and rest == rest[0] * len(rest)
-
-    def _start_table(self, paragraph: Block) -> bool:
-        aligns = delimiter_row(self.line[self.next_nonspace:])
-        if aligns is None or not paragraph.lines:
-            return False
-        header = split_row(paragraph.lines[-1].strip(" \t"))
-        if len(header) != len(aligns):
-            return False
-        paragraph.lines.pop()
-        self._close_unmatched()
-        if paragraph.open:
-            self._finalize(paragraph)
-        table = self._add_child("table", aligns=aligns)
-        table.lines = [header]
-        self.offset = len(self.line)
-        return True
-
-    def _start_item(self, container: Block) -> bool:
-        rest_start = self.next_nonspace
-        match = BULLET_RE.match(self.line, rest_start) or ORDERED_RE.match(self.line, rest_start)
-        if not match:
-            return False
-        after = self._peek(match.end())
-        if after and not _is_space(after):
-            return False
-        ordered = match.re is ORDERED_RE
-        if container.kind == "paragraph" and (
-                not self.line[match.end():].strip(" \t") or ordered and match.group(1) != "1"):
-            return False
-        data = {"ordered": ordered, "bullet": "" if ordered else match.group(0),
-                "delimiter": match.group(2) if ordered else "",
-                "start": int(match.group(1)) if ordered else 1, "marker_offset": self.indent}
-        self._advance_next_nonspace()
-        self._advance(len(match.group(0)), True)
-        start_column, start_offset = self.column, self.offset
-        while True:
-            self._advance(1, True)
-            if not (self.column - start_column < 5 and _is_space(self._peek(self.offset))):
-                break
-        blank_item = self.offset >= len(self.line)
-        spaces = self.column - start_column
-        if spaces >= 5 or spaces < 1 or blank_item:
-            data["padding"] = len(match.group(0)) + 1
-            self.column, self.offset = start_column, start_offset
-            self.partially_consumed_tab = False
-            if _is_space(self._peek(self.offset)):
-                self._advance(1, True)
-        else:
-            data["padding"] = len(match.group(0)) + spaces
-        self._close_unmatched()
-        if self.tip.kind != "list" or not _lists_match(self.tip.data, data):
-            self._add_child("list", **data)
-        self._add_child("item", **data)
-        return True
-
-    def _start_footnote(self) -> bool:
-        match = FOOTNOTE_RE.match(self.line, self.next_nonspace)
-        if not match:
-            return False
-        self._close_unmatched()
-        data = {"label": match.group(1).lower(), "marker_offset": self.indent, "padding": CODE_INDENT}
-        self._advance_next_nonspace()
-        self._advance(len(match.group(0)))
-        while _is_space(self._peek(self.offset)):
-            self._advance(1)
-        self._add_child("footnote", **data)
-        return True
-
-    def _start_math(self) -> int:
-        rest = self.line[self.next_nonspace:].rstrip(" \t")
-        opener = rest[:2]
-        closer = MATH_OPENERS.get(opener)
-        if closer is None or closer in rest[2:]:
-            return 0
-        self._close_unmatched()
-        block = self._add_child("math", closer=closer, display=opener)
-        block.lines.append(rest[2:])
-        self.offset = len(self.line)
-        return 3
-
     # --- the two phases of one line ------------------------------------------------------------
 
     def _incorporate(self, line: str) -> None:
         self.line_number += 1
         self.line = line
+        self.line_has_tab = "\t" in line
+        self._nonspace_memo = (-1, -1)
         self.offset = self.column = 0
         self.blank = self.partially_consumed_tab = False
         container = self.doc
@@ -539,42 +332,3 @@ class BlockParser:
         while self.tip is not None:
             self._finalize(self.tip)
         return self.doc
-
-
-def split_row(row: str) -> list[str]:
-    """A table row's cells: split on unescaped ``|``, outer pipes optional, ``\\|`` kept for inline."""
-    if row.startswith("|"):
-        row = row[1:]
-    if row.endswith("|") and not row.endswith("\\|"):
-        row = row[:-1]
-    cells, current, i = [], [], 0
-    while i < len(row):
-        c = row[i]
-        if c == "\\" and i + 1 < len(row) and row[i + 1] == "|":
-            current.append("|")  # GFM: \| is a pipe in the cell, even inside code
-            i += 2
-            continue
-        if c == "|":
-            cells.append("".join(current).strip(" \t"))
-            current = []
-        else:
-            current.append(c)
-        i += 1
-    cells.append("".join(current).strip(" \t"))
-    return cells
-
-
-def delimiter_row(row: str) -> list[str] | None:
-    """The alignments of a table's delimiter row (``left``, ``center``, ``right``, ``""``), or None."""
-    row = row.strip(" \t")
-    if "-" not in row or not set(row) <= set("|:- \t"):
-        return None
-    if "|" not in row and not row.startswith(":"):
-        return None  # a bare "---" is a thematic break or setext underline
-    aligns = []
-    for cell in split_row(row):
-        if not DELIMITER_CELL_RE.fullmatch(cell):
-            return None
-        left, right = cell.startswith(":"), cell.endswith(":")
-        aligns.append("center" if left and right else "right" if right else "left" if left else "")
-    return aligns

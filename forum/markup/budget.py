@@ -38,6 +38,11 @@ class RenderTooComplex(ValueError):
         self.message = f"this text is too complex to display: {reason}"
         super().__init__(self.message)
 
+    @property
+    def sentence(self) -> str:
+        """The message as a sentence, for a page."""
+        return self.message[0].upper() + self.message[1:] + "."
+
 
 def configured_budget() -> float:
     """``RENDER_CPU_BUDGET`` of the current app, or the default outside an app."""

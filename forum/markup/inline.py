@@ -29,15 +29,14 @@ import string
 import xml.etree.ElementTree as etree
 from functools import wraps
 
-from markdown import Markdown
+from markdown import Markdown, util
 from markdown.blockprocessors import BlockProcessor
-from markdown.inlinepatterns import InlineProcessor
+from markdown.inlinepatterns import BACKTICK_RE, BacktickInlineProcessor, InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString, Registry
 
 from forum.markup import budget
 from forum.markup.blocks import BlockParser
-from forum.markup.references import normalize_label
 from forum.markup.tree import TreeBuilder, footnote_numbers, footnote_prefix
 
 USERNAME = r"[A-Za-z0-9_-]{3,30}"
@@ -80,6 +79,44 @@ class _CommonMarkBlocks(BlockProcessor):
         md.code_nonce = f"code{secrets.token_hex(8)}x"
         md.code_fragments = {}
         TreeBuilder(md).build(parent, doc, parser.footnotes, numbers, prefix)
+
+
+class _CodeSpanInline(BacktickInlineProcessor):
+    """Code spans by CommonMark's rules: the closing run has exactly the opening run's length
+    (no fallback pairing), line endings become spaces, and one space is stripped from each
+    side only when both sides have one (so `` `` ` `` `` shows a backtick)."""
+
+    def find_code_spans(self, start, text):
+        end_of_text = len(text)
+        ticks = 0
+        while start < end_of_text and text[start] == "`":
+            ticks += 1
+            start += 1
+        i = start
+        while i < end_of_text:
+            if text[i] != "`":
+                i += 1
+                continue
+            run = i
+            while i < end_of_text and text[i] == "`":
+                i += 1
+            if i - run == ticks:
+                return start, run
+        return start, None
+
+    def handleMatch(self, m, data):
+        if m.group(1):
+            return m.group(1).replace("\\\\", self.ESCAPED_BSLASH), m.start(0), m.end(0)
+        begin = m.start(0)
+        start, end = self.find_code_spans(begin, data)
+        if end is None:
+            return None, begin, start
+        content = data[start:end].replace("\n", " ")
+        if len(content) > 1 and content[0] == " " and content[-1] == " " and content.strip(" "):
+            content = content[1:-1]
+        el = etree.Element("code")
+        el.text = AtomicString(util.code_escape(content))
+        return el, begin, end + (start - begin)
 
 
 class _DisplayMathInline(InlineProcessor):
@@ -211,6 +248,7 @@ def new_markdown() -> Markdown:
     md.parser.blockprocessors = Registry()
     md.parser.blockprocessors.register(_CommonMarkBlocks(md.parser), "commonmark", 100)
     md.inlinePatterns.deregister("html")
+    md.inlinePatterns.register(_CodeSpanInline(BACKTICK_RE), "backtick", 190)
     md.inlinePatterns.register(_DisplayMathInline(DISPLAY_INLINE_RE, md), "display-math-inline", 189.95)
     md.inlinePatterns.register(_FootnoteRefInline(FOOTNOTE_REF_RE, md), "footnote-ref", 175)
     md.inlinePatterns.register(_HardBreakInline(HARD_BREAK_RE, md), "hard-break", 174)
@@ -227,6 +265,3 @@ def new_markdown() -> Markdown:
     handle_inline = inline._InlineProcessor__handleInline
     inline._InlineProcessor__handleInline = lambda data, index=0: (budget.check(), handle_inline(data, index))[1]
     return md
-
-
-__all__ = ["new_markdown", "normalize_label", "LINK_REL"]

@@ -61,7 +61,8 @@ MATH_ATTRIBUTES = [
 
 
 def _checkbox(tag: str, name: str, value: str) -> bool:
-    return name == "type" and value == "checkbox" or name in ("disabled", "checked")
+    return (name == "type" and value == "checkbox" or name in ("disabled", "checked")
+            or name == "aria-label" and value in ("done", "to do"))  # a checkbox needs a name (axe)
 
 
 def _footnote_id(tag: str, name: str, value: str) -> bool:
@@ -89,12 +90,18 @@ ALLOWED_ATTRIBUTES = {
 
 
 class BudgetFilter(Filter):
-    """Checks the render's CPU budget while the sanitizer walks the tokens."""
+    """Checks the render's CPU budget while the sanitizer walks the tokens.
+
+    It also drops any ``input`` that is not a checkbox: attribute rules can refuse a
+    value but cannot demand one, and an ``input`` without a type is a text field."""
 
     def __iter__(self):
         for count, token in enumerate(super().__iter__()):
             if count % BUDGET_CHECK_EVERY == 0:
                 budget.check()
+            if token.get("name") == "input" and token["type"] in ("StartTag", "EmptyTag") \
+                    and token["data"].get((None, "type")) != "checkbox":
+                continue
             yield token
 
 

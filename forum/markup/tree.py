@@ -31,7 +31,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from forum.markup import budget
-from forum.markup.blocks import Block
+from forum.markup.nodes import Block
 from forum.markup.references import unescape
 
 TASK_RE = re.compile(r"\[([ xX])\](?=[ \t]|$)")
@@ -114,7 +114,7 @@ class TreeBuilder:
             target = etree.SubElement(parent, "p")
         task = block.data.get("task")
         if task is not None:
-            attrs = {"type": "checkbox", "disabled": ""}
+            attrs = {"type": "checkbox", "disabled": "", "aria-label": "done" if task else "to do"}
             if task:
                 attrs["checked"] = ""
             box = etree.SubElement(target, "input", attrs)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from forum.accounts.models import User
 from forum.database import utcnow
 from forum.extensions import db
+from forum.markup import RenderTooComplex
 from forum.moderation import policy
 from forum.notifications.services import post_published
 from forum.threads.models import STANCES, Post, Revision, Tag, Thread, thread_tags
@@ -43,7 +44,7 @@ def start_thread(author: User, title: str, body: str, tags: str | list[str] | No
     if earlier is not None:
         return earlier
     names = _tag_names(tags)
-    body_html = _within_link_limit(author, render_post_body(body))
+    body_html = _within_link_limit(author, _rendered(body))
     thread = Thread(author=author, title=title.strip(), body=body, body_html=body_html,
                     held_at=utcnow() if policy.should_hold(author) else None)
     author_id = author.id
@@ -74,13 +75,14 @@ def edit_thread(thread: Thread, title: str, body: str,
     if not text_changed and not tags_changed:
         raise PostingError("Nothing changed: edit the title, body or tags, or go back.", 422)
     if text_changed:
+        body_html = _within_link_limit(_author_of(thread), _rendered(body))  # refused: nothing staged
         now = utcnow()
         db.session.add(Revision(thread_id=thread.id, title=thread.title, body=thread.body,
                                 written_at=thread.edited_at or thread.created_at, replaced_at=now,
                                 replaced_by_id=editor_id))
         thread.title = title
         thread.body = body
-        thread.body_html = _within_link_limit(_author_of(thread), render_post_body(body))
+        thread.body_html = body_html
         thread.edited_at = now
     if tags_changed:
         _set_tags(thread.id, names)
@@ -113,7 +115,7 @@ def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = No
         parent = db.session.get(Post, parent_id)
         if parent is None or parent.thread_id != thread.id or not parent.can_be_seen_by(author):
             raise PostingError("The reply you answered is not part of this thread.", 400)
-    body_html = _within_link_limit(author, render_post_body(body))
+    body_html = _within_link_limit(author, _rendered(body))
     now = utcnow()
     held = policy.should_hold(author)
     post = Post(thread=thread, parent_id=parent_id, author=author, body=body,
@@ -151,15 +153,18 @@ def edit_post(post: Post, body: str, *, stance: str | None | object = KEEP,
     stance_changed = stance is not KEEP and stance != post.stance
     if body == post.body and not stance_changed:
         raise PostingError("Nothing changed: edit the text, or go back.", 422)
+    body_changed = body != post.body
+    # Rendered first: a text refused (too complex, too many links) stages nothing.
+    body_html = _within_link_limit(_author_of(post), _rendered(body)) if body_changed else None
     # A change of stance alone is an edit too: the history shows "Stance: Supports -> Challenges".
     now = utcnow()
     db.session.add(Revision(post_id=post.id, body=post.body, stance=post.stance,
                             written_at=post.edited_at or post.created_at, replaced_at=now,
                             replaced_by_id=editor_id))
     post.edited_at = now
-    if body != post.body:
+    if body_changed:
         post.body = body
-        post.body_html = _within_link_limit(_author_of(post), render_post_body(body))
+        post.body_html = body_html
     if stance_changed:
         post.stance = stance
     db.session.commit()
@@ -205,6 +210,14 @@ def _tag_names(tags: str | list[str] | None) -> list[str]:
         return parse_tags(tags if isinstance(tags, str) or tags is None else " ".join(tags))
     except TagError as error:
         raise PostingError(error.message, 422) from None
+
+
+def _rendered(body: str) -> str:
+    """The stored HTML; text too complex to render within the CPU budget is refused (422)."""
+    try:
+        return render_post_body(body)
+    except RenderTooComplex as error:
+        raise PostingError(error.sentence, 422) from None
 
 
 def _within_link_limit(author: User, body_html: str) -> str:

@@ -321,7 +321,7 @@ def _render_form(template: str, form, body: str | None, status: int | None = Non
         try:
             preview = render_markdown(body)
         except RenderTooComplex as error:
-            form.form_errors.append(error.message)
+            form.form_errors.append(error.sentence)
     if status is None:
         status = 422 if form.errors or form.form_errors else 200
     return render_template(template, form=form, preview=preview, **context), status
@@ -329,10 +329,12 @@ def _render_form(template: str, form, body: str | None, status: int | None = Non
 
 @bp.app_errorhandler(RenderTooComplex)
 def _too_complex(error: RenderTooComplex):
-    """A post, reply or edit whose text is too complex to render: 422, the typed text kept."""
+    """Text too complex to render on a path that has no form of its own to show again
+    (posting services turn it into a PostingError, so their forms come back): 422, the
+    typed text kept."""
     db.session.rollback()  # an edit may have staged its revision before rendering
     return render_template("errors/error.html", code=422, title="Check your input",
-                           message=error.message[0].upper() + error.message[1:] + ".",
+                           message=error.sentence,
                            typed=typed_fields()), 422
 
 

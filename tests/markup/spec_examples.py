@@ -4,7 +4,8 @@
 names lower-cased, attributes sorted, entities resolved, whitespace collapsed
 outside ``pre`` and dropped around block tags, ``<br />`` read as ``<br>``.
 On top of it, what the forum adds on purpose and the spec cannot know is
-ignored: ``class`` (but table alignment classes count as ``align``), ``id`` and ``rel`` attributes (Pygments and task-list
+ignored: ``class`` (but table alignment classes count as ``align``), ``id``, ``rel`` and
+``aria-label`` attributes (Pygments and task-list
 classes, footnote ids, ``nofollow``), the ``codehilite`` wrapper and
 Pygments' ``span`` elements inside ``pre``.
 
@@ -39,7 +40,7 @@ BLOCK_TAGS = {
     "fieldset", "tfoot", "figcaption", "th", "figure", "thead", "footer", "tr", "form", "ul",
     "h1", "h2", "h3", "h4", "h5", "h6", "video", "script", "style",
 }
-IGNORED_ATTRIBUTES = {"class", "id", "rel"}
+IGNORED_ATTRIBUTES = {"class", "id", "rel", "aria-label"}
 
 
 @dataclass(frozen=True)

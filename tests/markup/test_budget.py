@@ -23,10 +23,12 @@ MESSAGE = "this text is too complex to display"
 
 
 def _refused(response, typed: str) -> str:
+    """422, the budget's message, and the form itself back with the typed text in it."""
     page = response.get_data(as_text=True)
     assert response.status_code == 422, page[:500]
     assert MESSAGE in page.lower()
-    assert html.escape(typed, quote=False) in page or typed in page
+    assert "<textarea" in page
+    assert html.escape(typed, quote=False) in page or html.escape(typed) in page
     return page
 
 
@@ -81,9 +83,7 @@ def test_preview_over_budget_says_so_and_keeps_the_form(app, client, member, url
         thread = make_thread(member)
     url = {"reply": f"/t/{thread.id}/reply", "edit": f"/t/{thread.id}/edit"}.get(url, url)
     app.config["RENDER_CPU_BUDGET"] = TINY
-    page = _refused(client.post(url, data={"title": "A fine title", "body": BODY, "preview": "Preview"}),
-                    BODY)
-    assert "<textarea" in page  # the form itself comes back, with the text in it
+    _refused(client.post(url, data={"title": "A fine title", "body": BODY, "preview": "Preview"}), BODY)
 
 
 def test_preview_within_budget_renders(app, client, member):
@@ -110,6 +110,18 @@ def test_tags_are_checked_before_rendering(app, client, member):
     assert MESSAGE not in text.lower()
 
 
+def test_a_refusal_anywhere_else_is_a_422_page_with_the_typed_text(app, client):
+    def too_complex():
+        raise RenderTooComplex("it is nested too deeply")
+
+    app.add_url_rule("/test-too-complex", "test_too_complex", too_complex, methods=["POST"])
+    response = client.post("/test-too-complex", data={"body": "my *precious* words"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "This text is too complex to display: it is nested too deeply." in page
+    assert "my *precious* words" in page
+
+
 def test_budget_is_a_setting_and_outer_budgets_win(app):
     with app.app_context():
         app.config["RENDER_CPU_BUDGET"] = TINY
@@ -128,3 +140,22 @@ def test_rendering_after_a_refusal_works(app):
             render_markdown("- a\n- b")
         app.config["RENDER_CPU_BUDGET"] = 0.5
         assert render_markdown("- a\n- b") == "<ul><li>a</li><li>b</li></ul>"
+
+
+def test_mentions_of_too_complex_text_are_none_but_the_post_is_still_refused(app):
+    with app.app_context():
+        app.config["RENDER_CPU_BUDGET"] = TINY
+        from forum.markup import find_mentions
+        assert find_mentions("@alice " * 10) == []
+        from forum.threads.rendering import render_post_body
+        with pytest.raises(RenderTooComplex):
+            render_post_body("@alice " * 10)
+
+
+def test_budget_setting_is_read_from_the_environment(monkeypatch):
+    from forum.config import from_environment
+
+    monkeypatch.delenv("RENDER_CPU_BUDGET", raising=False)
+    assert from_environment()["RENDER_CPU_BUDGET"] == 0.5
+    monkeypatch.setenv("RENDER_CPU_BUDGET", "1.5")
+    assert from_environment()["RENDER_CPU_BUDGET"] == 1.5

@@ -79,3 +79,10 @@ def test_edit_thread_changes_tags(app, client, login):
     with app.app_context():
         assert services.tag_names_of(thread_id) == ["new", "one"]
         assert set(db.session.scalars(select(Tag.name))) == {"old", "one", "new"}
+
+
+def test_a_huge_tags_field_is_refused_before_it_is_split():
+    # 10,000 typed tags: refused by length at once (de-duplication was quadratic).
+    with pytest.raises(TagError, match="tags field is too long"):
+        parse_tags(" ".join(f"t{i}" for i in range(10_000)))
+    assert parse_tags(", ".join(["cs.lg"] * 60)) == ["cs.lg"]  # many repeats within the cap
