@@ -35,6 +35,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from urllib.parse import unquote
 
 from forum.papers.arxiv import iter_arxiv_mentions, mention_of_url
 from forum.papers.github import iter_repo_mentions, repo_of_url
@@ -79,7 +80,6 @@ def paper_of_href(href: str):
     """(arXiv id, version) an href points to (arXiv, a DOI or our page), or None."""
     ours = _OUR_PAPER.match(href)
     if ours:
-        from urllib.parse import unquote
         return mention_of_url(unquote(ours["ident"]))
     return mention_of_url(href)
 

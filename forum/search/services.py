@@ -145,12 +145,15 @@ def _paper_results(snippets: list[Snippet]) -> dict[str, PaperResult]:
     ids = [int(s.key.split(":")[1]) for s in snippets]
     if not ids:
         return {}
+    from forum.moderation.visibility import public_source
     from forum.papers.models import Paper, PaperMention  # only indexed when installed
+    from forum.threads.models import Post
     rows = {p.id: p for p in db.session.scalars(select(Paper).where(Paper.id.in_(ids)))}
     counts = dict(db.session.execute(
         select(PaperMention.paper_id, func.count(func.distinct(PaperMention.thread_id)))
         .join(Thread, Thread.id == PaperMention.thread_id)
-        .where(PaperMention.paper_id.in_(ids), Thread.deleted_at.is_(None), Thread.public())
+        .outerjoin(Post, Post.id == PaperMention.post_id)
+        .where(PaperMention.paper_id.in_(ids), public_source(PaperMention.post_id))
         .group_by(PaperMention.paper_id)).all())
     return {s.key: PaperResult(rows[i], counts.get(i, 0), s)
             for i, s in zip(ids, snippets) if i in rows}
