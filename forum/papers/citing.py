@@ -229,11 +229,12 @@ def annotate(html: str, titles: Callable[[list[str]], dict[str, str]]) -> str:
         elif kind == "paper":
             title = known.get(target)
             pieces.append(f' <a href="/papers/{_attr(target)}" class="paper-page" '
-                          f'title="{_attr((title or "arXiv:" + target) + " — debates on this forum")}">'
-                          f'(paper page)</a>')
+                          f'title="{_attr((title or "arXiv:" + target) + " — debates on this forum")}" '
+                          f'aria-label="paper page of arXiv:{_attr(target)} on this forum">(paper page)</a>')
         else:
             pieces.append(f' <a href="/repos/{_attr(target)}" class="repo-page" '
-                          f'title="{_attr(target)} — debates on this forum">(repo page)</a>')
+                          f'title="{_attr(target)} — debates on this forum" '
+                          f'aria-label="repo page of {_attr(target)} on this forum">(repo page)</a>')
     annotated = "".join(pieces)
     _remember(annotated, walker.citations)
     return annotated
