@@ -11,7 +11,7 @@ drifting from it whenever the renderer changes. We depend only on
 ``<a href>``), never on its internals.
 
 What cites:
-- text outside ``<code>``/``<pre>``: every form ``iter_arxiv_mentions`` and
+- text outside ``<code>``/``<pre>`` (and MathML): every form ``iter_arxiv_mentions`` and
   ``iter_repo_mentions`` accept (bare ids, ``arXiv:`` forms, URLs, arXiv DOIs);
 - every ``href`` that is an arXiv URL or DOI, one of our ``/papers/<id>``
   pages, or a GitHub repository URL (whatever the link text says);
@@ -40,7 +40,7 @@ from urllib.parse import unquote
 from forum.papers.arxiv import iter_arxiv_mentions, mention_of_url
 from forum.papers.github import iter_repo_mentions, repo_of_url
 
-SKIPPED = frozenset({"code", "pre", "script", "style"})
+SKIPPED = frozenset({"code", "pre", "math", "script", "style"})  # math: numbers, not ids
 _URL_LIKE = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*://|www\.|[\w\-]+(?:\.[\w\-]+)+/)", re.IGNORECASE)
 _OUR_PAPER = re.compile(r"^/papers/(?P<ident>[^?#]+?)/?(?:[?#].*)?$")
 _CACHE_SIZE = 256
