@@ -141,7 +141,7 @@ class PaperMetadata:
         if self.published:
             dates[1] = self.published
         if self.version and self.updated:
-            dates[self.version] = self.updated
+            dates.setdefault(self.version, self.updated)  # v1's date is its submission
         return dates
 
 
