@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from forum.papers.github import iter_repo_mentions, repo_of_url
 SKIPPED = frozenset({"code", "pre", "math", "script", "style"})  # math: numbers, not ids
 _URL_LIKE = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*://|www\.|[\w\-]+(?:\.[\w\-]+)+/)", re.IGNORECASE)
 _OUR_PAPER = re.compile(r"^/papers/(?P<ident>[^?#]+?)/?(?:[?#].*)?$")
-_CACHE_SIZE = 256
+_CACHE_SIZE = 32  # only bridges one write's render and its flush; bodies can be large
 
 
 @dataclass
@@ -173,18 +174,21 @@ def _walk(html: str) -> _Walker:
 
 
 _remembered: OrderedDict[str, Citations] = OrderedDict()
+_remembered_lock = threading.Lock()  # threaded servers write posts concurrently
 
 
 def _remember(html: str, citations: Citations) -> None:
-    _remembered[html] = citations
-    _remembered.move_to_end(html)
-    while len(_remembered) > _CACHE_SIZE:
-        _remembered.popitem(last=False)
+    with _remembered_lock:
+        _remembered[html] = citations
+        _remembered.move_to_end(html)
+        while len(_remembered) > _CACHE_SIZE:
+            _remembered.popitem(last=False)
 
 
 def citations_in_html(html: str) -> Citations:
     """What one stored HTML body cites (see the module docstring for the rules)."""
-    known = _remembered.get(html or "")
+    with _remembered_lock:
+        known = _remembered.get(html or "")
     if known is not None:
         return known
     citations = _walk(html).citations
