@@ -201,17 +201,16 @@ def _tags_of(thread_ids: list[int]) -> dict[int, list[str]]:
 
 
 def _papers_of(thread_ids: list[int]) -> dict[int, list[dict]]:
-    tables = db.metadata.tables
-    if "paper_mentions" not in tables or "papers" not in tables or not thread_ids:
+    """Papers each thread cites *publicly* (the papers package's one rule), by arXiv id."""
+    if not thread_ids:
         return {}
-    mentions, papers = tables["paper_mentions"], tables["papers"]
-    result: dict[int, dict[str, dict]] = defaultdict(dict)
-    for thread_id, arxiv_id, title in db.session.execute(
-            select(mentions.c.thread_id, papers.c.arxiv_id, papers.c.title)
-            .join(papers, papers.c.id == mentions.c.paper_id)
-            .where(mentions.c.thread_id.in_(thread_ids)).order_by(papers.c.arxiv_id)):
-        result[thread_id][arxiv_id] = {"arxiv_id": arxiv_id, "title": title or f"arXiv:{arxiv_id}"}
-    return {thread_id: list(found.values()) for thread_id, found in result.items()}
+    try:
+        from forum.papers.queries import cited_titles
+    except ImportError:  # the digest works without the papers package
+        return {}
+    return {thread_id: [{"arxiv_id": p.arxiv_id, "title": p.title or f"arXiv:{p.arxiv_id}"}
+                        for p in sorted(papers, key=lambda p: p.arxiv_id)]
+            for thread_id, papers in cited_titles(thread_ids, limit=None).items()}
 
 
 def _excerpt(body: str) -> str:

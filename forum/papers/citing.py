@@ -78,7 +78,7 @@ class Citations:
 
 
 def paper_of_href(href: str):
-    """(arXiv id, version) an href points to (arXiv, a DOI or our page), or None."""
+    """The paper (id and version) an href points to (arXiv, its DOI or our page), or None."""
     ours = _OUR_PAPER.match(href)
     if ours:
         return mention_of_url(unquote(ours["ident"]))
@@ -93,7 +93,7 @@ class _Walker(HTMLParser):
         self.citations = Citations()
         self.out: list = []  # str, or ("id", arxiv_id, text) / ("paper", id) / ("repo", name)
         self.skip = 0
-        self.anchors: list[tuple[str | None, object, str | None]] = []
+        self.anchors: list[tuple] = []  # (href, paper cited or None, repo cited or None)
 
     def handle_starttag(self, tag, attrs):
         self.out.append(self.get_starttag_text())

@@ -98,3 +98,17 @@ def test_front_page_lists_only_publicly_cited_titles(world, client):
     page = client.get("/?tab=new").get_data(as_text=True)
     assert 'class="cited-titles"' in page and "arXiv:1706.03762" in page
     _assert_nothing_hidden_shows(page)
+
+
+def test_the_weekly_digest_lists_only_publicly_cited_papers(world, app):
+    from datetime import timedelta
+
+    from forum.database import utcnow
+    from forum.digest.selection import select_week
+
+    with app.app_context():
+        now = utcnow()
+        sections = select_week(now - timedelta(days=1), now + timedelta(days=1))
+    cited = {p["arxiv_id"] for item in sections["top"] + sections["new"] for p in item["papers"]}
+    assert cited == {"1706.03762"}
+    assert {p["arxiv_id"] for p in sections["papers"]} <= {"1706.03762"}
