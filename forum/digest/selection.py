@@ -49,6 +49,7 @@ from forum.digest.excerpt import excerpt
 from forum.extensions import db
 from forum.moderation.visibility import public
 from forum.papers.models import Paper, PaperMention
+from forum.papers.queries import cited_titles
 from forum.threads.models import Post, Tag, Thread, Vote
 
 REPLY_WEIGHT = 3
@@ -216,18 +217,13 @@ def _tags_of(thread_ids: list[int]) -> dict[int, list[str]]:
 
 
 def _papers_of(thread_ids: list[int]) -> dict[int, list[dict]]:
-    """Papers cited in each thread's opening post or public replies; ``title`` None while pending."""
-    result: dict[int, dict[str, dict]] = defaultdict(dict)
-    for thread_id, arxiv_id, title in db.session.execute(
-            select(PaperMention.thread_id, Paper.arxiv_id, Paper.title)
-            .join(Paper, Paper.id == PaperMention.paper_id)
-            .join(Thread, Thread.id == PaperMention.thread_id)
-            .outerjoin(Post, Post.id == PaperMention.post_id)
-            .where(PaperMention.thread_id.in_(thread_ids),
-                   or_(PaperMention.post_id.is_(None), public(Post)))
-            .order_by(Paper.arxiv_id)):
-        result[thread_id][arxiv_id] = {"arxiv_id": arxiv_id, "title": title or None}
-    return {thread_id: list(found.values()) for thread_id, found in result.items()}
+    """Papers each thread cites *publicly* (the papers package's one rule), by arXiv id;
+    ``title`` None while the paper's details are pending."""
+    if not thread_ids:
+        return {}
+    return {thread_id: [{"arxiv_id": p.arxiv_id, "title": p.title or None}
+                        for p in sorted(papers, key=lambda p: p.arxiv_id)]
+            for thread_id, papers in cited_titles(thread_ids, limit=None).items()}
 
 
 def _unique(items: list[dict]) -> list[dict]:

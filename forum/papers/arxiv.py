@@ -48,10 +48,16 @@ OAI-PMH) and the API's error feed (one entry titled ``Error``) with
 ``ArxivError``. ``withdrawn`` is detected from the comment or abstract
 wording arXiv uses ("This paper has been withdrawn by the author").
 
+``parse_atom_entries`` reads a feed entry by entry, so one malformed entry
+(an unreadable date, say) fails only its own paper; ``parse_atom`` is its
+strict form and raises for any.
+
 ``ArxivClient`` follows the API terms (https://info.arxiv.org/help/api/tou.html):
-at most one request per ``min_interval`` (3 s) and up to 100 ids per request.
-Ids that do not normalize are skipped (arXiv would fail the whole batch), so
-callers see them as "not returned".
+at most one request per ``min_interval`` (3 s) and up to 100 ids per request;
+the HTTP client's per-host pacer (``forum.http.Pacer``) spaces retries too. A
+``Retry-After`` answer ends the run (``ArxivRetryLater``) so the caller can
+pause arXiv until then. Ids that do not normalize are skipped (arXiv would
+fail the whole batch), so callers see them as "not returned".
 """
 from __future__ import annotations
 
@@ -135,7 +141,7 @@ class PaperMetadata:
         if self.published:
             dates[1] = self.published
         if self.version and self.updated:
-            dates[self.version] = self.updated
+            dates.setdefault(self.version, self.updated)  # v1's date is its submission
         return dates
 
 

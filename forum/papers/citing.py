@@ -11,7 +11,7 @@ drifting from it whenever the renderer changes. We depend only on
 ``<a href>``), never on its internals.
 
 What cites:
-- text outside ``<code>``/``<pre>``: every form ``iter_arxiv_mentions`` and
+- text outside ``<code>``/``<pre>`` (and MathML): every form ``iter_arxiv_mentions`` and
   ``iter_repo_mentions`` accept (bare ids, ``arXiv:`` forms, URLs, arXiv DOIs);
 - every ``href`` that is an arXiv URL or DOI, one of our ``/papers/<id>``
   pages, or a GitHub repository URL (whatever the link text says);
@@ -31,18 +31,20 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from urllib.parse import unquote
 
 from forum.papers.arxiv import iter_arxiv_mentions, mention_of_url
 from forum.papers.github import iter_repo_mentions, repo_of_url
 
-SKIPPED = frozenset({"code", "pre", "script", "style"})
+SKIPPED = frozenset({"code", "pre", "math", "script", "style"})  # math: numbers, not ids
 _URL_LIKE = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*://|www\.|[\w\-]+(?:\.[\w\-]+)+/)", re.IGNORECASE)
 _OUR_PAPER = re.compile(r"^/papers/(?P<ident>[^?#]+?)/?(?:[?#].*)?$")
-_CACHE_SIZE = 256
+_CACHE_SIZE = 32  # only bridges one write's render and its flush; bodies can be large
 
 
 @dataclass
@@ -76,10 +78,9 @@ class Citations:
 
 
 def paper_of_href(href: str):
-    """(arXiv id, version) an href points to (arXiv, a DOI or our page), or None."""
+    """The paper (id and version) an href points to (arXiv, its DOI or our page), or None."""
     ours = _OUR_PAPER.match(href)
     if ours:
-        from urllib.parse import unquote
         return mention_of_url(unquote(ours["ident"]))
     return mention_of_url(href)
 
@@ -92,7 +93,7 @@ class _Walker(HTMLParser):
         self.citations = Citations()
         self.out: list = []  # str, or ("id", arxiv_id, text) / ("paper", id) / ("repo", name)
         self.skip = 0
-        self.anchors: list[tuple[str | None, object, str | None]] = []
+        self.anchors: list[tuple] = []  # (href, paper cited or None, repo cited or None)
 
     def handle_starttag(self, tag, attrs):
         self.out.append(self.get_starttag_text())
@@ -173,18 +174,21 @@ def _walk(html: str) -> _Walker:
 
 
 _remembered: OrderedDict[str, Citations] = OrderedDict()
+_remembered_lock = threading.Lock()  # threaded servers write posts concurrently
 
 
 def _remember(html: str, citations: Citations) -> None:
-    _remembered[html] = citations
-    _remembered.move_to_end(html)
-    while len(_remembered) > _CACHE_SIZE:
-        _remembered.popitem(last=False)
+    with _remembered_lock:
+        _remembered[html] = citations
+        _remembered.move_to_end(html)
+        while len(_remembered) > _CACHE_SIZE:
+            _remembered.popitem(last=False)
 
 
 def citations_in_html(html: str) -> Citations:
     """What one stored HTML body cites (see the module docstring for the rules)."""
-    known = _remembered.get(html or "")
+    with _remembered_lock:
+        known = _remembered.get(html or "")
     if known is not None:
         return known
     citations = _walk(html).citations
@@ -229,11 +233,12 @@ def annotate(html: str, titles: Callable[[list[str]], dict[str, str]]) -> str:
         elif kind == "paper":
             title = known.get(target)
             pieces.append(f' <a href="/papers/{_attr(target)}" class="paper-page" '
-                          f'title="{_attr((title or "arXiv:" + target) + " — debates on this forum")}">'
-                          f'(paper page)</a>')
+                          f'title="{_attr((title or "arXiv:" + target) + " — debates on this forum")}" '
+                          f'aria-label="paper page of arXiv:{_attr(target)} on this forum">(paper page)</a>')
         else:
             pieces.append(f' <a href="/repos/{_attr(target)}" class="repo-page" '
-                          f'title="{_attr(target)} — debates on this forum">(repo page)</a>')
+                          f'title="{_attr(target)} — debates on this forum" '
+                          f'aria-label="repo page of {_attr(target)} on this forum">(repo page)</a>')
     annotated = "".join(pieces)
     _remember(annotated, walker.citations)
     return annotated

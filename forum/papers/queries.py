@@ -125,8 +125,8 @@ def thread_citations(thread_id: int) -> ThreadCitations:
                            [repo for _, repo in rows if repo is not None])
 
 
-def cited_titles(thread_ids: list[int]) -> dict[int, list[Paper]]:
-    """Thread id -> the first papers it cites publicly (for lists): one query for the page."""
+def cited_titles(thread_ids: list[int], limit: int | None = TITLES_PER_LIST_ITEM) -> dict[int, list[Paper]]:
+    """Thread id -> the first papers it cites publicly (lists, digests): one query for them all."""
     if not thread_ids:
         return {}
     rows = db.session.execute(
@@ -137,7 +137,7 @@ def cited_titles(thread_ids: list[int]) -> dict[int, list[Paper]]:
     cited: dict[int, list[Paper]] = {}
     for thread_id, paper in rows:
         papers = cited.setdefault(thread_id, [])
-        if paper not in papers and len(papers) < TITLES_PER_LIST_ITEM:
+        if paper not in papers and (limit is None or len(papers) < limit):
             papers.append(paper)
     return cited
 

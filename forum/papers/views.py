@@ -32,7 +32,7 @@ def paper(ident: str):
     citations = queries.paper_citations(paper.id) if paper else []
     repos = queries.repos_alongside_paper(paper.id) if paper else []
     return render_template("papers/paper.html", arxiv_id=arxiv_id, paper=paper,
-                           citations=citations, repos=repos,
+                           arxiv=paper or Paper(arxiv_id=arxiv_id), citations=citations, repos=repos,
                            versions=queries.versions_discussed(paper, citations))
 
 

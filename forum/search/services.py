@@ -25,6 +25,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from forum.extensions import db
+from forum.moderation.visibility import public_source
 from forum.papers.models import Paper, PaperMention
 from forum.search import indexer
 from forum.search.backend import (SORTS, ResultGroup, SearchUnavailable, Snippet, State,
@@ -166,7 +167,8 @@ def _paper_results(snippets: list[Snippet]) -> dict[str, PaperResult]:
     counts = dict(db.session.execute(
         select(PaperMention.paper_id, func.count(func.distinct(PaperMention.thread_id)))
         .join(Thread, Thread.id == PaperMention.thread_id)
-        .where(PaperMention.paper_id.in_(ids), Thread.deleted_at.is_(None), Thread.public())
+        .outerjoin(Post, Post.id == PaperMention.post_id)
+        .where(PaperMention.paper_id.in_(ids), public_source(PaperMention.post_id))
         .group_by(PaperMention.paper_id)).all())
     return {s.key: PaperResult(rows[i], counts.get(i, 0), s)
             for i, s in zip(ids, snippets) if i in rows}

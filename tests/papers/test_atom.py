@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from forum.papers.arxiv import ArxivError, PaperMetadata, parse_atom
+from forum.papers.arxiv import ArxivError, PaperMetadata, parse_atom, parse_atom_entries
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "arxiv"
 
@@ -139,3 +139,25 @@ def test_entry_with_unexpected_id_raises():
     feed = b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>https://example.org/x</id><title>x</title></entry></feed>'
     with pytest.raises(ArxivError, match="unexpected entry id"):
         parse_atom(feed)
+
+
+def test_one_malformed_entry_fails_only_itself():
+    broken = (FIXTURES / "api_2016_search_au_del_maestro.xml").read_bytes().replace(
+        b"<published>2012-01-23T21:15:02Z</published>", b"<published>soon</published>", 1)
+    feed = parse_atom_entries(broken)
+    assert len(feed.records) == 9 and "1201.4869" not in {r.arxiv_id for r in feed.records}
+    assert "unreadable date" in feed.failed["1201.4869"] and feed.unreadable == []
+    with pytest.raises(ArxivError, match="unreadable"):
+        parse_atom(broken)  # the strict form still refuses it
+
+
+def test_an_entry_whose_id_is_unreadable_is_reported_not_raised():
+    feed = parse_atom_entries(b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>https://example.org/x'
+                              b'</id><title>x</title></entry></feed>')
+    assert feed.records == [] and "unexpected entry id" in feed.unreadable[0]
+
+
+def test_records_keep_the_dates_of_the_versions_the_feed_names():
+    record = parse_atom((FIXTURES / "api_2016_search_au_del_maestro.xml").read_bytes())[0]
+    assert record.version_dates[1] == record.published
+    assert record.version_dates[record.version] == record.updated

@@ -37,6 +37,7 @@ CITING = [
     ("Code `1706.03762` and `https://github.com/a/b` stay code", {}, []),
     ("```\narXiv:1706.03762\nhttps://github.com/a/b\n```", {}, []),
     ("    indented code 2312.00752", {}, []),
+    ("Math $x = 1706.03762$ is a number", {}, []),
     ("On 2024.01.15 we released v2.3.1; DOI 10.1145/3292500.3330701", {}, []),
     ("[a paper](https://doi.org/10.1103/PhysRevD.1234.56789)", {}, []),
     ("Search https://example.com/?q=1706.03762 is not a citation", {}, []),

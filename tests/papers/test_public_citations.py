@@ -39,10 +39,28 @@ def world(app):
         deleted = make_reply(thread, author, "placeholder")
         threads.edit_post(db.session.get(Post, deleted.id), _cites("deleted"))
         threads.delete_post(db.session.get(Post, deleted.id))
+        # A row left behind by a bulk soft delete (an UPDATE the listener never sees): the
+        # queries must still leave it out, not rely on the listener having removed it.
+        _leave_rows_behind(deleted, thread)
         gone = make_thread(author, title="Thread later deleted", body="Nothing cited in the body")
         make_reply(gone, author, _cites("deleted-thread"))
         threads.delete_thread(db.session.get(Thread, gone.id))
         return {"thread": f"/t/{thread.id}/public-debate"}
+
+
+def _leave_rows_behind(post, thread):
+    from sqlalchemy import insert, select
+
+    from forum.database import utcnow
+    from forum.papers.models import Paper, PaperMention, RepoMention, Repository
+    paper_id = db.session.scalar(select(Paper.id).where(Paper.arxiv_id == "2001.08361"))
+    repo_id = db.session.scalar(select(Repository.id).where(
+        Repository.full_name_lower == "spammer/deleted-repo"))
+    source = {"thread_id": thread.id, "post_id": post.id, "source_key": f"post:{post.id}",
+              "created_at": utcnow()}
+    db.session.execute(insert(PaperMention), [{**source, "paper_id": paper_id, "versions": []}])
+    db.session.execute(insert(RepoMention), [{**source, "repository_id": repo_id}])
+    db.session.commit()
 
 
 def _assert_nothing_hidden_shows(page: str):
@@ -98,3 +116,17 @@ def test_front_page_lists_only_publicly_cited_titles(world, client):
     page = client.get("/?tab=new").get_data(as_text=True)
     assert 'class="cited-titles"' in page and "arXiv:1706.03762" in page
     _assert_nothing_hidden_shows(page)
+
+
+def test_the_weekly_digest_lists_only_publicly_cited_papers(world, app):
+    from datetime import timedelta
+
+    from forum.database import utcnow
+    from forum.digest.selection import select_week
+
+    with app.app_context():
+        now = utcnow()
+        sections = select_week(now - timedelta(days=1), now + timedelta(days=1))
+    cited = {p["arxiv_id"] for item in sections["top"] + sections["new"] for p in item["papers"]}
+    assert cited == {"1706.03762"}
+    assert {p["arxiv_id"] for p in sections["papers"]} <= {"1706.03762"}
