@@ -2,7 +2,7 @@
 
 Run by ``make bench`` (or ``.venv/bin/python bench/load.py [--seconds 60]``).
 For each database (a throw-away SQLite file; PostgreSQL when ``--postgres-url``
-or ``LOAD_DATABASE_URL`` names one, whose schema is DROPPED and rebuilt), it
+or ``LOAD_DATABASE_URL`` names one: its schema ``forum_load`` is DROPPED and rebuilt), it
 builds the schema with the real migrations, seeds 8 debates by a member who
 takes no part, and starts gunicorn (sync workers) on 127.0.0.1. Each client
 logs in through the real form (CSRF on) and then, until time is up, picks:
@@ -57,6 +57,7 @@ KILL_EVERY_SECONDS = 5.0
 REQUEST_TIMEOUT_SECONDS = 20.0
 REPLY_RETRIES = 6
 SEARCH_SAMPLE = 40
+PG_SCHEMA = "forum_load"  # the bench's own schema in the given database, dropped and rebuilt
 THREADS, REPLIES_PER_THREAD = 8, 6
 PASSWORD = "load test password"
 # Real hashing (not test-grade): gunicorn runs a production app, which refuses weaker settings.
@@ -110,7 +111,7 @@ class Browser:
         status, headers, _ = self.request("POST", "/auth/login",
                                           {"login": username, "password": PASSWORD})
         if status != 302:
-            raise SystemExit(f"{username} could not log in: {status}")
+            raise RuntimeError(f"{username} could not log in: {status}")
         _, _, page = self.request("GET", "/settings")
         self.csrf = _csrf(page)
 
@@ -118,7 +119,7 @@ class Browser:
 def _csrf(page: str) -> str:
     match = CSRF.search(page)
     if not match:
-        raise SystemExit("no CSRF token on the page")
+        raise RuntimeError("no CSRF token on the page")
     return match.group(1) or match.group(2)
 
 
@@ -126,15 +127,28 @@ def _marker(rng: random.Random) -> str:
     return "lm" + "".join(rng.choice(string.ascii_lowercase) for _ in range(10))
 
 
-def client_loop(n: int, port: int, targets: dict, deadline: float, tally: Tally) -> None:
-    rng = random.Random(n)
-    browser = Browser(port)
-    username = f"loader{n}"
-    try:
-        browser.log_in(username)
-    except (OSError, http.client.HTTPException):  # a killed worker: try once more
+def logged_in(n: int, port: int) -> Browser:
+    for attempt in range(REPLY_RETRIES):
         browser = Browser(port)
-        browser.log_in(username)
+        try:
+            browser.log_in(f"loader{n}")
+            return browser
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.2 * (attempt + 1))
+    raise RuntimeError(f"loader{n} could not log in")
+
+
+def client_loop(n: int, browser: Browser, targets: dict, deadline: float, tally: Tally) -> None:
+    try:
+        _client_loop(n, browser, targets, deadline, tally)
+    except BaseException as error:  # noqa: BLE001  (a client that dies is an error, not silence)
+        with tally.lock:
+            tally.errors.append(f"client {n} stopped: {type(error).__name__}: {error}")
+
+
+def _client_loop(n: int, browser: Browser, targets: dict, deadline: float, tally: Tally) -> None:
+    rng = random.Random(n)
+    username = f"loader{n}"
     while time.monotonic() < deadline:
         roll = rng.random()
         try:
@@ -223,11 +237,15 @@ def run(label: str, database_url: str, seconds: float, workers: int, folder: Pat
     tally, kills = Tally(), []
     try:
         _wait_until_up(server, port)
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:  # log in before the clock starts
+            browsers = list(pool.map(lambda n: logged_in(n, port), range(CLIENTS)))
         started = time.monotonic()
         deadline = started + seconds
         stop = threading.Event()
         killer = threading.Thread(target=_kill_workers, args=(server.pid, stop, kills), daemon=True)
-        clients = [threading.Thread(target=client_loop, args=(n, port, targets, deadline, tally))
+        clients = [threading.Thread(target=client_loop,
+                                    args=(n, browsers[n], targets, deadline, tally))
                    for n in range(CLIENTS)]
         killer.start()
         for client in clients:
@@ -261,8 +279,8 @@ def _prepare(database_url: str):
     with app.app_context():
         if database_url.startswith("postgresql"):
             with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+                conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
         upgrade()
         standing = {"email_confirmed_at": utcnow(), "approved_at": utcnow()}
         host = accounts.register("host", "host@load.example", PASSWORD, **standing)
@@ -408,8 +426,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="load time per database")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--postgres-url", default=os.environ.get("LOAD_DATABASE_URL"),
-                        help="a PostgreSQL database to use; its schema is DROPPED (default: "
-                             "$LOAD_DATABASE_URL; without one only SQLite runs)")
+                        help=f"a PostgreSQL database; the bench DROPS and rebuilds its schema "
+                             f"{PG_SCHEMA!r} there (default: $LOAD_DATABASE_URL; without one only "
+                             "SQLite runs)")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="which to run")
     args = parser.parse_args()
     print(f"{CLIENTS} clients, gunicorn -w {args.workers} on {HOST}, a worker SIGKILLed every "
           f"{KILL_EVERY_SECONDS:.0f} s")
@@ -418,12 +438,16 @@ def main() -> None:
     ok = True
     with tempfile.TemporaryDirectory(prefix="forum-load-") as tmp:
         folder = Path(tmp)
-        ok &= run("SQLite", f"sqlite:///{folder / 'forum.db'}", args.seconds, args.workers,
-                  folder / "sqlite")
-        if args.postgres_url:
+        if "sqlite" in args.databases:
+            ok &= run("SQLite", f"sqlite:///{folder / 'forum.db'}", args.seconds, args.workers,
+                      folder / "sqlite")
+        if "postgresql" not in args.databases:
+            pass
+        elif args.postgres_url:
             from forum.config import normalize_database_url
-            ok &= run("PostgreSQL", normalize_database_url(args.postgres_url), args.seconds,
-                      args.workers, folder / "postgresql")
+            url = normalize_database_url(args.postgres_url)
+            url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{PG_SCHEMA}"
+            ok &= run("PostgreSQL", url, args.seconds, args.workers, folder / "postgresql")
         else:
             print("PostgreSQL: skipped (set LOAD_DATABASE_URL or --postgres-url)")
     if not ok:
