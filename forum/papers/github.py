@@ -158,6 +158,17 @@ def _license(value) -> str | None:
     return value.get("name") or value.get("key") or None
 
 
+GITHUB_PAGE = re.compile(r"https://github\.com/[A-Za-z0-9._/-]+")
+
+
+def github_page(url, full_name: str) -> str:
+    """``url`` if it is a page on https://github.com/, else the repository's own page: the
+    API's ``html_url`` becomes a link, and a hostile answer could put ``javascript:`` there."""
+    if isinstance(url, str) and GITHUB_PAGE.fullmatch(url):
+        return url
+    return f"https://github.com/{full_name}"
+
+
 def parse_repo(data: dict) -> RepoMetadata:
     """A ``GET /repos/{owner}/{repo}`` body -> ``RepoMetadata`` (missing fields tolerated)."""
     full_name = data.get("full_name") or f"{(data.get('owner') or {}).get('login')}/{data.get('name')}"
@@ -168,7 +179,7 @@ def parse_repo(data: dict) -> RepoMetadata:
         full_name=full_name, description=data.get("description") or None, stars=stars,
         language=data.get("language") or None, license=_license(data.get("license")),
         topics=[t for t in topics if isinstance(t, str)], pushed_at=_when(data.get("pushed_at")),
-        html_url=data.get("html_url") or f"https://github.com/{full_name}",
+        html_url=github_page(data.get("html_url"), full_name),
         fork=bool(data.get("fork")), archived=bool(data.get("archived")))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.database import UTCDateTime, utcnow
 from forum.extensions import db
+from forum.papers.github import github_page
 from forum.threads.models import Post, Thread
 
 
@@ -87,7 +88,7 @@ class Repository(db.Model):
 
     @property
     def github_url(self) -> str:
-        return self.html_url or f"https://github.com/{self.full_name}"
+        return github_page(self.html_url, self.full_name)  # rows stored before the check too
 
 
 class PaperMention(db.Model):
