@@ -305,3 +305,19 @@ def test_github_network_failure_is_an_error_result():
 
     result = GitHubClient(Down()).fetch_repo("pallets/flask")
     assert (result.status, result.error) == ("error", "connection refused")
+
+
+@pytest.mark.parametrize("html_url", [
+    "javascript:alert(document.cookie)", "https://github.com.evil.example/x/y",
+    "http://github.com/twbs/bootstrap", "https://github.com/twbs/bootstrap\" onmouseover=\"x",
+    "//evil.example/x", None, 42,
+])
+def test_github_html_url_must_be_a_github_page(html_url):
+    from forum.papers.github import parse_repo
+    from forum.papers.models import Repository
+    meta = parse_repo({"full_name": "twbs/bootstrap", "html_url": html_url})
+    assert meta.html_url == "https://github.com/twbs/bootstrap"
+    stored = Repository(full_name="twbs/bootstrap", html_url=html_url if isinstance(html_url, str) else None)
+    assert stored.github_url == "https://github.com/twbs/bootstrap"
+    kept = parse_repo({"full_name": "twbs/bootstrap", "html_url": "https://github.com/twbs/Bootstrap"})
+    assert kept.html_url == "https://github.com/twbs/Bootstrap"
