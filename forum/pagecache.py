@@ -57,7 +57,7 @@ def anonymous_page(view):
         if not seconds or not _is_plain_visitor():
             return view(*args, **kwargs)
         store = _store()
-        key = request.full_path
+        key = request.url  # host included: pages carry absolute links (canonical, feeds, OpenGraph)
         entry = store.get(key)
         now = time.monotonic()
         if entry is not None and entry.expires > now and entry.generation == _generation:
