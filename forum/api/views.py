@@ -175,9 +175,13 @@ def member(username: str):
 @bp.get("/v1/search")
 @cache.shared
 def search():
-    text = " ".join(request.args.get("q", "").split())
+    raw = request.args.get("q", "")
+    text = " ".join(raw.split())
     if not text:
         raise ApiError(400, "Give a query in q (the search page's language, e.g. q=tag:rl reward).")
+    if len(raw) > params.MAX_QUERY_LENGTH:  # the page cuts it with a note; the API refuses it
+        raise ApiError(400, f"A query is at most {params.MAX_QUERY_LENGTH} characters; "
+                            f"got {len(raw)}.")
     sort = params.choice(request.args, "sort", search_services.SORTS, "relevance")
     page = params.bounded_int(request.args, "page", 1, 1, search_services.MAX_PAGE)
     outcome = search_services.search(text, sort=sort, page=page)
