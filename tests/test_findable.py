@@ -76,6 +76,7 @@ def test_thread_page_has_canonical_description_opengraph_and_json_ld(client, deb
     assert f'<link rel="canonical" href="http://localhost/t/{debate["thread"]}/{debate["slug"]}">' in head
     assert '<meta name="description" content="A long body about attention.' in head
     assert '<meta property="og:type" content="article">' in head
+    assert '<meta property="og:site_name" content="Idea Exchange">' in head
     assert '<meta property="og:title" content="Why &lt;/script&gt;' in head
     scripts = re.findall(r'<script type="application/ld\+json">(.*?)</script>', head, re.S)
     assert len(scripts) == 1 and "</" not in scripts[0]
@@ -165,3 +166,14 @@ def test_only_public_posts_can_be_cited(client, debate, app):
                            .values(deleted_at=utcnow()))
         db.session.commit()
     assert client.get(f"/t/{debate['thread']}/cite.bib").status_code == 410
+
+
+@pytest.mark.parametrize("html,text", [
+    ("<p>One <em>two</em> <a href='x'>three</a>.</p><p>Four</p>", "One two three. Four"),
+    ("<p>a &amp; b &lt;c&gt;</p>", "a & b <c>"),
+    ("<p>" + "word " * 100 + "</p>", ("word " * 40).strip() + "…"),
+    ("", ""),
+])
+def test_plain_excerpt(html, text):
+    from forum.opendata.findable import plain_excerpt
+    assert plain_excerpt(html) == text
