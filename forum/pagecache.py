@@ -4,7 +4,7 @@ The front page, the tag listings and the thread pages are the forum's
 busiest pages, and for logged-out visitors they are the same for everyone: rendering them once per
 request would spend the server's time drawing identical HTML. So each worker
 process keeps the rendered page for ``PAGE_CACHE_SECONDS`` (default 5; 0
-turns the cache off), under the request's full path.
+turns the cache off), under the request's full URL (host included).
 
 What keeps this correct:
 
@@ -57,7 +57,7 @@ def anonymous_page(view):
         if not seconds or not _is_plain_visitor():
             return view(*args, **kwargs)
         store = _store()
-        key = request.full_path
+        key = request.url  # host included: pages carry absolute links (canonical, feeds, OpenGraph)
         entry = store.get(key)
         now = time.monotonic()
         if entry is not None and entry.expires > now and entry.generation == _generation:

@@ -55,7 +55,8 @@ def test_sitemap_index_splits_pages_at_the_configured_size(app, client):
         urls = [loc.text for loc in ET.fromstring(page.data).iter(f"{SITEMAP}loc")]
         assert len(urls) <= 2
         listed += urls
-    assert sorted(u for u in listed if "/t/" in u) == sorted(f"http://localhost/t/{i}" for i in ids[1:])
+    assert sorted(u for u in listed if "/t/" in u) == sorted(
+        f"http://localhost/t/{i}/sitemapped-thread-{n}" for n, i in enumerate(ids) if n)
     assert "http://localhost/u/writer" in listed
     assert client.get("/sitemaps/threads-3.xml").status_code == 404
     assert client.get("/sitemaps/secrets-1.xml").status_code == 404
@@ -75,6 +76,7 @@ def test_thread_page_has_canonical_description_opengraph_and_json_ld(client, deb
     assert f'<link rel="canonical" href="http://localhost/t/{debate["thread"]}/{debate["slug"]}">' in head
     assert '<meta name="description" content="A long body about attention.' in head
     assert '<meta property="og:type" content="article">' in head
+    assert '<meta property="og:site_name" content="Idea Exchange">' in head
     assert '<meta property="og:title" content="Why &lt;/script&gt;' in head
     scripts = re.findall(r'<script type="application/ld\+json">(.*?)</script>', head, re.S)
     assert len(scripts) == 1 and "</" not in scripts[0]
@@ -164,3 +166,14 @@ def test_only_public_posts_can_be_cited(client, debate, app):
                            .values(deleted_at=utcnow()))
         db.session.commit()
     assert client.get(f"/t/{debate['thread']}/cite.bib").status_code == 410
+
+
+@pytest.mark.parametrize("html,text", [
+    ("<p>One <em>two</em> <a href='x'>three</a>.</p><p>Four</p>", "One two three. Four"),
+    ("<p>a &amp; b &lt;c&gt;</p>", "a & b <c>"),
+    ("<p>" + "word " * 100 + "</p>", ("word " * 40).strip() + "…"),
+    ("", ""),
+])
+def test_plain_excerpt(html, text):
+    from forum.opendata.findable import plain_excerpt
+    assert plain_excerpt(html) == text

@@ -182,7 +182,7 @@ def _paths() -> dict:
             "getMember"),
         "/api/v1/search": get(
             "Search every public debate, in the search page's query language",
-            [{**_query("q", {"type": "string", "maxLength": 500, "pattern": NON_BLANK},
+            [{**_query("q", {"type": "string", "maxLength": params.MAX_QUERY_LENGTH, "pattern": NON_BLANK},
                        "The query, e.g. `tag:rl reward shaping`."), "required": True},
              _query("sort", {"enum": list(search_services.SORTS), "default": "relevance"},
                     "Result order."),

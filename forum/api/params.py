@@ -10,6 +10,7 @@ from forum.api.errors import ApiError
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100  # items per answer: a client that wants more follows ``next``
+MAX_QUERY_LENGTH = 500  # characters of a search query (the search page cuts longer ones)
 MAX_OFFSET = 10_000  # deeper than this a listing costs more than it helps; search narrows instead
 _SALT = "api-cursor-v1"
 
@@ -20,7 +21,7 @@ def limit(args) -> int:
 
 def bounded_int(args, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not raw.isdigit() or len(raw) > 9:
         raise ApiError(400, f"{name} must be a whole number between {low} and {high}.")

@@ -1,7 +1,7 @@
 """Rows to the JSON the API answers with. Only public fields: see the package docstring."""
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import g, request, url_for
 
 from forum.templating import quick_url
 from forum.threads.queries import ReplyRow
@@ -17,9 +17,13 @@ def _iso(moment) -> str | None:
 
 
 def member_ref(user) -> dict:
-    return {"username": user.username, "display_name": user.name,
-            "url": absolute("accounts.profile", username=user.username),
-            "api_url": absolute("api.member", username=user.username)}
+    """Built once per member and request: a long thread has many replies by few people."""
+    known = g.setdefault("api_member_refs", {})
+    if user.id not in known:
+        known[user.id] = {"username": user.username, "display_name": user.name,
+                          "url": absolute("accounts.profile", username=user.username),
+                          "api_url": absolute("api.member", username=user.username)}
+    return known[user.id]
 
 
 def thread_summary(thread, *, tags: bool = True) -> dict:

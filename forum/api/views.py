@@ -8,7 +8,7 @@ from forum.accounts import services as accounts
 from forum.api import errors, listings, openapi, params, serialize
 from forum.api.errors import ApiError
 from forum.database import utcnow
-from forum.extensions import csrf, db
+from forum.extensions import db
 from forum.feeds import cache
 from forum.papers import queries as paper_queries
 from forum.papers.arxiv import normalize_arxiv_id
@@ -23,6 +23,21 @@ errors.register(bp)
 ratelimits.api(bp)
 
 REPLIES_PER_PAGE = 100  # top-level replies (each with its subtree) per thread answer
+
+
+@bp.before_app_request
+def answer_unrouted_api_requests_in_json():
+    """/api/nothing-here or a POST: routing failed, so no blueprint handler would run; the
+    site's HTML error page is no answer for an API client. (Runs before routing errors are raised.)"""
+    error = request.routing_exception
+    if error is not None and request.path.startswith("/api/"):
+        if getattr(error, "code", None) == 405:
+            return errors.error_response(405, "The API is read-only: use GET.",
+                                         {"Allow": ", ".join(error.valid_methods or ["GET"])})
+        if getattr(error, "code", None) == 404:
+            return errors.error_response(404, "There is nothing at this address; "
+                                              "see /api/openapi.json.")
+    return None
 
 
 @bp.before_request
@@ -160,9 +175,13 @@ def member(username: str):
 @bp.get("/v1/search")
 @cache.shared
 def search():
-    text = " ".join(request.args.get("q", "").split())
+    raw = request.args.get("q", "")
+    text = " ".join(raw.split())
     if not text:
         raise ApiError(400, "Give a query in q (the search page's language, e.g. q=tag:rl reward).")
+    if len(raw) > params.MAX_QUERY_LENGTH:  # the page cuts it with a note; the API refuses it
+        raise ApiError(400, f"A query is at most {params.MAX_QUERY_LENGTH} characters; "
+                            f"got {len(raw)}.")
     sort = params.choice(request.args, "sort", search_services.SORTS, "relevance")
     page = params.bounded_int(request.args, "page", 1, 1, search_services.MAX_PAGE)
     outcome = search_services.search(text, sort=sort, page=page)
@@ -185,16 +204,6 @@ def search():
     # A query of only common words finds nothing, with a note saying why (as the page does).
     return jsonify(query=text, sort=sort, page=page, results=results,
                    suggestion=outcome.suggestion, notes=list(outcome.notes), next=next_url)
-
-
-@bp.route("/<path:anything>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
-@csrf.exempt
-def not_found(anything: str):
-    if request.method not in ("GET", "HEAD"):
-        error = ApiError(405, "The API is read-only: use GET.")
-        error.valid_methods = ["GET", "HEAD"]
-        raise error
-    raise ApiError(404, f"There is nothing at /api/{anything[:80]}; see /api/openapi.json.")
 
 
 def _next(cursor: str) -> str:

@@ -2,22 +2,23 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from feedgen.feed import FeedGenerator
 from flask import Response, current_app
 
-# Characters XML 1.0 cannot carry at all; lxml refuses them, so they are dropped.
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Characters XML 1.0 cannot carry at all; lxml refuses them, so they are dropped. (A table for
+# str.translate: several times faster than a regex over every post. Text read from the database
+# is decoded UTF-8, so it holds no lone surrogates.)
+NOT_XML = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
 MIMETYPE = "application/atom+xml"
 # An empty feed's <updated> (Atom requires one): fixed, so its ETag stays the same between polls.
 EMPTY_FEED_UPDATED = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 
 def xml_text(text: str | None) -> str:
-    return NOT_XML.sub("", text or "")
+    return (text or "").translate(NOT_XML)
 
 
 @dataclass

@@ -8,7 +8,8 @@ commit in this process that wrote anything (``pagecache.generation()``).
 Only 200 answers are kept, at most ``MAX_ENTRIES`` per process.
 
 Conditional GET is answered here, after the cache, so a reader polling with
-``If-None-Match`` gets a 304 without the body being drawn again.
+``If-None-Match`` gets a 304 without the body being drawn again; answers
+that set no ETag of their own (the API's) get one from their body.
 """
 from __future__ import annotations
 
@@ -31,9 +32,14 @@ def shared(view):
     def wrapper(*args, **kwargs):
         seconds = current_app.config.get("PAGE_CACHE_SECONDS", 0)
         if not seconds or request.method not in ("GET", "HEAD"):
-            return make_response(view(*args, **kwargs)).make_conditional(request)
+            response = make_response(view(*args, **kwargs))
+            if response.status_code == 200 and "ETag" not in response.headers:
+                response.add_etag()
+            return response.make_conditional(request)
         store = current_app.extensions.setdefault(_KEY, OrderedDict())
-        key = request.full_path
+        # The host is part of the key: answers hold absolute links built from it, and a request
+        # with a forged Host header must not put its links in everyone's answer.
+        key = request.url
         now = time.monotonic()
         entry = store.get(key)
         if entry is not None and entry[1] > now and entry[2] == pagecache.generation():
@@ -42,6 +48,8 @@ def shared(view):
             generation = pagecache.generation()  # read before drawing: a write meanwhile makes it stale
             response = make_response(view(*args, **kwargs))
             if response.status_code == 200 and not response.direct_passthrough:
+                if "ETag" not in response.headers:
+                    response.add_etag()  # computed once per cached answer, then compared
                 with _lock:
                     store[key] = (response.get_data(), now + seconds, generation,
                                   list(response.headers.items()))

@@ -17,13 +17,17 @@ from markupsafe import Markup
 
 DESCRIPTION_LENGTH = 200  # characters: what result pages and previews show, roughly
 JSON_LD_COMMENTS = 20  # replies described in a thread's JSON-LD; the page itself holds the rest
+# Block elements end a phrase (a space); inline ones (links, emphasis) sit inside a sentence.
+_BLOCK_TAGS = re.compile(r"</?(?:p|div|br|li|ul|ol|h[1-6]|pre|blockquote|table|tr|td|th|hr)\b[^>]*>",
+                         re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
 
 def plain_excerpt(html: str | None, length: int = DESCRIPTION_LENGTH) -> str:
     """Stored, sanitized post HTML to one line of text, cut at a word."""
-    text = Markup(_SPACE.sub(" ", _TAGS.sub(" ", html or ""))).unescape().strip()
+    text = _TAGS.sub("", _BLOCK_TAGS.sub(" ", html or ""))
+    text = Markup(_SPACE.sub(" ", text)).unescape().strip()
     if len(text) <= length:
         return text
     return text[:length].rsplit(" ", 1)[0].rstrip(",.;:") + "…"

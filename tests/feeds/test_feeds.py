@@ -195,3 +195,19 @@ def test_control_characters_do_not_break_the_xml(client, app):
         thread = make_thread(author, title="Bell \x07 and form feed \x0c in a title")
     feed = parse(client.get(f"/t/{thread.id}.atom"))
     assert "Bell  and form feed  in a title" in text(feed, "title")
+
+
+def test_a_forged_host_header_cannot_poison_cached_answers(client, debate, app):
+    app.config["PAGE_CACHE_SECONDS"] = 30
+    thread = debate["thread"]
+    for url in ("/feed.atom?tab=new", f"/t/{thread.id}/{thread.slug}", "/api/v1/threads"):
+        client.get(url, headers={"Host": "attacker.invalid"})
+        assert "attacker.invalid" not in client.get(url).get_data(as_text=True), url
+
+
+def test_api_answers_are_conditional_too(client, debate):
+    first = client.get("/api/v1/threads")
+    assert first.headers["ETag"]
+    again = client.get("/api/v1/threads", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.head("/feed.atom").status_code == 200
