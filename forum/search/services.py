@@ -57,6 +57,7 @@ class ShownResult:
     thread: Thread | None
     paper: PaperResult | None = None
     cites: list = field(default_factory=list)  # the papers its thread cites (Paper rows)
+    snippet_authors: dict = field(default_factory=dict)  # snippet key -> who wrote that post (User)
 
 
 @dataclass
@@ -113,9 +114,10 @@ def search(text: str | None, *, sort: str = "relevance", page: int = 1) -> Searc
     threads = _threads({g.thread_id for g in result.groups if g.kind != "paper"})
     papers = _paper_results([g.snippets[0] for g in result.groups if g.kind == "paper"])
     cited = _cited_papers({g.thread_id for g in result.groups if g.kind != "paper"})
+    writers = _snippet_authors([g for g in result.groups if g.kind != "paper"], threads)
     outcome.results = [ShownResult(g, threads.get(g.thread_id),
                                    papers.get(g.snippets[0].key) if g.kind == "paper" else None,
-                                   cited.get(g.thread_id, []))
+                                   cited.get(g.thread_id, []), writers)
                        for g in result.groups]
     outcome.has_next, outcome.total, outcome.total_exact = (
         result.has_next, result.total, result.total_exact)
@@ -151,6 +153,18 @@ def _threads(ids: set[int]) -> dict[int, Thread]:
     rows = db.session.scalars(select(Thread).where(Thread.id.in_(ids))
                               .options(joinedload(Thread.author), selectinload(Thread.tags)))
     return {t.id: t for t in rows}
+
+
+def _snippet_authors(groups: list[ResultGroup], threads: dict[int, Thread]) -> dict:
+    """Who wrote each shown snippet: thread authors are loaded already; replies' in one query."""
+    from forum.accounts.models import User
+    writers = {f"thread:{tid}": thread.author for tid, thread in threads.items()}
+    post_ids = {s.post_id for g in groups for s in g.snippets if s.post_id is not None}
+    if post_ids:
+        for post_id, user in db.session.execute(
+                select(Post.id, User).join(User, User.id == Post.author_id).where(Post.id.in_(post_ids))):
+            writers[f"post:{post_id}"] = user
+    return writers
 
 
 def _wants_papers_box(parsed: ParsedQuery, outcome: SearchOutcome) -> bool:

@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from forum.search import indexer, services
 from forum.search.backend import SearchUnavailable
+from forum.search.chips import filter_chips
 
 bp = Blueprint("search", __name__)
 
@@ -27,7 +28,7 @@ def search():
                 {"Retry-After": str(services.RETRY_AFTER_S)})
     notes = ([page_note] if page_note else []) + (outcome.notes if outcome else [])
     return render_template("search/results.html", q=text, sort=sort, outcome=outcome,
-                           notes=notes, sorts=services.SORTS)
+                           notes=notes, sorts=services.SORTS, chips=filter_chips(text))
 
 
 @bp.route("/search/help")
