@@ -74,10 +74,18 @@ def _cell(tag: str, name: str, value: str) -> bool:
     return name == "class" and value in ALIGN_CLASSES
 
 
+def _focusable(tag: str, name: str, value: str) -> bool:
+    """Code blocks and tables scroll when wide, so they take keyboard focus, in the normal order
+    only (``tabindex="0"``): nothing a post says can move the page's focus order."""
+    return name == "tabindex" and value == "0"
+
+
 ALLOWED_ATTRIBUTES = {
     "a": ["href", "title", "rel", "class"],
     "img": ["src", "alt", "title"],
     "ol": ["start"],
+    "pre": _focusable,
+    "table": _focusable,
     "th": _cell,
     "td": _cell,
     "code": ["class"],

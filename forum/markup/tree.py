@@ -132,11 +132,11 @@ class TreeBuilder:
         if lexer is not None:
             fragments = self.md.code_fragments
             key = f"{self.md.code_nonce}{len(fragments)}"
-            fragments[key] = format_tokens(_checked(lexer.get_tokens(source)), _FORMATTER)
+            fragments[key] = _focusable(format_tokens(_checked(lexer.get_tokens(source)), _FORMATTER))
             holder = etree.SubElement(parent, "p")
             holder.text = AtomicString(key)
             return
-        pre = etree.SubElement(parent, "pre")
+        pre = etree.SubElement(parent, "pre", {"tabindex": "0"})  # scrolls: reachable by keyboard
         code = etree.SubElement(pre, "code")
         if language:
             code.set("class", "language-" + language)
@@ -161,7 +161,7 @@ class TreeBuilder:
 
     def _table(self, parent: etree.Element, block: Block) -> None:
         aligns = block.data["aligns"]
-        table = etree.SubElement(parent, "table")
+        table = etree.SubElement(parent, "table", {"tabindex": "0"})  # scrolls sideways when wide
         self._row(etree.SubElement(table, "thead"), "th", block.lines[0], aligns)
         if len(block.lines) > 1:
             body = etree.SubElement(table, "tbody")
@@ -195,3 +195,9 @@ def _inline_text(lines: list[str]) -> str:
     """A paragraph's text: each line's indentation dropped, the final line's trailing spaces too."""
     text = "\n".join(line.lstrip(" \t") for line in lines)
     return text.rstrip(" \t")
+
+
+def _focusable(highlighted: str) -> str:
+    """Pygments' ``<pre>``, focusable like ours: a code block that scrolls sideways must be
+    reachable from the keyboard (WCAG 2.1.1; axe's scrollable-region-focusable)."""
+    return highlighted.replace("<pre>", '<pre tabindex="0">', 1)

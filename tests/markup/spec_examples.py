@@ -40,7 +40,7 @@ BLOCK_TAGS = {
     "fieldset", "tfoot", "figcaption", "th", "figure", "thead", "footer", "tr", "form", "ul",
     "h1", "h2", "h3", "h4", "h5", "h6", "video", "script", "style",
 }
-IGNORED_ATTRIBUTES = {"class", "id", "rel", "aria-label"}
+IGNORED_ATTRIBUTES = {"class", "id", "rel", "aria-label", "tabindex"}  # ours, for display and keyboard
 
 
 @dataclass(frozen=True)

@@ -367,3 +367,15 @@ def test_hostile_titles_are_escaped_and_shown_literally(title):
 @pytest.mark.parametrize("source", HOSTILE)
 def test_hostile_input_with_paper_links_is_neutralized(source):
     assert_safe(render_markdown(source + " arXiv:1706.03762", papers=lambda arxiv_id: "<b>x</b>"))
+
+
+@pytest.mark.parametrize("text", ["```python\nx = 1\n```", "```\nplain\n```", "    indented code",
+                                  "| a | b |\n|---|---|\n| 1 | 2 |"])
+def test_code_blocks_and_tables_take_keyboard_focus(text):
+    html = render_markdown(text)
+    assert 'tabindex="0"' in html
+
+
+def test_a_post_cannot_set_its_own_tab_order():
+    html = render_markdown('<pre tabindex="5">x</pre>\n\n[a](https://x.org){tabindex=1}')
+    assert "<pre tabindex" not in html and "<a tabindex" not in html and 'tabindex="1"' not in html
