@@ -283,7 +283,8 @@ def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
     wanted = {post_id for post_id, _ in drawn} | {parent_of[post_id] for post_id, _ in drawn}
     wanted.discard(None)
     posts = {post.id: post for post in db.session.scalars(
-        select(Post).options(joinedload(Post.author)).where(Post.id.in_(wanted)))} if wanted else {}
+        select(Post).options(joinedload(Post.author), defer(Post.body))  # the page shows body_html
+        .where(Post.id.in_(wanted)))} if wanted else {}
     rows = [ReplyRow(posts[post_id], depth, posts.get(parent_of[post_id]), post_id in masked)
             for post_id, depth in drawn]
     return ReplyTree(rows, len(roots), page, pages, sort, stance,
