@@ -51,12 +51,15 @@ def quick_url(endpoint: str, **values) -> str:
     with marker values and keeps the text between them; every later call only
     fills in the values. A thread page draws several links per reply and the
     front page one per thread, and ``url_for`` costs many times more than this.
+    Values must not be None (``url_for`` leaves those out of the link).
     """
     built = g.setdefault("quick_urls", {})
     key = (endpoint, *values)
     pieces = built.get(key)
     if pieces is None:
         pieces = built[key] = _link_pieces(endpoint, list(values))
+    if not pieces:  # a value the route transforms: no place to fill in, so build it each time
+        return url_for(endpoint, **values)
     link = pieces[0]
     for name, text in pieces[1:]:
         value = values[name]
@@ -69,6 +72,8 @@ def _link_pieces(endpoint: str, names: list[str]) -> tuple:
     markers = {str(_SAMPLE + n): name for n, name in enumerate(names)}
     cut = re.split("(" + "|".join(markers) + ")",
                    url_for(endpoint, **{name: _SAMPLE + n for n, name in enumerate(names)}))
+    if len(cut) != 2 * len(names) + 1:
+        return ()  # some value does not appear as given: quick_url falls back to url_for
     return (cut[0], *((markers[marker], text) for marker, text in zip(cut[1::2], cut[2::2])))
 
 

@@ -276,7 +276,7 @@ def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
     wanted = {post_id for post_id, _ in drawn} | {parent_of[post_id] for post_id, _ in drawn}
     wanted.discard(None)
     posts = {post.id: post for post in db.session.scalars(
-        select(Post).options(joinedload(Post.author)).where(Post.id.in_(wanted)))} if wanted else {}
+        _DRAWN_REPLIES, {"ids": list(wanted)})} if wanted else {}
     rows = [ReplyRow(posts[post_id], depth, posts.get(parent_of[post_id]), post_id in masked)
             for post_id, depth in drawn]
     return ReplyTree(rows, len(roots), page, pages, sort, stance,
@@ -308,12 +308,18 @@ def _outline_of(thread_id: int) -> list[_Node]:
     No dates are read: the order comes from SQL and the sorts keep it for
     ties (``ranking.order_replies``); the states are read as yes/no in SQL.
     """
-    public = and_(Post.held_at.is_(None), Post.hidden_at.is_(None))
-    result = db.session.execute(
-        select(Post.id, Post.parent_id, Post.author_id, Post.stance, Post.up_count,
-               Post.down_count, and_(public, Post.deleted_at.is_(None)), public)
-        .where(Post.thread_id == thread_id).order_by(Post.created_at, Post.id))
-    return [_Node(*row) for row in result]
+    return [_Node(*row) for row in db.session.execute(_OUTLINE, {"thread_id": thread_id})]
+
+
+# Built once: a thread page runs both, and SQLAlchemy then finds its compiled
+# form without walking the statement again.
+_PUBLIC_REPLY = and_(Post.held_at.is_(None), Post.hidden_at.is_(None))
+_OUTLINE = (select(Post.id, Post.parent_id, Post.author_id, Post.stance, Post.up_count,
+                   Post.down_count, and_(_PUBLIC_REPLY, Post.deleted_at.is_(None)), _PUBLIC_REPLY)
+            .where(Post.thread_id == bindparam("thread_id")).order_by(Post.created_at, Post.id))
+_DRAWN_REPLIES = (select(Post)
+                  .options(joinedload(Post.author), defer(Post.body))  # the page shows body_html
+                  .where(Post.id.in_(bindparam("ids", expanding=True))))
 
 
 def _visible_outline(outline: list[_Node], viewer) -> tuple[list[_Node], set[int]]:
