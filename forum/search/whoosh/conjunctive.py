@@ -195,6 +195,16 @@ def _whole_column(reader, name: str, column_type, missing_ok: bool) -> np.ndarra
     return found
 
 
+def column_array(reader, fieldname: str) -> np.ndarray:
+    """A segment's numeric column as one array (cached per segment), for index.py."""
+    return _column(reader, fieldname)
+
+
+def leaves(searcher) -> list:
+    """(segment reader, first global document number) of each segment, in order."""
+    return _leaves(searcher)
+
+
 def _in_range(reader, query, docnums: np.ndarray) -> np.ndarray:
     """Which of ``docnums`` a date range on ``created`` keeps (its column holds Whoosh's
     ``datetime_to_long``, as the range's bounds do; a missing date is never in range)."""

@@ -124,8 +124,9 @@ def paired_words(sample: list[dict], total: int) -> frozenset[str]:
 # An index written by an older schema is rebuilt (see SearchIndex._open) rather than misread.
 REQUIRED_FIELDS = frozenset(make_schema().names())
 # Bumped whenever the same fields hold different terms (2: Snowball stems, plain text of the
-# rendered posts, titles counted twice); a generation without this number is rebuilt.
-SCHEMA_VERSION = "2"
+# rendered posts, titles counted twice; 3: hyphenated words split); a generation without
+# this number is rebuilt.
+SCHEMA_VERSION = "3"
 SCHEMA_FILE = "forum-schema-version"
 
 
@@ -368,14 +369,15 @@ class SearchIndex:
         return out
 
     def _thread_ids(self, searcher) -> np.ndarray:
-        """Every document's thread id (0: a paper), read once per searcher."""
+        """Every document's thread id (0: a paper), by global document number: each
+        segment's column is read once (conjunctive.py caches it by segment), so a new
+        searcher after a write costs only its new segment."""
         cached = self._thread_array
         if cached is None or cached[0] is not searcher:
-            reader = searcher.reader()
-            column = reader.column_reader("thread_id")
-            cached = self._thread_array = (searcher, np.fromiter(
-                (column[d] for d in range(reader.doc_count_all())), dtype=np.int64,
-                count=reader.doc_count_all()))
+            parts = [conjunctive.column_array(reader, "thread_id")
+                     for reader, _ in conjunctive.leaves(searcher)]
+            cached = self._thread_array = (searcher, np.concatenate(parts).astype(np.int64)
+                                           if parts else np.zeros(0, dtype=np.int64))
         return cached[1]
 
     def _columns(self, searcher):
