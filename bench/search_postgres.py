@@ -39,7 +39,7 @@ from forum import create_app  # noqa: E402
 from forum.extensions import db  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench" / "search.py")
-shared = importlib.util.module_from_spec(_spec)
+shared = sys.modules["bench_search"] = importlib.util.module_from_spec(_spec)  # dataclasses need it
 _spec.loader.exec_module(shared)
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

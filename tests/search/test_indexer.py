@@ -17,6 +17,7 @@ from forum.search.models import SearchOutbox
 from tests.factories import make_reply, make_thread, make_user
 
 FRESH_WITHIN_S = 2.0  # the promise: a post is searchable this soon after its commit
+REBUILD_WITHIN_S = 30.0  # a background rebuild of a few posts, on a busy shared machine
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_missing_index_answers_503_then_is_rebuilt_in_the_background(background,
     assert response.status_code == 503
     assert response.headers["Retry-After"].isdigit()
     assert "Search is being rebuilt" in response.get_data(as_text=True)
-    assert indexer.wait_until_indexed(background, timeout=10)
+    assert indexer.wait_until_indexed(background, timeout=REBUILD_WITHIN_S)
     assert "Bayesian optimization budgets" in _found(client, "bayesian")
 
 
@@ -96,7 +97,7 @@ def test_an_older_schema_is_rebuilt_once_in_the_background(background, client):
         (backend.base / "current").write_text("gen-old")
         assert backend.status().state is State.MISSING
     assert client.get("/search", query_string={"q": "sparse"}).status_code == 503
-    assert indexer.wait_until_indexed(background, timeout=10)
+    assert indexer.wait_until_indexed(background, timeout=REBUILD_WITHIN_S)
     assert "Sparse autoencoders" in _found(client, "sparse")
 
 
@@ -122,7 +123,7 @@ def test_old_generation_keeps_serving_while_a_rebuild_runs(background, client):
         for holder in (generation, rebuilding):
             holder.kill()
             holder.wait()
-    assert indexer.wait_until_indexed(background, timeout=10)  # the kept rows drain once free
+    assert indexer.wait_until_indexed(background, timeout=REBUILD_WITHIN_S)  # the kept rows drain once free
 
 
 def test_a_killed_reindex_leaves_nothing_stale(app, runner):

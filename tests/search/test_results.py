@@ -201,3 +201,14 @@ def test_a_checked_phrase_reads_only_what_the_page_needs_and_says_about(app, cli
     last = _outcome(app, '"alpha beta gamma"', page=2)
     assert last.total_exact and last.total == 20 and not last.has_next
     assert len(first.results) + len(last.results) == 20
+
+
+@pytest.mark.parametrize("query", ["attention", "self-attention", '"self attention"', "Self-Attention"])
+def test_hyphenated_words_are_found_by_their_parts(app, query):
+    with app.app_context():
+        author = make_user()
+        make_thread(author, title="Linear self-attention", body="Kernels instead of softmax.")
+        make_thread(author, title="Self study", body="Attention please: unrelated.")
+    titles = _titles(app, query)
+    assert titles[0] == "Linear self-attention"
+    assert ("Self study" in titles) == (query == "attention")

@@ -12,9 +12,11 @@ contract both engines keep.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
+from flask import g
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -27,6 +29,7 @@ from forum.search.postgres.writes import WRITER_LOCK, lock_documents, write
 
 log = logging.getLogger(__name__)
 
+READY_FOR_S = 5.0
 WRITER_WAIT_S = 10  # a drain waits this long for another process's drain
 OWED = "SELECT needs_rebuild FROM search_state LIMIT 1"
 NOT_BUILT = "the search documents are owed a rebuild (flask --app wsgi search reindex)"
@@ -37,10 +40,15 @@ class PostgresBackend:
 
     def __init__(self, app):
         self.app = app
+        self._ready_until = 0.0  # monotonic time until which READY is taken as known
         transaction.register_listener()
 
     # -- state --
     def status(self) -> Status:
+        """READY is remembered for ``READY_FOR_S``: every search checks again anyway (in the
+        round trip that analyzes its terms), so a page asks the database once, not twice."""
+        if time.monotonic() < self._ready_until:
+            return Status(State.READY, "PostgreSQL full-text search")
         try:
             with db.engine.connect() as connection:
                 owed = connection.scalar(text(OWED))
@@ -48,6 +56,7 @@ class PostgresBackend:
         except DBAPIError as error:
             return Status(State.MISSING, f"search tables unreadable: {error.orig}")
         if not owed:
+            self._ready_until = time.monotonic() + READY_FOR_S
             return Status(State.READY, "PostgreSQL full-text search")
         return Status(State.REBUILDING if running else State.MISSING, NOT_BUILT)
 
@@ -60,10 +69,14 @@ class PostgresBackend:
         several times slower than the index (whose matches need no recheck). ``translate``
         says so (``SET LOCAL``: until this transaction ends, which for a search request is
         the search) in the round trip that analyzes the terms: a round trip is what a
-        loaded host pays most for."""
+        loaded host pays most for, so the papers box of the same request reuses it."""
         connection = db.session.connection()
-        q = translate(connection, parsed)
+        done = g.setdefault("postgres_search_queries", {})  # the papers box asks again
+        if id(parsed) not in done or done[id(parsed)][0] is not parsed:
+            done[id(parsed)] = (parsed, translate(connection, parsed))
+        q = done[id(parsed)][1]
         if q.owed_rebuild:
+            self._ready_until = 0.0
             raise SearchUnavailable(NOT_BUILT)
         return connection, q
 

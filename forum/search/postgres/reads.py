@@ -55,8 +55,9 @@ class Hit:
     html: str | None  # None: a matching document past the group's snippets
 
 
-def _rank(q: Translated) -> str:
-    if q.marks is None:  # filters (and exclusions) only: every hit ranks alike
+def _rank(q: Translated, sort: str = "relevance") -> str:
+    """Newest and top orders need no rank: the index's matches are then never decompressed."""
+    if q.marks is None or sort != "relevance":  # filters (and exclusions) only: alike
         return "0.0"
     return f"ts_rank('{RANK_WEIGHTS}', d.tsv, CAST(:marks AS tsquery), 1)"
 
@@ -86,7 +87,7 @@ def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, s
     sql = f"""
     WITH hits AS (
         SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.created, d.score,
-               {_rank(q)} AS rank
+               {_rank(q, sort)} AS rank
         FROM search_documents d WHERE {where}
     ), grouped AS (
         SELECT group_id, max(rank) AS best, max(created) AS newest, max(score) AS top,

@@ -166,4 +166,6 @@ def _copy_documents(engine, progress) -> int:
 def is_running(connection) -> bool:
     return bool(connection.scalar(text(
         "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND classid = 0 AND objid = :k AND objsubid = 1)"), {"k": RUNNING_LOCK}))
+        "AND classid = 0 AND objid = :k AND objsubid = 1 AND database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database()))"),
+        {"k": RUNNING_LOCK}))

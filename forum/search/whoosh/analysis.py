@@ -28,7 +28,9 @@ import Stemmer
 # Only true function words; "us", "it", "may", "can" ... stay searchable (US, IT, "can" in CAN bus).
 STOP_WORDS = frozenset("a an and are as at be by for from has have in is of on or that the this "
                        "to was were will with".split())
-TOKEN_PATTERN = r"\w+(?:[.'-]\w+)*"
+# Hyphens, dots and apostrophes split words, as PostgreSQL's parser also gives the parts:
+# "attention" finds "self-attention" (typed, "self-attention" is a phrase of its parts).
+TOKEN_PATTERN = r"\w+"
 SHINGLE_SEPARATOR = " "
 
 TOKEN = re.compile(TOKEN_PATTERN, re.UNICODE)

@@ -124,8 +124,9 @@ def paired_words(sample: list[dict], total: int) -> frozenset[str]:
 # An index written by an older schema is rebuilt (see SearchIndex._open) rather than misread.
 REQUIRED_FIELDS = frozenset(make_schema().names())
 # Bumped whenever the same fields hold different terms (2: Snowball stems, plain text of the
-# rendered posts, titles counted twice); a generation without this number is rebuilt.
-SCHEMA_VERSION = "2"
+# rendered posts, titles counted twice; 3: hyphenated words split); a generation without
+# this number is rebuilt.
+SCHEMA_VERSION = "3"
 SCHEMA_FILE = "forum-schema-version"
 
 

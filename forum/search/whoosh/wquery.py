@@ -144,6 +144,8 @@ def stored_text(stored: dict) -> str:
 
 def _term_query(term, reader=None, memo=None):
     if term.kind == "word":
+        if len(_analyzed(term.text)) > 1:  # "self-attention", "2301.12345": its parts in a row
+            return _phrase_query([term.text], reader)
         return _word_query(term.text)
     if term.kind == "prefix":
         return _prefix_query(term.text, reader, memo)
