@@ -25,7 +25,7 @@ def _fail(message: str) -> None:
 
 def _database_error(error: SQLAlchemyError) -> str:
     first = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-    return f"the database cannot be reached ({first})"
+    return f"the database cannot be used: {first}"  # the wording of forum.cli_errors
 
 
 @search_cli.command("sync")

@@ -50,7 +50,7 @@ def test_sync_without_an_index_says_to_reindex(app, runner):
 def test_database_down_fails_in_one_line(tmp_path, command):
     app = create_app({**_base_config(tmp_path),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'no' / 'such' / 'forum.db'}"})
-    _one_line_failure(app.test_cli_runner().invoke(args=command), "database cannot be reached")
+    _one_line_failure(app.test_cli_runner().invoke(args=command), "database cannot be used")
 
 
 @pytest.mark.parametrize("query, note", [
