@@ -27,8 +27,10 @@ run: install
 	$(FLASK) seed-demo
 	$(FLASK) run --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
 
+# Two test processes, one per core of the CI machine, each with its own databases
+# (tests/conftest.py); `pytest -x -q tests/<package>` still runs one package alone.
 test: install-dev browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers
 # here). Needs root; where it cannot be installed those tests skip, saying why.

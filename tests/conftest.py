@@ -28,7 +28,27 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 def _postgres_url() -> str:
     from forum.config import normalize_database_url
-    return normalize_database_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL))
+    url = normalize_database_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL))
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1"... under `pytest -n N`
+    return _database_of_worker(url, worker) if worker else url
+
+
+def _database_of_worker(url: str, worker: str) -> str:
+    """Each pytest-xdist worker gets its own PostgreSQL database beside the one given (the
+    suite drops the schema of the database it uses, so two workers cannot share one)."""
+    from sqlalchemy.engine import make_url
+    given = make_url(url)
+    name = f"{given.database}_{worker}"
+    try:
+        engine = create_engine(given, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                {"name": name}).scalar():
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    except Exception:  # no server: the fixture below skips with the reason
+        return url
+    return given.set(database=name).render_as_string(hide_password=False)
 
 
 def _base_config(tmp_path) -> dict:
