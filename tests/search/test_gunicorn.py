@@ -87,7 +87,9 @@ def served(sqlite_template, tmp_path):
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         _, errors = server.communicate()
+    print(errors[-6000:])  # shown by pytest when the test fails
     assert "LockError" not in errors and "database is locked" not in errors, errors[-2000:]
+    assert "Traceback" not in errors, errors[-4000:]
 
 
 def test_four_writers_two_workers_every_reply_found_within_two_seconds(served):

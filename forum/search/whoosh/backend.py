@@ -15,8 +15,9 @@ for ever):
   that cannot get it applies its batch to the old generation (searches stay
   fresh) but keeps the outbox rows, which are applied again to the new one.
 
-A generation that fails while being read (truncated or unreadable files) is
-remembered as broken: ``status()`` says missing, so the indexer rebuilds it.
+A generation that fails while being read (truncated or unreadable files), twice
+in a row, is remembered as broken: ``status()`` says missing, so the indexer
+rebuilds it.
 """
 from __future__ import annotations
 
@@ -154,25 +155,32 @@ class WhooshBackend:
                 return count
 
     # -- searching --
+    def _read(self, call):
+        """``call()`` on the live index. Another process's commit may merge away segment
+        files that this process's searcher has not opened yet: the first failure retries
+        once on a fresh searcher; only a second one counts the index as unreadable."""
+        try:
+            return call()
+        except Exception as error:
+            if isinstance(error, IndexMissing):
+                raise self._unreadable(error) from error
+            log.warning("search: retrying on a fresh searcher after %r", error)
+            self.index.close()
+        try:
+            return call()
+        except UNREADABLE as error:
+            raise self._unreadable(error) from error
+
     def search(self, parsed, *, sort: str = "relevance", page: int = 1, per_page: int = 10,
                snippets: int = 2) -> SearchPage:
-        try:
-            return self.index.search(parsed, sort=sort, page=page, per_page=per_page,
-                                     snippets=snippets)
-        except UNREADABLE as error:
-            raise self._unreadable(error) from error
+        return self._read(lambda: self.index.search(parsed, sort=sort, page=page,
+                                                    per_page=per_page, snippets=snippets))
 
     def search_papers(self, parsed, *, limit: int = 3) -> tuple[list[Snippet], bool]:
-        try:
-            return self.index.search_papers(parsed, limit=limit)
-        except UNREADABLE as error:
-            raise self._unreadable(error) from error
+        return self._read(lambda: self.index.search_papers(parsed, limit=limit))
 
     def suggest(self, words: list[str]) -> dict[str, str]:
-        try:
-            return self.index.suggest(words)
-        except UNREADABLE as error:
-            raise self._unreadable(error) from error
+        return self._read(lambda: self.index.suggest(words))
 
     def doc_count(self) -> int:
         return self.index.doc_count()

@@ -1,8 +1,9 @@
 """The Whoosh index: schema, opening, writing (``apply``), rebuilding and searching.
 
 This module, ``analysis.py`` (how text becomes terms), ``wquery.py`` (parsed
-queries to Whoosh queries) and ``conjunctive.py`` (ranking the common query
-shape) are the only ones that import Whoosh.
+queries to Whoosh queries), ``grouping.py`` (every match, per thread),
+``conjunctive.py`` (ranking the common query shape), ``patches.py`` and
+``backend.py`` are the only ones that import Whoosh.
 Everything else speaks in plain dicts (documents), keys (``"thread:1"``,
 ``"post:42"``) and the parsed query of ``forum.search.query``.
 
@@ -37,11 +38,11 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from whoosh import columns, fields, index as whoosh_index, query as wq, sorting
+from whoosh import columns, fields, index as whoosh_index, query as wq
 from whoosh.index import LockError
 
 from forum.search.backend import ResultGroup, SearchPage, Snippet
-from forum.search.whoosh import conjunctive, patches, snippets
+from forum.search.whoosh import conjunctive, grouping, patches
 from forum.search.whoosh.analysis import (STOP_WORDS, analyzed, common_words, shingle_analyzer,
                                           unstemmed_words, word_analyzer)
 from forum.search.whoosh.wquery import highlight_terms, stored_text, term_text, to_whoosh_query
@@ -332,7 +333,7 @@ class SearchIndex:
         if wquery is None:
             out.nothing_to_search = True
             return out
-        ranked, checks = _all_ranked(searcher, wquery, sort)
+        ranked, checks = grouping.all_ranked(searcher, wquery, sort)
         if not len(ranked):  # also an empty index, whose reader has no columns
             return out
         # Papers are listed only when asked for (in:papers); otherwise they have their own
@@ -345,9 +346,9 @@ class SearchIndex:
         groups = ranked if papers_wanted else tids
         wanted = page * per_page + 1
         if checks:  # phrases checked on the stored text: best first, only as far as needed
-            ranked, groups, out.total_exact, estimate = _checked(
+            ranked, groups, out.total_exact, estimate = grouping.checked(
                 searcher.reader(), checks, ranked, groups, wanted)
-        order = _first_appearances(groups)
+        order = grouping.first_appearances(groups)
         out.total = len(order) if out.total_exact else max(len(order), estimate)
         start = (page - 1) * per_page
         shown = order[start:start + per_page]
@@ -364,7 +365,7 @@ class SearchIndex:
                 group.paper_id = int(hits[0]["key"].split(":")[1])
             else:
                 group.thread_id = int(group_key)
-            group.snippets = [_snippet_of(h, marks) for h in hits]
+            group.snippets = [grouping.snippet_of(h, marks) for h in hits]
             out.groups.append(group)
         return out
 
@@ -397,10 +398,10 @@ class SearchIndex:
         wquery = to_whoosh_query(parsed, reader, prefixes)
         if wquery is None or not reader.doc_frequency("kind", "paper"):
             return [], False
-        ranked = _ranked(searcher, wq.And([wquery, wq.Term("kind", "paper")]), limit + 1)
+        ranked = grouping.ranked(searcher, wq.And([wquery, wq.Term("kind", "paper")]), limit + 1)
         marks = highlight_terms(parsed, reader, prefixes)
         hits = [searcher.stored_fields(docnum) for docnum in ranked[:limit]]
-        return [_snippet_of(h, marks) for h in hits], len(ranked) > limit
+        return [grouping.snippet_of(h, marks) for h in hits], len(ranked) > limit
 
     def suggest(self, words: list[str], limit: int = 1) -> dict[str, str]:
         """A correction from the index's own vocabulary for each word it does not know: the
@@ -436,75 +437,3 @@ def _version(folder: Path) -> str | None:
 
 class IndexMissing(RuntimeError):
     """No usable index on disk."""
-
-
-def _ranked(searcher, wquery, limit: int | None, sort: str = "relevance") -> list[int]:
-    """Document numbers of the best ``limit`` matches (None: all), best (or newest, or top)
-    first."""
-    if limit is None:
-        limit = max(1, searcher.doc_count_all())
-    ranked = conjunctive.rank(searcher, wquery, limit, sort)
-    if ranked is not None:
-        return ranked
-    kwargs: dict = {"limit": limit}
-    if sort == "newest":
-        kwargs["sortedby"] = sorting.FieldFacet("created", reverse=True)
-    elif sort == "top":
-        kwargs["sortedby"] = [sorting.FieldFacet("score", reverse=True),
-                              sorting.FieldFacet("created", reverse=True)]
-    results = searcher.search(wquery, **kwargs)
-    return [results.docnum(position) for position in range(results.scored_length())]
-
-
-def _snippet(hit, marks: tuple[frozenset[str], tuple]) -> str:
-    """Escaped text around the matched words and phrases, each in <mark>."""
-    words, phrases = marks
-    for fieldname in ("body", "title"):
-        text = hit.get(fieldname) or ""
-        found = snippets.snippet(text, words, phrases=phrases) if text else None
-        if found:
-            return found
-    return snippets.plain_start(hit.get("body") or hit.get("title") or "")
-
-
-def _all_ranked(searcher, wquery, sort: str) -> tuple[np.ndarray, list]:
-    """Every match, best first, and the phrase checks left to apply (see conjunctive.py)."""
-    found = conjunctive.rank_all(searcher, wquery, sort)
-    if found is not None:
-        return found
-    return np.array(_ranked(searcher, wquery, None, sort), dtype=np.int64), []
-
-
-def _checked(reader, checks, ranked: np.ndarray, groups: np.ndarray, wanted: int):
-    """Keep the candidates whose stored text passes ``checks``, best first, until ``wanted``
-    groups are found; the rest are not read. Returns (kept, their groups, exact, estimate):
-    when candidates are left, the total is estimated from the share that passed ("about")."""
-    kept: list[int] = []
-    seen: set[int] = set()
-    stopped = None
-    for at, docnum in enumerate(ranked.tolist()):
-        if all(check.check(reader, docnum) for check in checks):
-            kept.append(at)
-            seen.add(int(groups[at]))
-            if len(seen) >= wanted:
-                stopped = at
-                break
-    kept_at = np.array(kept, dtype=np.int64)
-    if stopped is None or stopped + 1 >= len(ranked):
-        return ranked[kept_at], groups[kept_at], True, len(seen)
-    rest = set(np.unique(groups[stopped + 1:]).tolist()) - seen
-    share = len(kept) / (stopped + 1)
-    return ranked[kept_at], groups[kept_at], False, len(seen) + round(len(rest) * share)
-
-
-def _first_appearances(groups: np.ndarray) -> np.ndarray:
-    """The distinct values of ``groups`` in order of first appearance (the best document's)."""
-    if not len(groups):
-        return groups
-    values, first = np.unique(groups, return_index=True)
-    return values[np.argsort(first, kind="stable")]
-
-
-def _snippet_of(hit, marks) -> Snippet:
-    return Snippet(key=hit["key"], kind=hit["kind"], post_id=hit.get("post_id") or None,
-                   html=_snippet(hit, marks))
