@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
+from sqlalchemy.orm import selectinload
 
 from forum import ratelimits
 from forum.accounts import services as accounts
@@ -76,7 +77,7 @@ def threads():
     ranked_at = ranked_at or utcnow()
     rows = db.session.scalars(
         thread_queries.front_page(tab, now=ranked_at, period=period, tag=tag)
-        .where(Thread.deleted_at.is_(None)).offset(offset).limit(limit + 1)).unique().all()
+        .options(selectinload(Thread.tags)).where(Thread.deleted_at.is_(None)).offset(offset).limit(limit + 1)).unique().all()
     next_url = None
     if len(rows) > limit:
         next_url = _next(params.make_cursor(listing, offset + limit, ranked_at))
