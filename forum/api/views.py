@@ -67,7 +67,7 @@ def openapi_document():
 def threads():
     tab = params.choice(request.args, "tab", ranking.TABS, "hot")
     period = params.choice(request.args, "period", tuple(ranking.TOP_PERIODS), "week")
-    tag = request.args.get("tag") or None
+    tag = request.args.get("tag")  # "tag=" is no tag as stored: 400, as the schema says
     if tag is not None and normalize_tag(tag) != tag:
         raise ApiError(400, f"{tag[:40]!r} is not a tag as stored: lower case letters, digits, "
                             "'-' and '.'.")
