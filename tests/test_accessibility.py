@@ -124,6 +124,7 @@ def _pages(thread) -> dict[str, tuple[str | None, str]]:
         "edit-thread": ("ada", f"/t/{thread.id}/edit"),
         "report": ("grace", f"/report/thread/{thread.id}"),
         "moderation-member": ("root", f"/moderation/users/{thread.author_id}"),
+        "tag-member": ("ada", "/tags/attention"), "paper-member": ("ada", "/papers/1706.03762"),
     }
 
 
