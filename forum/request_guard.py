@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 
+from forum.api.errors import error_response as api_error_response
 from forum.errors import typed_fields
 
 NUL = "\x00"
@@ -31,6 +32,8 @@ def register(app: Flask) -> None:
 def refuse_nul_characters():
     if not request_has_nul():
         return None
+    if request.path.startswith("/api/"):  # the API's own error shape, whatever was accepted
+        return api_error_response(400, MESSAGE)
     if request.accept_mimetypes.best == "application/json" or request.is_json:
         return jsonify(error=MESSAGE), 400
     typed = {name.replace(NUL, ""): value.replace(NUL, "") for name, value in typed_fields().items()}

@@ -120,10 +120,15 @@ def _pages(thread) -> dict[str, tuple[str | None, str]]:
         "log-in": (None, "/auth/login"), "sign-up": (None, "/auth/register"),
         "reset": (None, "/auth/reset"), "not-found": (None, "/t/999999"),
         "history": (None, f"/t/{thread.id}/history"),
+        "search-filters": (None, "/search?q=tag%3Aattention+author%3Aada+attention"),
+        "edit-thread": ("ada", f"/t/{thread.id}/edit"),
+        "report": ("grace", f"/report/thread/{thread.id}"),
+        "moderation-member": ("root", f"/moderation/users/{thread.author_id}"),
+        "tag-member": ("ada", "/tags/attention"), "paper-member": ("ada", "/papers/1706.03762"),
     }
 
 
-PAGE_TYPES = list(_pages(type("T", (), {"id": 1, "slug": "x"})).keys())
+PAGE_TYPES = list(_pages(type("T", (), {"id": 1, "slug": "x", "author_id": 1})).keys())
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
+from sqlalchemy.orm import selectinload
 
 from forum import ratelimits
 from forum.accounts import services as accounts
@@ -66,7 +67,7 @@ def openapi_document():
 def threads():
     tab = params.choice(request.args, "tab", ranking.TABS, "hot")
     period = params.choice(request.args, "period", tuple(ranking.TOP_PERIODS), "week")
-    tag = request.args.get("tag") or None
+    tag = request.args.get("tag")  # "tag=" is no tag as stored: 400, as the schema says
     if tag is not None and normalize_tag(tag) != tag:
         raise ApiError(400, f"{tag[:40]!r} is not a tag as stored: lower case letters, digits, "
                             "'-' and '.'.")
@@ -76,7 +77,7 @@ def threads():
     ranked_at = ranked_at or utcnow()
     rows = db.session.scalars(
         thread_queries.front_page(tab, now=ranked_at, period=period, tag=tag)
-        .where(Thread.deleted_at.is_(None)).offset(offset).limit(limit + 1)).unique().all()
+        .options(selectinload(Thread.tags)).where(Thread.deleted_at.is_(None)).offset(offset).limit(limit + 1)).unique().all()
     next_url = None
     if len(rows) > limit:
         next_url = _next(params.make_cursor(listing, offset + limit, ranked_at))

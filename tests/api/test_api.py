@@ -79,7 +79,7 @@ def test_a_thread_with_its_reply_tree_stances_scores_and_citations(client, forum
     ("/api/v1/threads/999999", 404), ("/api/v1/threads/2147483648", 404), ("/api/v1/threads/abc", 404),
     ("/api/v1/threads?cursor=not-a-cursor", 400), ("/api/v1/threads?limit=0", 400),
     ("/api/v1/threads?limit=999999999999999999999", 400), ("/api/v1/threads?limit=-1", 400),
-    ("/api/v1/threads?tab=sideways", 400), ("/api/v1/threads?tag=C%2B%2B", 400),
+    ("/api/v1/threads?tab=sideways", 400), ("/api/v1/threads?tag=C%2B%2B", 400), ("/api/v1/threads?tag=", 400),
     ("/api/v1/threads?tag=a%00b", 400), ("/api/v1/members/%00ada", 400),
     ("/api/v1/members/nobody", 404), ("/api/v1/papers/not-an-id", 404),
     ("/api/v1/papers/2401.99999", 404), ("/api/v1/repositories/a/b", 404),

@@ -109,7 +109,9 @@ def test_search_feed_lists_new_matching_posts(client, app):
 
 @pytest.mark.parametrize("url,status", [
     ("/tags/attention.json", 404), ("/tags/c++.atom", 404), ("/u/nobody.atom", 404),
-    ("/papers/not-an-id.atom", 404), ("/repos/a/b/c.atom", 404), ("/t/999999.atom", 404),
+    ("/papers/not-an-id.atom", 404), ("/repos/-a/b.atom", 404),
+    # a path below a repository is a pasted GitHub link: it leads to the repository (ISSUE-15)
+    ("/repos/a/b/c.atom", 301), ("/t/999999.atom", 404),
     ("/feed.atom?tab=sideways", 400), ("/tags/attention.atom?tab=sideways", 400),
     ("/u/ad%00a.atom", 400), ("/search.atom?q=a%00b", 400), ("/t/2147483648.atom", 404),
 ])
