@@ -5,9 +5,12 @@ The benchmarks use it as the hello-world baseline that every other route's time
 is compared with.
 
 ``/readyz`` says whether this process can serve pages now: the database
-answers a ``SELECT 1`` and the search index folder exists and can be read
-(searches are served from it; the engine has no readiness call of its own, and
-opening the index here would cost far more than a probe should). Each check
+answers a ``SELECT 1``, and the search engine answers its cheap ``status()``
+(a stat or one small query, ``forum/search/backend.py``) without an error;
+for Whoosh the index folder must first exist and be readable (a probe creates nothing). An index being
+rebuilt is ready: every other page works, and search says it is rebuilding
+(503 on that page only), so hosts are not taken out of service by a rebuild.
+Each check
 that fails is named in the plain-text answer, with status 503, so a load
 balancer stops sending traffic and a person reading it sees why. A failure
 is logged with its cause; the answer gives no more than the check's name.
@@ -53,10 +56,16 @@ def database_is_ready() -> bool:
 
 
 def search_index_is_ready() -> bool:
-    if current_app.config.get("SEARCH_BACKEND", "whoosh") != "whoosh":
-        return True  # the PostgreSQL engine lives in the database checked above
-    folder = current_app.config["SEARCH_INDEX_DIR"]
-    if os.path.isdir(folder) and os.access(folder, os.R_OK | os.X_OK):
-        return True
-    log.warning("readyz: search index folder %s missing or unreadable", folder)
-    return False
+    if current_app.config.get("SEARCH_BACKEND", "whoosh") == "whoosh":
+        folder = current_app.config["SEARCH_INDEX_DIR"]  # checked first: a probe creates nothing
+        if not (os.path.isdir(folder) and os.access(folder, os.R_OK | os.X_OK)):
+            log.warning("readyz: search index folder %s missing or unreadable", folder)
+            return False
+    from forum.search.backend import get_backend
+    try:
+        get_backend(current_app).status()
+    except Exception as error:  # any engine failure means: not ready
+        log.warning("readyz: search engine unavailable: %s", error)
+        db.session.rollback()
+        return False
+    return True

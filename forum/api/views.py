@@ -96,7 +96,7 @@ def thread(thread_id: int):
     sort = params.choice(request.args, "sort", ranking.REPLY_SORTS, "best")
     page = params.bounded_int(request.args, "page", 1, 1, 100_000)
     tree = thread_queries.reply_tree(found.id, page, REPLIES_PER_PAGE, sort=sort,
-                                     thread_author_id=found.author_id, viewer=None)
+                                     thread_author_id=found.author_id, viewer=None, with_source=True)
     body_cites, reply_cites = listings.thread_citations(found.id)
     next_url = _next_page(page + 1) if tree.page < tree.pages and page == tree.page else None
     return jsonify(thread={

@@ -231,7 +231,7 @@ class ReplyTree:
 
 def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
                stance: str | None = None, thread_author_id: int | None = None,
-               viewer=None) -> ReplyTree:
+               viewer=None, with_source: bool = False) -> ReplyTree:
     """The replies of one page of top-level replies, as a depth-first list.
 
     Two queries whatever the thread's size: the tree's outline (ids, parents,
@@ -275,8 +275,9 @@ def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
         stack.extend((child, depth + 1) for child in reversed(children.get(node.id, [])))
     wanted = {post_id for post_id, _ in drawn} | {parent_of[post_id] for post_id, _ in drawn}
     wanted.discard(None)
+    statement = _DRAWN_REPLIES_WITH_SOURCE if with_source else _DRAWN_REPLIES
     posts = {post.id: post for post in db.session.scalars(
-        _DRAWN_REPLIES, {"ids": list(wanted)})} if wanted else {}
+        statement, {"ids": list(wanted)})} if wanted else {}
     rows = [ReplyRow(posts[post_id], depth, posts.get(parent_of[post_id]), post_id in masked)
             for post_id, depth in drawn]
     return ReplyTree(rows, len(roots), page, pages, sort, stance,
@@ -320,6 +321,9 @@ _OUTLINE = (select(Post.id, Post.parent_id, Post.author_id, Post.stance, Post.up
 _DRAWN_REPLIES = (select(Post)
                   .options(joinedload(Post.author), defer(Post.body))  # the page shows body_html
                   .where(Post.id.in_(bindparam("ids", expanding=True))))
+# The API also gives each reply's Markdown source (``with_source``).
+_DRAWN_REPLIES_WITH_SOURCE = (select(Post).options(joinedload(Post.author))
+                              .where(Post.id.in_(bindparam("ids", expanding=True))))
 
 
 def _visible_outline(outline: list[_Node], viewer) -> tuple[list[_Node], set[int]]:

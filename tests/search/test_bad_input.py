@@ -84,7 +84,6 @@ def test_every_query_form_of_the_help_page_answers_200(app, client):
 
 
 @pytest.mark.parametrize("query", [
-    "graph\x00neural", "\x00", "tag:\x00rl", '"\x00"', "optim\x00*",
     "x" * 2000, ("attention " * 250)[:2000], '"' * 2000, "(" * 1000 + ")" * 1000,
     "-" * 2000, "*" * 2000, "OR " * 600, "tag:" * 500, '"a b" ' * 300,
     "before:0001-01-01", "after:9999-12-31", "after:0000-00-00", "before:2024-02-30",
@@ -100,7 +99,7 @@ def test_hostile_queries_answer_200_never_500(app, client, query):
     assert "{{7*7}}" not in query or "49" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("page", ["", " ", "1.5", "1e3", "0x10", "10" * 20, "-0", "\x00", "٣", "NaN"])
+@pytest.mark.parametrize("page", ["", " ", "1.5", "1e3", "0x10", "10" * 20, "-0", "٣", "NaN"])
 def test_odd_page_numbers_answer_200_with_a_note_or_the_first_page(app, client, page):
     with app.app_context():
         make_thread(make_user(), title="Something to find")
@@ -108,9 +107,24 @@ def test_odd_page_numbers_answer_200_with_a_note_or_the_first_page(app, client, 
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("sort", ["\x00", "x" * 2000, "newest\x00", ""])
+@pytest.mark.parametrize("sort", ["x" * 2000, ""])
 def test_odd_sorts_fall_back_to_relevance(app, client, sort):
     with app.app_context():
         make_thread(make_user(), title="Something to find")
     response = client.get("/search", query_string={"q": "something", "sort": sort})
     assert response.status_code == 200 and "Something to find" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("args", [
+    {"q": "graph\x00neural"}, {"q": "\x00"}, {"q": "tag:\x00rl"}, {"q": '"\x00"'}, {"q": "optim\x00*"},
+    {"q": "something", "page": "\x00"}, {"q": "something", "sort": "\x00"},
+    {"q": "something", "sort": "newest\x00"},
+])
+def test_nul_bytes_are_refused_with_a_message_never_a_500(app, client, args):
+    """A NUL anywhere in a request is refused by the one check of every request
+    (forum/request_guard.py), before search sees it: 400, said plainly, never a rebuild."""
+    with app.app_context():
+        make_thread(make_user(), title="Something to find")
+    response = client.get("/search", query_string=args)
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True) or "null character" in response.get_data(as_text=True).lower()
