@@ -16,6 +16,15 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.static_folder = str(Path(__file__).resolve().parent.parent / "static")
     app.static_url_path = "/static"
+    # Ids in URLs fit the databases' 32-bit integer columns: a larger one is a 404, never a
+    # 500 from PostgreSQL ("integer out of range"). Set before any blueprint adds a route.
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseIdConverter(IntegerConverter):
+        def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+            super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    app.url_map.converters["int"] = DatabaseIdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_object(settings.Defaults)
     app.config.update({k: v for k, v in settings.from_environment().items() if v is not None})

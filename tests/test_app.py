@@ -183,3 +183,9 @@ def test_thread_page_counts_are_grammatical(app, client):
     assert "1 challenge<" in page and "0 questions<" in page and "1 reply<" in page
     assert "1 challenges" not in page and "0 question<" not in page
     assert "<strong>2</strong> participants" in page
+
+
+@pytest.mark.parametrize("path", ["/t/2147483648", "/t/99999999999999999999/slug", "/p/2147483648",
+                                  "/p/2147483648/history", "/moderation/post/9999999999"])
+def test_ids_beyond_the_database_columns_are_404_not_500(client, path):
+    assert client.get(path).status_code in (404, 302, 401)  # moderation pages ask to log in first
