@@ -24,6 +24,10 @@ from forum.extensions import db
 pytest_plugins = ["tests.mailserver"]
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Apps that a test builds with settings of its own index inline as well: a background indexer
+# thread outliving its test would query the database while the next test empties it (on
+# PostgreSQL, TRUNCATE then deadlocks). Tests of the background indexer ask for it explicitly.
+os.environ.setdefault("SEARCH_INDEXER", "inline")
 
 
 def _postgres_url() -> str:

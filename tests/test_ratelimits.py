@@ -36,8 +36,10 @@ def first_allowance(limit: str) -> int:
 
 
 def config_like(app, **overrides) -> dict:
+    # SEARCH_INDEXER too: a background indexer thread of a second app would query the database
+    # while the next test empties it (a deadlock on PostgreSQL).
     keys = ("TESTING", "SECRET_KEY", "WTF_CSRF_ENABLED", "SQLALCHEMY_DATABASE_URI", "SEARCH_INDEX_DIR",
-            "MAIL_BACKEND", "MAIL_FILE_DIR", "SERVER_NAME")
+            "MAIL_BACKEND", "MAIL_FILE_DIR", "SERVER_NAME", "SEARCH_INDEXER", *TEST_GRADE)
     return {**{key: app.config[key] for key in keys}, "RATELIMIT_ENABLED": True, **overrides}
 
 
@@ -206,7 +208,8 @@ def _app(database_url: str, tmp_path, **overrides):
     return create_app({"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
                        "SQLALCHEMY_DATABASE_URI": database_url, "SEARCH_INDEX_DIR": str(tmp_path / "index"),
                        "MAIL_BACKEND": "file", "MAIL_FILE_DIR": str(tmp_path / "mail"),
-                       "RATELIMIT_ENABLED": True, "SERVER_NAME": None, **TEST_GRADE, **overrides})
+                       "RATELIMIT_ENABLED": True, "SERVER_NAME": None, "SEARCH_INDEXER": "inline",
+                       **TEST_GRADE, **overrides})
 
 
 def _ask_reset(app, n: int):

@@ -122,7 +122,8 @@ def test_the_count_is_shared_by_every_worker(app, client):
 
 def _config_of(app) -> dict:
     keys = ("TESTING", "SECRET_KEY", "WTF_CSRF_ENABLED", "SQLALCHEMY_DATABASE_URI", "SEARCH_INDEX_DIR",
-            "MAIL_BACKEND", "MAIL_FILE_DIR", "RATELIMIT_ENABLED", "SERVER_NAME", *TEST_GRADE)
+            "MAIL_BACKEND", "MAIL_FILE_DIR", "RATELIMIT_ENABLED", "SERVER_NAME", "SEARCH_INDEXER",
+            *TEST_GRADE)
     return {key: app.config[key] for key in keys}
 
 
