@@ -78,6 +78,9 @@ def site(tmp_path_factory, sqlite_template):
         moderation.set_hidden(db.session.get(type(grace), grace.id), db.session.get(Post, spam.id), True,
                               reason="Advertising unrelated to the debate; hidden per the posting rules "
                                      "(a long reason, as moderators write them)")
+        from forum.digest import sending
+        sending.get_or_create_issue(_this_week())  # a published issue page to look at
+        thread.first_reply_id = first.id
     server = make_server("127.0.0.1", 0, app, threaded=True)
     worker = threading.Thread(target=server.serve_forever, daemon=True)
     worker.start()
@@ -103,6 +106,12 @@ def _log_in(page, base: str, username: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def _this_week() -> str:
+    from datetime import datetime, timezone
+    year, week, _ = datetime.now(timezone.utc).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def _pages(thread) -> dict[str, tuple[str | None, str]]:
     """Page type -> (who is logged in, path)."""
     show = f"/t/{thread.id}/{thread.slug}"
@@ -125,10 +134,12 @@ def _pages(thread) -> dict[str, tuple[str | None, str]]:
         "report": ("grace", f"/report/thread/{thread.id}"),
         "moderation-member": ("root", f"/moderation/users/{thread.author_id}"),
         "tag-member": ("ada", "/tags/attention"), "paper-member": ("ada", "/papers/1706.03762"),
+        "digest-issue": (None, f"/digest/{_this_week()}"),
+        "reply-history": (None, f"/p/{thread.first_reply_id}/history"),
     }
 
 
-PAGE_TYPES = list(_pages(type("T", (), {"id": 1, "slug": "x", "author_id": 1})).keys())
+PAGE_TYPES = list(_pages(type("T", (), {"id": 1, "slug": "x", "author_id": 1, "first_reply_id": 1})).keys())
 
 
 @pytest.fixture(scope="module")
