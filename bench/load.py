@@ -48,7 +48,9 @@ from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _gunicorn as gunicorn  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -231,7 +233,7 @@ def run(label: str, database_url: str, seconds: float, workers: int, folder: Pat
            "RATELIMIT_ENABLED": "false", **HASHING}
     os.environ.update(env)
     app, targets = _prepare(database_url)
-    port = _free_port()
+    port = gunicorn.free_port()
     server = subprocess.Popen(
         # --preload: a killed worker is replaced by a fork of the loaded app in milliseconds,
         # as in production; without it each replacement imports the app again.
@@ -241,7 +243,7 @@ def run(label: str, database_url: str, seconds: float, workers: int, folder: Pat
         cwd=ROOT, env=env, start_new_session=True)
     tally, kills = Tally(), []
     try:
-        _wait_until_up(server, port)
+        gunicorn.wait_until_up(server, port)
         from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(max_workers=CLIENTS) as pool:  # log in before the clock starts
             browsers = list(pool.map(lambda n: logged_in(n, port), range(CLIENTS)))
@@ -261,7 +263,7 @@ def run(label: str, database_url: str, seconds: float, workers: int, folder: Pat
         killer.join(timeout=10)
         elapsed = time.monotonic() - started
     finally:
-        _stop(server)
+        gunicorn.stop(server)
     report = _check(app, tally)
     print(f"{label:11} {elapsed:5.0f} s {tally.reads / elapsed:7.1f} {tally.replies_acked:8d} "
           f"{tally.votes_acked:6d} {len(kills):6d} {tally.retried:8d} {len(tally.errors):7d} "
@@ -391,39 +393,6 @@ def _kill_workers(master: int, stop: threading.Event, kills: list[int]) -> None:
             except ProcessLookupError:
                 pass
 
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_up(server: subprocess.Popen, port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode} before serving")
-        try:
-            if Browser(port).request("GET", "/healthz")[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer within {seconds:.0f} s")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """TERM the whole process group (master and workers), KILL it if it lingers."""
-    if server.poll() is not None:
-        return
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=5)
-    except ProcessLookupError:
-        pass
 
 
 def main() -> None:

@@ -23,13 +23,11 @@ import argparse
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -37,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _gunicorn as gunicorn  # noqa: E402
 import _loadgen as loadgen  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, insert, select  # noqa: E402
@@ -152,7 +151,7 @@ def _in_process(app, big: int, requests: int) -> None:
 
 def _under_gunicorn(database_url: str, folder: str, seconds: float, workers: int,
                     connections: int) -> dict[str, float]:
-    port = _free_port()
+    port = gunicorn.free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY,
            "SEARCH_INDEX_DIR": str(Path(folder) / "index"), "MAIL_BACKEND": "console",
            "RATELIMIT_ENABLED": "false"}
@@ -160,13 +159,13 @@ def _under_gunicorn(database_url: str, folder: str, seconds: float, workers: int
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers),
                "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    previous = {sig: signal.signal(sig, _stop_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, gunicorn.stop_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        _wait_until_up(server, port)
+        gunicorn.wait_until_up(server, port, GUNICORN_START_SECONDS)
         loadgen.measure(port, ROUTES, 1.0, connections=connections)  # warm every worker
         results = loadgen.measure(port, ROUTES, seconds, connections=connections)
     finally:
-        _stop(server)
+        gunicorn.stop(server)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print(f"\nUnder gunicorn (-w {workers} sync, 127.0.0.1:{port}), {connections} connections, "
@@ -185,43 +184,6 @@ def _under_gunicorn(database_url: str, folder: str, seconds: float, workers: int
             ratios[path] = ratio
     return ratios
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_up(server: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + GUNICORN_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode} before serving")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer within {GUNICORN_START_SECONDS:.0f} s")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """TERM the whole process group (master and workers), KILL it if it lingers."""
-    if server.poll() is not None:
-        return
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=5)
-    except ProcessLookupError:
-        pass
-
-
-def _stop_on_signal(signum, frame):
-    raise SystemExit(128 + signum)  # unwinds through the finally that stops gunicorn
 
 
 if __name__ == "__main__":

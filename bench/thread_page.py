@@ -30,13 +30,11 @@ import os
 import pstats
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -44,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _gunicorn as gunicorn  # noqa: E402
 import _loadgen as loadgen  # noqa: E402
 import _report as report  # noqa: E402
 from flask import current_app  # noqa: E402
@@ -358,7 +357,7 @@ def _under_gunicorn(database_url: str, folder: str, seconds: float, workers: int
                     connections: int, cookie: str) -> float | None:
     """Requests/s of /healthz and of the front page drawn (no page cache) for a visitor
     and for a member; returns the member's share of /healthz's."""
-    port = _free_port()
+    port = gunicorn.free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY,
            "SEARCH_INDEX_DIR": str(Path(folder) / "index"), "MAIL_BACKEND": "console",
            "RATELIMIT_ENABLED": "false", "PAGE_CACHE_SECONDS": "0"}
@@ -367,14 +366,14 @@ def _under_gunicorn(database_url: str, folder: str, seconds: float, workers: int
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers),
                "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    previous = {sig: signal.signal(sig, _stop_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, gunicorn.stop_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        _wait_until_up(server, port)
+        gunicorn.wait_until_up(server, port, GUNICORN_START_SECONDS)
         # warm-up: every worker imports templates and opens its connection
         loadgen.measure(port, routes, 1.0, connections=connections)
         results = loadgen.measure(port, routes, seconds, connections=connections)
     finally:
-        _stop(server)
+        gunicorn.stop(server)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -393,43 +392,6 @@ def _under_gunicorn(database_url: str, folder: str, seconds: float, workers: int
     print(f"Load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")
     return results["/ (member, drawn)"].per_second / baseline
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_up(server: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + GUNICORN_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode} before serving")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer within {GUNICORN_START_SECONDS:.0f} s")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """TERM the whole process group (master and workers), KILL it if it lingers."""
-    if server.poll() is not None:
-        return
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=5)
-    except ProcessLookupError:
-        pass
-
-
-def _stop_on_signal(signum, frame):
-    raise SystemExit(128 + signum)  # unwinds through the finally that stops gunicorn
 
 
 if __name__ == "__main__":
