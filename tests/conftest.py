@@ -14,7 +14,9 @@ import os
 import shutil
 
 import pytest
+from flask import Flask
 from flask_migrate import upgrade
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 
 from forum import create_app
@@ -28,6 +30,64 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # thread outliving its test would query the database while the next test empties it (on
 # PostgreSQL, TRUNCATE then deadlocks). Tests of the background indexer ask for it explicitly.
 os.environ.setdefault("SEARCH_INDEXER", "inline")
+
+
+def _share_url_builders() -> None:
+    """Compile each route's URL builder once per test process, not once per app.
+
+    The suite builds a new app for nearly every test, and werkzeug compiles two
+    small Python functions per route from an AST as each app registers its
+    ~90 routes: 90% of ``create_app``'s time. The generated function depends
+    only on the rule's parsed parts and defaults (the rule itself is its first
+    argument), so apps can share it; this changes nothing a test can observe.
+    """
+    from werkzeug.routing.rules import Rule
+    compile_builder = Rule._compile_builder
+    compiled: dict = {}
+
+    def shared(self, append_unknown=True):
+        key = (self.rule, tuple(self._trace), repr(sorted((self.defaults or {}).items())), append_unknown)
+        builder = compiled.get(key)
+        if builder is None:
+            builder = compiled[key] = compile_builder(self, append_unknown)
+        return builder
+
+    Rule._compile_builder = shared
+
+
+class _SharedBytecodeCache(BytecodeCache):
+    """Jinja's compiled templates, kept in memory for every app of the test process.
+
+    Each app has its own Jinja environment, which would parse and compile every
+    template it draws again; Jinja's own bytecode cache (keyed by template name
+    and source checksum) lets the next app load the code instead.
+    """
+
+    def __init__(self):
+        self.codes: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.codes:
+            bucket.bytecode_from_string(self.codes[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.codes[bucket.key] = bucket.bytecode_to_string()
+
+
+def _share_compiled_templates() -> None:
+    cache = _SharedBytecodeCache()
+    create_environment = Flask.create_jinja_environment
+
+    def with_shared_cache(self):
+        environment = create_environment(self)
+        environment.bytecode_cache = cache
+        return environment
+
+    Flask.create_jinja_environment = with_shared_cache
+
+
+_share_url_builders()
+_share_compiled_templates()
 
 
 def _postgres_url() -> str:
@@ -84,6 +144,9 @@ def postgres_database():
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
+            # Tests never need a commit to survive a crash of the server: not waiting for the
+            # WAL on disk makes each commit about ten times cheaper (for connections made from now).
+            conn.execute(text(f'ALTER DATABASE "{engine.url.database}" SET synchronous_commit TO off'))
         engine.dispose()
     except Exception as error:  # any reason the server cannot be used
         pytest.skip(f"PostgreSQL not reachable at {url} ({type(error).__name__}); "
@@ -119,9 +182,17 @@ def app(database_url, tmp_path):
 
 
 def _empty_tables() -> None:
-    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    """Delete every row (children first) and restart every sequence at 1.
+
+    Not TRUNCATE: it gives each of the thirty tables a new file and waits for
+    them on disk, about half a second per test whatever the tables hold, where
+    DELETE of the few rows a test wrote costs milliseconds.
+    """
+    deletes = "; ".join(f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables))
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.exec_driver_sql(deletes)
+        conn.exec_driver_sql("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                             "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace")
 
 
 @pytest.fixture
