@@ -15,9 +15,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
+from markupsafe import Markup, escape
 
 from forum.database import utcnow
+from forum.templating import quick_url
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # BibTeX/LaTeX characters that would change the meaning of a field, and their escapes.
@@ -92,3 +94,20 @@ def _key(prefix: str, ident: int) -> str:
 
 def _site() -> str:
     return current_app.config["FORUM_SITE_NAME"]
+
+
+def cite_box(kind: str, ident: int) -> Markup:
+    """The "Cite" disclosure under a thread or a reply: its permalink and the two downloads.
+
+    Python rather than a Jinja macro: a thread page draws one per reply, and a
+    macro call (a new context each time) cost more than the rest of the reply's
+    markup. ``kind`` is "thread" or "post"; the id is an int, so nothing needs escaping.
+    """
+    name = "thread_id" if kind == "thread" else "post_id"
+    permalink = quick_url("threads.show" if kind == "thread" else "threads.permalink", **{name: ident})
+    bibtex_url = quick_url(f"opendata.cite_{kind}_bibtex", **{name: ident})
+    csl_url = quick_url(f"opendata.cite_{kind}_csl", **{name: ident})
+    return Markup(f'<details class="cite">\n  <summary>Cite</summary>\n'
+                  f'  <p>Permalink: <code>{escape(request.host_url.rstrip("/"))}{permalink}</code></p>\n'
+                  f'  <p>Download a citation: <a href="{bibtex_url}" download>BibTeX</a>\n'
+                  f'    · <a href="{csl_url}" download>CSL-JSON</a></p>\n</details>')

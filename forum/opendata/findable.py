@@ -78,6 +78,8 @@ def content_license() -> str:
 
 
 def register(app) -> None:
+    from forum.opendata.cite import cite_box
+    app.add_template_global(cite_box)
     app.add_template_filter(plain_excerpt)
     app.add_template_global(thread_json_ld)
     app.add_template_global(content_license)

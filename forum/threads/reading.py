@@ -41,6 +41,16 @@ def last_read(user, thread_id: int) -> datetime | None:
         ThreadRead.user_id == user.id, ThreadRead.thread_id == thread_id))
 
 
+def visit_is_news(last_read: datetime | None, thread: Thread) -> bool:
+    """Whether a visit now must be written: a first visit, or replies since the last.
+
+    When nothing was posted since ``last_read``, moving it to now changes no
+    count and no marker (both compare reply dates with it), so a member
+    re-reading an unchanged thread costs no write.
+    """
+    return last_read is None or thread.last_activity_at is None or last_read < thread.last_activity_at
+
+
 def record_visit(user, thread_id: int, at: datetime | None = None) -> None:
     """Remember that ``user`` read the thread now (see the module docstring for why a GET may)."""
     if not user.is_authenticated:

@@ -86,7 +86,8 @@ def show(thread_id: int, slug: str | None = None):
                            last_read=last_read, first_unread=_first_unread(tree, last_read),
                            form=ReplyForm(formdata=None), confirm=ConfirmForm(),
                            vote_form=VoteForm(), stances=STANCES, sorts=ranking.REPLY_SORTS)
-    reading.record_visit(current_user, thread.id)
+    if reading.visit_is_news(last_read, thread):
+        reading.record_visit(current_user, thread.id)
     return page
 
 

@@ -7,7 +7,7 @@ from forum.extensions import db
 from forum.threads.models import Post
 from forum.threads.reading import ThreadRead
 from tests.factories import make_reply, make_thread, make_user
-from tests.querycount import count_queries
+from tests.querycount import count_queries, statements_of
 
 
 def _backdate_visit(app, user, thread, minutes=10):
@@ -75,3 +75,23 @@ def test_unread_counts_cost_one_query_whatever_the_list(app, client, login):
             make_reply(thread, other, "New here")
     many, page = count_queries(app, client, "/?tab=new")
     assert many == few and page.count(">1 new</a>") == 6
+
+
+def test_re_reading_an_unchanged_thread_writes_nothing(app, client, login):
+    with app.app_context():
+        reader, other = make_user(), make_user()
+        thread = make_thread(other, title="Read twice")
+        make_reply(thread, other, "Said before the first visit")
+    login(reader)
+    url = f"/t/{thread.id}/{thread.slug}"
+    client.get(url)
+    with app.app_context():
+        first_visit = db.session.scalar(select(ThreadRead.read_at))
+    statements, _page = statements_of(app, client, url)
+    assert [sql for sql in statements if "thread_reads" in sql and not sql.lstrip().startswith("SELECT")] == []
+    with app.app_context():
+        assert db.session.scalar(select(ThreadRead.read_at)) == first_visit
+        make_reply(thread, other, "Said after it")
+    client.get(url)
+    with app.app_context():
+        assert db.session.scalar(select(ThreadRead.read_at)) > first_visit
