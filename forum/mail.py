@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import ssl
 import sys
@@ -295,7 +296,11 @@ class _SMTPSession:
             self.smtp = self._connect()
         try:
             if isinstance(message, RawMessage):
-                self.smtp.sendmail(message.sender, list(message.recipients), message.data)
+                self.smtp.ehlo_or_helo_if_needed()
+                if self.smtp.has_extn("pipelining"):
+                    _sendmail_pipelined(self.smtp, message)
+                else:
+                    self.smtp.sendmail(message.sender, list(message.recipients), message.data)
             else:
                 self.smtp.send_message(message)
         except (smtplib.SMTPServerDisconnected, ConnectionError) as error:
@@ -353,6 +358,66 @@ class _SMTPSession:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):
                 smtp.close()
+
+
+def _sendmail_pipelined(smtp: smtplib.SMTP, message: RawMessage) -> None:
+    """``smtp.sendmail`` for a prepared message, in two round trips rather than four.
+
+    Why: sending a digest is a conversation per reader (MAIL, RCPT, DATA, the
+    text), and on loopback each exchange costs more than the message itself.
+    With the server's PIPELINING (RFC 2920) MAIL, RCPT and DATA go in one
+    write and their replies are read together; the text follows the 354. The
+    replies are checked in smtplib's order and refusals raise smtplib's own
+    exceptions, so the caller cannot tell the two paths apart.
+    """
+    size = f" SIZE={len(message.data)}" if smtp.has_extn("size") else ""
+    commands = [f"MAIL FROM:{_envelope_address(message.sender)}{size}\r\n",
+                *(f"RCPT TO:{_envelope_address(address)}\r\n" for address in message.recipients),
+                "DATA\r\n"]
+    smtp.send("".join(commands))
+    replies = [smtp.getreply() for _ in commands]
+    sender, recipients, data = replies[0], replies[1:-1], replies[-1]
+    if sender[0] != 250:
+        _abandon(smtp, replies)
+        raise smtplib.SMTPSenderRefused(sender[0], sender[1], message.sender)
+    refused = {address: reply for address, reply in zip(message.recipients, recipients)
+               if reply[0] not in (250, 251)}
+    if len(refused) == len(message.recipients):
+        _abandon(smtp, replies)
+        raise smtplib.SMTPRecipientsRefused(refused)
+    if data[0] != 354:
+        _abandon(smtp, replies)
+        raise smtplib.SMTPDataError(*data)
+    text = message.data.replace(b"\n.", b"\n..")  # dot-stuffing; the data has CRLF line ends
+    if text.startswith(b"."):
+        text = b"." + text
+    smtp.send(text + (b".\r\n" if text.endswith(b"\r\n") else b"\r\n.\r\n"))
+    code, reply = smtp.getreply()
+    if code != 250:
+        _abandon(smtp, [(code, reply)])
+        raise smtplib.SMTPDataError(code, reply)
+
+
+_PLAIN_ADDRESS = re.compile(r"[^<>()\[\]\\,;:@\s\"]+@[^<>()\[\]\\,;:@\s\"]+")
+
+
+def _envelope_address(address: str) -> str:
+    """``<address>`` as smtplib writes it, without its parser for the plain addresses we send to."""
+    return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
+
+
+def _abandon(smtp: smtplib.SMTP, replies: list[tuple[int, bytes]]) -> None:
+    """After a refusal: hang up on a 421, as smtplib does; else end an accepted DATA and RSET."""
+    if any(code == 421 for code, _ in replies):
+        smtp.close()
+        return
+    try:
+        if replies[-1][0] == 354:  # DATA accepted although nobody is to receive it
+            smtp.send(b".\r\n")
+            smtp.getreply()
+        smtp.rset()
+    except smtplib.SMTPServerDisconnected:
+        pass
 
 
 def _quietly_close(smtp: smtplib.SMTP | None) -> None:

@@ -11,6 +11,12 @@ tests assert on what arrived:
     smtp_server.connections   how many SMTP sessions said EHLO/HELO
     smtp_server.fail_next(n, code=451)  refuse the next n messages with that reply
     smtp_server.drop_next(n)  hang up, without replying, at the end of the next n messages
+    smtp_server.refuse(address)  answer 550 to RCPT TO that address
+    smtp_server.pipelining    whether EHLO offers PIPELINING (RFC 2920); True unless set False
+
+aiosmtpd reads commands one line at a time, so it serves a pipelining client
+correctly; it just does not say so. The fixture says so, so that tests run the
+pipelined path the digest takes against real mail servers.
 
 Why a free port chosen up front rather than port 0: aiosmtpd's Controller
 checks the server is up by connecting to ``self.port``, which fails for 0.
@@ -38,6 +44,8 @@ class RecordingHandler:
         self.connections = 0
         self._failures: list[str] = []  # replies for the next messages, in order
         self._lock = threading.Lock()  # the server runs in its own thread
+        self.pipelining = True
+        self.refused: set[str] = set()
 
     def fail_next(self, n: int = 1, code: int = 451) -> None:
         with self._lock:
@@ -53,7 +61,16 @@ class RecordingHandler:
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self._count_connection(session, hostname)
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 No such mailbox (test server)"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     def _count_connection(self, session, hostname) -> None:
         # A STARTTLS client says EHLO twice on one connection: count it once.
@@ -107,6 +124,17 @@ class SMTPTestServer:
 
     def drop_next(self, n: int = 1) -> None:
         self.handler.drop_next(n)
+
+    def refuse(self, address: str) -> None:
+        self.handler.refused.add(address)
+
+    @property
+    def pipelining(self) -> bool:
+        return self.handler.pipelining
+
+    @pipelining.setter
+    def pipelining(self, offered: bool) -> None:
+        self.handler.pipelining = offered
 
     def start(self) -> None:
         self.controller.start()

@@ -183,7 +183,9 @@ def raw(n: int = 0) -> mail.RawMessage:
     return mail.RawMessage("forum@example.org", (f"reader{n}@example.org",), data.encode(), f"<raw{n}@example.org>")
 
 
-def test_raw_messages_go_out_as_they_are_over_one_connection(smtp_app, smtp_server):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_raw_messages_go_out_as_they_are_over_one_connection(smtp_app, smtp_server, pipelining):
+    smtp_server.pipelining = pipelining
     messages = [raw(0), build_message("other@example.org", "Built", "Body"), raw(1)]
 
     results = list(send_many(messages))
@@ -198,13 +200,54 @@ def test_raw_messages_go_out_as_they_are_over_one_connection(smtp_app, smtp_serv
     assert smtp_server.connections == 1
 
 
-def test_a_refused_raw_message_fails_alone(smtp_app, smtp_server):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_a_refused_raw_message_fails_alone(smtp_app, smtp_server, pipelining):
+    smtp_server.pipelining = pipelining
     smtp_server.fail_next(1, code=550)
 
     results = list(send_many([raw(0), raw(1)]))
 
     assert "550" in str(results[0][1]) and results[1][1] is None
     assert [m["Subject"] for m in smtp_server.messages] == ["Raw 1"]
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_a_refused_recipient_fails_its_raw_message_alone(smtp_app, smtp_server, pipelining):
+    smtp_server.pipelining = pipelining
+    smtp_server.refuse("reader0@example.org")
+
+    results = list(send_many([raw(0), raw(1), raw(2)]))
+
+    assert "refused the recipients: reader0@example.org: 550" in str(results[0][1])
+    assert [error for _message, error in results[1:]] == [None, None]
+    assert [m["Subject"] for m in smtp_server.messages] == ["Raw 1", "Raw 2"]
+    assert smtp_server.connections == 1  # the refusal did not cost the connection
+
+
+@pytest.mark.parametrize("drop", ["drop_next", "fail_next_421"])
+def test_a_raw_message_dropped_mid_pipeline_is_sent_again_on_a_new_connection(smtp_app, smtp_server, drop):
+    if drop == "drop_next":
+        smtp_server.drop_next(1)
+    else:
+        smtp_server.fail_next(1, code=421)
+
+    results = list(send_many([raw(0), raw(1)]))
+
+    assert [error for _message, error in results] == [None, None]
+    assert [m["Subject"] for m in smtp_server.messages] == ["Raw 0", "Raw 1"]
+    assert smtp_server.connections == 2
+
+
+def test_dots_and_line_ends_survive_the_pipelined_path(smtp_app, smtp_server):
+    body = ".leading dot\r\n..two dots\r\nmiddle . dot\r\n.\r\nno final line end"
+    data = (f"From: forum@example.org\r\nTo: reader@example.org\r\nSubject: Dots\r\n"
+            f"Message-ID: <dots@example.org>\r\n\r\n{body}").encode()
+
+    results = list(send_many([mail.RawMessage("forum@example.org", ("reader@example.org",), data,
+                                              "<dots@example.org>")]))
+
+    assert results[0][1] is None
+    assert smtp_server.envelopes[0].content == data + b"\r\n"  # a final line end, as smtplib adds
 
 
 def test_raw_messages_on_the_file_and_console_backends(tmp_path, capsys):
