@@ -14,12 +14,18 @@ neighbours, and in a one-thread process it equals the process's render CPU.
 The parsers are written so that no single step between two checks is more
 than linear in the input, which is what makes the checks enough.
 
+Garbage collection is not charged: a full collection of a large process can
+take longer than the whole budget, and it runs in whichever thread happened
+to allocate, whatever its text (``gc.callbacks`` time each collection that
+runs during a budget, and the deadline moves by that much).
+
 Budgets nest: an inner ``cpu_budget()`` (``render_markdown`` called by
 ``render_post_body``) shares the outer deadline, so a post's mentions pass
 and its render together stay within one budget.
 """
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -68,6 +74,7 @@ def cpu_budget(seconds: float | None = None) -> Iterator[None]:
         raise RenderTooComplex("it is nested too deeply") from None
     finally:
         _state.deadline = None
+        _state.collecting_since = None
 
 
 def check(reason: str | None = None) -> None:
@@ -75,3 +82,17 @@ def check(reason: str | None = None) -> None:
     deadline = getattr(_state, "deadline", None)
     if deadline is not None and time.thread_time() > deadline:
         raise RenderTooComplex(reason or _state.reason)
+
+
+def _exclude_collections(phase: str, info: dict) -> None:
+    """A ``gc`` callback: move the running budget's deadline by the time each collection took."""
+    if getattr(_state, "deadline", None) is None:
+        return
+    if phase == "start":
+        _state.collecting_since = time.thread_time()
+    elif getattr(_state, "collecting_since", None) is not None:
+        _state.deadline += time.thread_time() - _state.collecting_since
+        _state.collecting_since = None
+
+
+gc.callbacks.append(_exclude_collections)
