@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from functools import lru_cache
+from itertools import filterfalse
 
 from whoosh.analysis import (Analyzer, LowercaseFilter, RegexTokenizer, ShingleFilter,
                              StemFilter, StopFilter, Token)
@@ -40,24 +40,54 @@ _last = threading.local()  # the last string analyzed in this thread, and its wo
 _stemmers = threading.local()  # a PyStemmer object must not be shared between threads
 
 
-@lru_cache(maxsize=200_000)
-def stem_word(word: str) -> str:
-    """Snowball English (Porter2), the stemmer of PostgreSQL's ``english`` configuration, so
-    both engines agree: "generalizing" and "generalization" meet, "generative" stays apart."""
+def _snowball(word: str) -> str:
     stemmer = getattr(_stemmers, "english", None)
     if stemmer is None:
         stemmer = _stemmers.english = Stemmer.Stemmer("english")
     return stemmer.stemWord(word)
 
 
+class _StemCache(dict):
+    """word -> stem, filled on first sight. A plain dict so that looking up a known word
+    is one C call (``map(STEMS.__getitem__, words)`` runs no Python per word), where
+    ``functools.lru_cache`` costs a Python-level call per word: analysis is most of a
+    rebuild and of a phrase check on the stored text. Emptied when it grows past
+    ``MAX_STEMS`` words, so odd input (random strings) cannot grow it for ever."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= MAX_STEMS:
+            self.clear()
+        stem = self[word] = _snowball(word)
+        return stem
+
+
+MAX_STEMS = 500_000
+STEMS = _StemCache()
+_stem = STEMS.__getitem__
+_is_stop = STOP_WORDS.__contains__
+
+
+def stem_word(word: str) -> str:
+    """Snowball English (Porter2), the stemmer of PostgreSQL's ``english`` configuration, so
+    both engines agree: "generalizing" and "generalization" meet, "generative" stays apart."""
+    return _stem(word)
+
+
 def _words(value: str, morph: bool) -> list[str]:
-    """Lower-cased words without stop words, stemmed unless ``morph`` is False."""
+    """Lower-cased words without stop words, stemmed unless ``morph`` is False.
+
+    Every step is a C-level loop (``findall``, ``filterfalse``, ``map``): no Python code
+    runs per word. ASCII text is lower-cased whole before it is split, which gives the
+    same words; other text is split first, as Whoosh's chain does (lower-casing some
+    characters, e.g. "İ", changes what ``\\w+`` matches)."""
     cached = getattr(_last, "entry", None)
     if cached is not None and cached[0] is value and cached[1] == morph:
         return cached[2]
-    words = [w for w in (m.lower() for m in TOKEN.findall(value)) if w not in STOP_WORDS]
-    if morph:
-        words = [stem_word(w) for w in words]
+    if value.isascii():
+        found = TOKEN.findall(value.lower())
+    else:
+        found = list(map(str.lower, TOKEN.findall(value)))
+    words = list(map(_stem, filterfalse(_is_stop, found)) if morph else filterfalse(_is_stop, found))
     _last.entry = (value, morph, words)
     return words
 
