@@ -39,7 +39,7 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
-from forum.search.whoosh.wquery import PhraseCheck
+from forum.search.whoosh.wquery import DateFilter, PhraseCheck
 
 SCORED_FIELDS = frozenset({"text", "shingles"})
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -65,7 +65,7 @@ def _parts(wquery):
         else:
             flat.append(part)
     checks = [p for p in flat if isinstance(p, PhraseCheck)]
-    ranges = [p for p in flat if isinstance(p, wq.DateRange) and p.fieldname == "created"]
+    ranges = [p for p in flat if isinstance(p, DateFilter)]
     required = [p for p in flat if not isinstance(p, PhraseCheck)
                 and not any(p is r for r in ranges)]
     if not (required or ranges) or not all(isinstance(p, wq.Term) or _is_scored_group(p)
@@ -104,6 +104,17 @@ def _intersect(id_lists: list[np.ndarray]) -> np.ndarray:
             break
         candidates = candidates[_contains(ids, candidates)]
     return candidates
+
+
+def documents_in_range(reader, query: DateFilter) -> np.ndarray:
+    """Document numbers (of ``reader``) whose date column is in ``query``'s range, deletions
+    left out: a ``DateFilter`` on Whoosh's path."""
+    found = []
+    for leaf, offset in reader.leaf_readers():
+        everything = np.arange(leaf.doc_count_all(), dtype=np.int64)
+        found.append(_without_deleted(leaf, everything[_in_range(leaf, query, everything)])
+                     + offset)
+    return np.concatenate(found) if found else _NONE
 
 
 def _without_deleted(reader, candidates: np.ndarray) -> np.ndarray:
