@@ -108,7 +108,7 @@ class _FieldPostings:
 
 
 _sub = int.__sub__
-COMPRESS_MIN_BYTES = 64  # a block's pickle shorter than this is written as it is
+COMPRESS_MIN_POSTINGS = 16  # a block of fewer postings is written uncompressed
 
 
 class _ArrayPostingsWriter(W3PostingsWriter):
@@ -118,11 +118,12 @@ class _ArrayPostingsWriter(W3PostingsWriter):
     block layout, pickles and term statistics of whoosh-reloaded 2.7.5, which the
     tests compare with Whoosh's own output), with C-level calls on each block's
     lists (``map``, ``min``, ``max``, ``array``) instead of Python code per
-    posting. One difference, which readers already handle: a block whose pickle is
-    under ``COMPRESS_MIN_BYTES`` is not compressed (each block says whether it is).
-    Whoosh means to do the same for pickles under 20 bytes, but a bug in
+    posting. One difference, which readers already handle: a block of fewer than
+    ``COMPRESS_MIN_POSTINGS`` postings is not compressed (each block says whether it
+    is). Whoosh means to skip compression for tiny pickles too, but a bug in
     ``_write_block`` compresses every block; most terms have one or two postings,
-    and compressing their few bytes was a tenth of a rebuild."""
+    whose compressed pickle is hardly smaller, and compressing them was a tenth of a
+    rebuild."""
 
     def write_term(self, docs: list, freqs: list, boost: float, values: bytes | None,
                    lengths: list | None) -> None:
@@ -160,7 +161,7 @@ class _ArrayPostingsWriter(W3PostingsWriter):
             block_values = None if values is None else \
                 values[start * size:(start + len(block)) * size]
             data = dumps((deltas, mini, block_values), 2)
-            compression = self._compression if len(data) >= COMPRESS_MIN_BYTES else 0
+            compression = self._compression if len(block) >= COMPRESS_MIN_POSTINGS else 0
             if compression:
                 data = zlib.compress(data, compression)
             header = dumps((len(block), block[-1], maxweight, compression,
