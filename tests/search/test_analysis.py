@@ -94,3 +94,22 @@ def test_snippet_marks_phrases_as_one_and_only_where_the_words_follow(text, term
     html = snippet(text, frozenset(terms), phrases=tuple(phrases))
     assert re.findall(r"<mark>(.*?)</mark>", html) == marked
     assert "<fast>" not in html  # escaped
+
+
+def test_the_phrase_check_on_ascii_text_agrees_with_analyzing_the_whole_text():
+    """``has_phrase`` stems only the words that start like the phrase; it must answer as the
+    whole analyzed text does, stop words between the words, hyphens and odd forms included."""
+    import random
+    from forum.search.whoosh.analysis import _has_phrase_analyzed, analyzed
+    vocabulary = ("generalization generalizing generalize general dying die lying ties skies sky "
+                  "happy happiness possibility possible the of and a in gradient-descent descent "
+                  "x_1 Gradient GRADIENT 2301 self-attention attention O'Neil early ugly").split()
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(3000):
+        text = rng.choice([" ", ", ", "-", ".\n"]).join(rng.choices(vocabulary, k=rng.randint(1, 12)))
+        words = analyzed(" ".join(rng.choices(vocabulary, k=rng.randint(1, 3))))
+        if words:
+            checked += 1
+            assert has_phrase(text, words) is _has_phrase_analyzed(text, words), (text, words)
+    assert checked > 2000
