@@ -8,12 +8,12 @@ ninety postings, so that was nine tenths of a rebuild's time. ``BulkWriter``
 writes a fresh segment (a rebuild's only kind of write) in three steps instead:
 
 1. per document, each indexed field's terms are appended as term numbers to
-   flat arrays (the word fields' words come from ``analysis.py``'s one-pass
+   flat lists (the word fields' words come from ``analysis.py``'s one-pass
    analyzer; a word's number is one C-level dict lookup);
 2. at commit, each field's (term, document) pairs are sorted and counted in NumPy;
-3. each term's postings are written in blocks by Whoosh's own
-   ``W3PostingsWriter`` (same block layout, pickling, compression and term
-   statistics), handed whole arrays instead of one posting at a time.
+3. each term's postings are written in Whoosh's block format (``_TermWriter``:
+   the same bytes as ``W3PostingsWriter``, with the same term statistics), a
+   term at a time instead of a posting at a time.
 
 The per-document part (stored fields, columns, field lengths) still goes
 through Whoosh's per-document writer, as ``SegmentWriter.add_document`` does.
@@ -33,8 +33,8 @@ import numpy as np
 from whoosh import fields, formats
 from whoosh.analysis import (CommaSeparatedTokenizer, CompositeAnalyzer, IDTokenizer,
                              LowercaseFilter, RegexTokenizer, SpaceSeparatedTokenizer, StripFilter)
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3PostingsWriter
-from whoosh.system import pack_int
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -108,35 +108,48 @@ class _FieldPostings:
 
 
 _sub = int.__sub__
+_TERM_INFO = W3TermInfo._struct
 COMPRESS_MIN_POSTINGS = 16  # a block of fewer postings is written uncompressed
 
 
-class _ArrayPostingsWriter(W3PostingsWriter):
-    """Whoosh's postings writer, given a term's postings whole.
+class _TermWriter:
+    """Writes one field's terms as ``W3FieldWriter`` and ``W3PostingsWriter`` would.
 
-    Writes what ``W3PostingsWriter.add_posting`` and ``_write_block`` would (the
-    block layout, pickles and term statistics of whoosh-reloaded 2.7.5, which the
-    tests compare with Whoosh's own output), with C-level calls on each block's
-    lists (``map``, ``min``, ``max``, ``array``) instead of Python code per
-    posting. One difference, which readers already handle: a block of fewer than
-    ``COMPRESS_MIN_POSTINGS`` postings is not compressed (each block says whether it
-    is). Whoosh means to skip compression for tiny pickles too, but a bug in
-    ``_write_block`` compresses every block; most terms have one or two postings,
-    whose compressed pickle is hardly smaller, and compressing them was a tenth of a
-    rebuild."""
+    The same bytes those classes write (whoosh-reloaded 2.7.5's block layout, pickles,
+    block and term statistics, and term index entries; a test compares the result with
+    Whoosh's own writer), with C-level calls on each block's lists (``map``, ``min``,
+    ``max``, ``array``) instead of Python code per posting, and without the objects
+    Whoosh makes per term (a term info, a block buffer) and the ``tell()`` calls per
+    block: most terms have one or two postings, so per-term costs were most of a
+    rebuild's writing. One difference, which readers already handle: a block of fewer
+    than ``COMPRESS_MIN_POSTINGS`` postings is not compressed (each block says whether
+    it is). Whoosh means to skip compression for tiny pickles too, but a bug in
+    ``_write_block`` compresses every block, and compressing those few bytes was a
+    tenth of a rebuild."""
 
-    def write_term(self, docs: list, freqs: list, boost: float, values: bytes | None,
-                   lengths: list | None) -> None:
-        """``values``: the postings' value bytes, ``self._value_size`` each, or None;
-        ``lengths``: each document's field length as a reader gives it back (0: none)."""
-        limit, size, info, postfile = self._blocklimit, self._value_size, self._terminfo, \
-            self._postfile
-        for start in range(0, len(docs), limit):
+    def __init__(self, fieldwriter, fieldid: int, codec, value_size: int):
+        self.postfile, self.terms = fieldwriter._postfile, fieldwriter._tindex
+        self.prefix = pack_ushort(fieldid)
+        self.limit, self.compression = codec._blocklimit, codec._compression
+        self.value_size = value_size
+        self.offset = self.postfile.tell()
+
+    def write(self, term: bytes, docs: list, freqs: list, boost: float, values: bytes | None,
+              lengths: list | None) -> None:
+        """``values``: the postings' value bytes, ``value_size`` each, or None; ``lengths``:
+        each document's field length as a reader gives it back (0: none)."""
+        limit, size = self.limit, self.value_size
+        start_offset = self.offset
+        weight_sum, count = 0.0, len(docs)
+        term_min = None
+        term_max, term_maxweight = 0, 0
+        chunks = [WHOOSH3_HEADER_MAGIC]
+        for start in range(0, count, limit):
             block = docs[start:start + limit]
             counts = freqs[start:start + limit]
             deltas = (block[0], *map(_sub, block[1:], block)) if len(block) > 1 else (block[0],)
             low, high = min(counts), max(counts)
-            weights = array("f", counts if boost == 1.0 else [count * boost for count in counts])
+            weights = array("f", counts if boost == 1.0 else [c * boost for c in counts])
             if low != high:
                 mini = tuple(weights)
             else:
@@ -148,31 +161,32 @@ class _ArrayPostingsWriter(W3PostingsWriter):
                 if known:
                     minlength, maxlength = min(known), max(known)
             # the term's statistics, as W3TermInfo.add_block gathers them
-            info._weight += sum(weights)
-            info._df += len(block)
-            info._minlength = minlength if info._minlength is None \
-                else min(info._minlength, minlength)
-            info._maxlength = max(info._maxlength, maxlength)
-            info._maxweight = max(info._maxweight, maxweight)
-            if info._minid is None:
-                info._minid = block[0]
-            info._maxid = block[-1]
+            weight_sum += sum(weights)
+            term_min = minlength if term_min is None else min(term_min, minlength)
+            term_max = max(term_max, maxlength)
+            term_maxweight = max(term_maxweight, maxweight)
             # the block, as W3PostingsWriter._write_block writes it
             block_values = None if values is None else \
                 values[start * size:(start + len(block)) * size]
             data = dumps((deltas, mini, block_values), 2)
-            compression = self._compression if len(block) >= COMPRESS_MIN_POSTINGS else 0
+            compression = self.compression if len(block) >= COMPRESS_MIN_POSTINGS else 0
             if compression:
                 data = zlib.compress(data, compression)
             header = dumps((len(block), block[-1], maxweight, compression,
                             length_to_byte(minlength), length_to_byte(maxlength)), 2)
             size_field = len(header) + len(data)
-            if start + limit >= len(docs):
-                size_field = -size_field  # the last block
-            postfile.write((b"" if self._blockcount else WHOOSH3_HEADER_MAGIC)
-                           + pack_int(size_field) + header + data)
-            self._blockcount += 1
-        self._ids = ()  # nothing left for finish_postings to write
+            chunks.append(pack_int(-size_field if start + limit >= count else size_field))
+            chunks.append(header)
+            chunks.append(data)
+        written = b"".join(chunks)
+        self.postfile.write(written)
+        self.offset += len(written)
+        # the term info, as W3TermInfo.to_bytes packs it, and its entry in the term index
+        info = _TERM_INFO.pack(False, weight_sum, count,
+                               0 if term_min is None else length_to_byte(term_min),
+                               length_to_byte(term_max), term_maxweight, docs[0], docs[-1])
+        self.terms.add(self.prefix + term,
+                       info + pack_long(start_offset) + pack_int(self.offset - start_offset))
 
 
 _COMMAS = CommaSeparatedTokenizer().items[0].expression
@@ -290,22 +304,15 @@ class BulkWriter(SegmentWriter):
                     fmt, (formats.Frequency, formats.Existence)):
                 raise TypeError(f"BulkWriter cannot write field {name!r} ({type(fmt).__name__})")
             writer.start_field(name, field)
-            codec = self.codec
-            postings_writer = writer._postwriter = _ArrayPostingsWriter(
-                writer._postfile, blocklimit=codec._blocklimit,
-                compression=codec._compression, inlinelimit=codec._inlinelimit)
-            postings_writer._value_size = size or 0
+            terms_out = _TermWriter(writer, writer._fieldid, self.codec, size)
             to_bytes = (lambda term: term) if self._fields[name][1] == "field" \
                 else (lambda term: field.to_bytes(term))
             boost = fmt.field_boost
             terms, docs, freqs = self._postings[name].sorted_postings(to_bytes)
             values = np.array(freqs, dtype=">u4").tobytes() if size == 4 else None
             for tbytes, start, end in terms:
-                writer.start_term(tbytes)
-                postings_writer.write_term(
-                    docs[start:end], freqs[start:end], boost,
-                    None if values is None else values[start * 4:end * 4], quantized)
-                writer.finish_term()
+                terms_out.write(tbytes, docs[start:end], freqs[start:end], boost,
+                                None if values is None else values[start * 4:end * 4], quantized)
             writer.finish_field()
         self._postings.clear()
         writer.close()
