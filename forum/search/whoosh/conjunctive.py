@@ -152,6 +152,8 @@ def _postings(reader, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
             return found
     found = _read_postings(reader, fieldname, text)
     if len(found[0]) >= CACHED_POSTINGS_MIN:
+        for array in found:  # shared from now on: a caller changing one in place would fail
+            array.setflags(write=False)
         _keep_decoded(key, found)
     return found
 
