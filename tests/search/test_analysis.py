@@ -113,3 +113,18 @@ def test_the_phrase_check_on_ascii_text_agrees_with_analyzing_the_whole_text():
             checked += 1
             assert has_phrase(text, words) is _has_phrase_analyzed(text, words), (text, words)
     assert checked > 2000
+
+
+@pytest.mark.parametrize("title", ["", "Généralisation of self-attention", "RL: A-B test"])
+def test_a_document_s_words_handed_to_the_analyzers_are_the_ones_they_would_find(title):
+    from forum.search.whoosh.analysis import _words
+    from forum.search.whoosh.index import spelling_words, to_whoosh_document
+    body = "İstanbul naïve Gradient-descent; the O'Brien x_1 networks.\nMixture of experts"
+    doc = {"key": "post:1", "kind": "reply", "title": title, "body": body, "extra": "2301.12345"}
+    out = to_whoosh_document(doc)
+    handed = _words(out["text"], morph=True)
+    fresh = _words("".join(list(out["text"])), morph=True)  # an equal string, not the same one
+    assert handed == fresh and handed
+    assert [t.text for t in whoosh_chain()(out["text"])] == fresh
+    assert out["spelling"] == spelling_words("".join(list(out["text"][len(title) + 1:] if title
+                                                         else out["text"])))

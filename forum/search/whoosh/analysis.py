@@ -93,6 +93,13 @@ def _words(value: str, morph: bool) -> list[str]:
     return words
 
 
+def remember_stems(value: str, words: list[str]) -> None:
+    """Tell ``_words`` that ``value``'s unstemmed words are ``words`` (as ``unstemmed_words``
+    gives them), so that analyzing ``value`` next only stems them. For a value joined from
+    parts already split: the words of ``"a\\nb"`` are those of ``a`` then those of ``b``."""
+    _last.entry = (value, True, list(map(_stem, words)))
+
+
 def _pairs(words: list[str], common: frozenset[str] | None = None) -> list[str]:
     if common is not None:  # only pairs of two common words (see FastWordAnalyzer)
         return [f"{a}{SHINGLE_SEPARATOR}{b}" for a, b in zip(words, words[1:])

@@ -44,8 +44,8 @@ from whoosh.index import LockError
 from forum.search.backend import ResultGroup, SearchPage, Snippet
 from forum.search.whoosh import conjunctive, grouping, patches
 from forum.search.whoosh.bulk import BulkWriter
-from forum.search.whoosh.analysis import (STOP_WORDS, analyzed, common_words, shingle_analyzer,
-                                          unstemmed_words, word_analyzer)
+from forum.search.whoosh.analysis import (STOP_WORDS, analyzed, common_words, remember_stems,
+                                          shingle_analyzer, unstemmed_words, word_analyzer)
 from forum.search.whoosh.wquery import highlight_terms, stored_text, term_text, to_whoosh_query
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,11 @@ MIN_CORRECTED_CHARS = 3
 def spelling_words(text: str, given: set[str] | None = None) -> str:
     """The distinct unstemmed words of ``text`` for the ``spelling`` field; with
     ``given``, only those not in it (which it then holds too)."""
-    found = set(unstemmed_words(text))
+    return _spelling(unstemmed_words(text), given)
+
+
+def _spelling(words: list[str], given: set[str] | None) -> str:
+    found = set(words)
     if given is not None:
         found -= given
         given |= found
@@ -168,11 +172,17 @@ def to_whoosh_document(doc: dict, spelled: set[str] | None = None) -> dict:
     # A title's words count twice, so a match in the title outweighs one in the body (one
     # field keeps a word one term look-up; both fields analyze the same string once).
     weighted = f"{doc['title']}\n{text}" if doc.get("title") else text
+    # The text is split into words once: its unstemmed words are the spelling field's, and
+    # stemmed (after the title's) they are what the text and shingles fields would find in
+    # ``weighted``, so the analyzers are handed them (a long review was split three times).
+    plain = unstemmed_words(text)
+    titled = unstemmed_words(doc["title"]) + plain if doc.get("title") else plain
+    remember_stems(weighted, titled)
     out = {
         "key": doc["key"], "kind": doc["kind"], "thread_id": doc.get("thread_id") or 0,
         "post_id": doc.get("post_id") or 0, "title": doc.get("title") or "",
         "body": doc.get("body") or "", "text": weighted, "shingles": weighted,
-        "spelling": spelling_words(text, spelled),
+        "spelling": _spelling(plain, spelled),
         "author": ",".join(doc.get("authors") or []), "tag": ",".join(doc.get("tags") or []),
         "paper": ",".join(doc.get("papers") or []), "repo": ",".join(doc.get("repos") or []),
         "score": int(doc.get("score") or 0),
