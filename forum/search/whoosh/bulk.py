@@ -55,7 +55,7 @@ class _TermNumbers(dict):
 
 
 class _FieldPostings:
-    """One field's postings as flat arrays: term number, document, frequency."""
+    """One field's postings as flat lists: term number, document, frequency."""
 
     def __init__(self):
         self.numbers = _TermNumbers()
