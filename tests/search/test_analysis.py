@@ -128,3 +128,20 @@ def test_a_document_s_words_handed_to_the_analyzers_are_the_ones_they_would_find
     assert [t.text for t in whoosh_chain()(out["text"])] == fresh
     assert out["spelling"] == spelling_words("".join(list(out["text"][len(title) + 1:] if title
                                                          else out["text"])))
+
+
+def test_highlighting_ascii_text_marks_what_stemming_every_word_marks():
+    """Snippets of ASCII text stem only the words that start like a searched term; the
+    marks must be those of stemming every word."""
+    import random
+    from forum.search.whoosh import snippets
+    from forum.search.whoosh.analysis import STOP_WORDS, TOKEN, analyzed, stem_word
+    vocabulary = ("generalization generalizing general dying die lying skies sky happy the of "
+                  "Gradient-descent descent x_1 GRADIENT 2301 self-attention O'Neil early").split()
+    rng = random.Random(5)
+    for _ in range(2000):
+        text = rng.choice([" ", ", ", "-", ".\n"]).join(rng.choices(vocabulary, k=rng.randint(1, 15)))
+        terms = frozenset(w for word in rng.choices(vocabulary, k=3) for w in analyzed(word))
+        every_word = [m.span() for m in TOKEN.finditer(text) if (w := m.group(0).lower())
+                      not in STOP_WORDS and stem_word(w) in terms]
+        assert snippets._matches(text, terms) == every_word, (text, terms)
