@@ -19,8 +19,11 @@ its text.
 """
 from __future__ import annotations
 
+import json
 import re
+import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from markupsafe import escape
 from sqlalchemy import text
@@ -33,6 +36,18 @@ HEADLINE_OPTIONS = (f'StartSel="{START}", StopSel="{STOP}", MaxWords=28, MinWord
                     'ShortWord=2, MaxFragments=1, FragmentDelimiter=" "')
 PLAIN_CHARS = 160  # the start of a text shown when nothing in it is marked
 ELLIPSIS = "…"
+
+# Ranking every match exactly costs a read of every matching row (its thread, its tsvector):
+# fine for a few thousand, not for a common word in a million posts. When the planner
+# expects more than ``EXACT_UP_TO`` matching documents, the groups are ranked among the
+# ``RECENT_MATCHES`` newest matches (a range on the ``created`` index narrows the GIN
+# index's matches before any row is read) and the count is an estimate, labelled "about".
+# Those recent matches' threads come first, in the sort's order; the threads with only
+# older matches follow, in the same order, on later pages (answered from every match), so
+# paging still reaches every thread. On a forum, the newest discussions of a common word
+# are the ones worth ranking first; a rarer word or a narrower filter is ranked exactly.
+EXACT_UP_TO = 2000
+RECENT_MATCHES = 1000
 
 GROUP_ORDER = {
     "relevance": "best DESC, newest DESC NULLS LAST, group_id DESC",
@@ -62,8 +77,8 @@ def _rank(q: Translated, sort: str = "relevance") -> str:
     return f"ts_rank('{RANK_WEIGHTS}', d.tsv, CAST(:marks AS tsquery), 1)"
 
 
-def _where(q: Translated, papers: bool) -> tuple[str, dict]:
-    where, params = q.where("d")
+def _where(q: Translated, papers: bool, *, indexed: bool = True) -> tuple[str, dict]:
+    where, params = q.where("d", indexed=indexed)
     kind = "paper" if papers else q.kind
     if kind is not None:
         where += " AND d.kind = :kind"
@@ -76,49 +91,144 @@ def _where(q: Translated, papers: bool) -> tuple[str, dict]:
 
 
 def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, snippets: int,
-            papers: bool) -> tuple[list[tuple[int, list[Hit]]], int]:
+            papers: bool) -> tuple[list[tuple[int, list[Hit]]], int, bool]:
     """The page's groups (thread or paper id, its matching documents best first, the first
-    ``snippets`` with their snippet), and how many groups match in all: one statement."""
+    ``snippets`` with their snippet), how many groups match in all, and whether that count
+    is exact. Up to about ``EXACT_UP_TO`` matching documents (the planner's estimate), every
+    match is ranked and counted; past it, the page is ranked among the ``RECENT_MATCHES``
+    newest matches and the count is an estimate."""
     where, params = _where(q, papers)
     group = "d.paper_id" if papers else "d.thread_id"
-    headline = (f"ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options), "
-                f"ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)"
-                if q.marks is not None else "NULL, NULL")
-    sql = f"""
-    WITH hits AS (
-        SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.created, d.score,
-               {_rank(q, sort)} AS rank
-        FROM search_documents d WHERE {where}
-    ), grouped AS (
-        SELECT group_id, max(rank) AS best, max(created) AS newest, max(score) AS top,
-               count(*) AS matches
-        FROM hits GROUP BY group_id
-    ), page AS (
-        SELECT group_id, count(*) OVER () AS total,
-               row_number() OVER (ORDER BY {GROUP_ORDER[sort]}) AS position
-        FROM grouped ORDER BY {GROUP_ORDER[sort]} LIMIT :limit OFFSET :offset
-    ), docs AS (
-        SELECT h.group_id, h.key, h.kind, h.post_id,
-               row_number() OVER (PARTITION BY h.group_id ORDER BY {DOC_ORDER[sort]}) AS place
-        FROM hits h JOIN page p ON p.group_id = h.group_id
-    )
-    SELECT p.group_id, p.total, x.key, x.kind, x.post_id, x.place, t.title, t.body, {headline}
-    FROM page p JOIN docs x ON x.group_id = p.group_id
-    LEFT JOIN search_texts t ON t.key = x.key AND x.place <= :snippets
-    ORDER BY p.position, x.place"""
     params.update(limit=per_page, offset=(page - 1) * per_page, snippets=snippets,
-                  options=HEADLINE_OPTIONS)
-    found: dict[int, list[Hit]] = {}
-    total = 0
-    for row in connection.execute(text(sql), params):
-        group_id, total, key, kind, post_id, place, title, body, body_mark, title_mark = row
-        html = (snippet_html(title or "", body or "", body_mark, title_mark, phrase=q.has_phrase)
-                if place <= snippets else None)
-        found.setdefault(group_id, []).append(Hit(group_id, key, kind, post_id, html))
+                  options=HEADLINE_OPTIONS, cutoff=None)
+    documents = _estimate(connection, where, params)
+    if documents > EXACT_UP_TO:
+        params["cutoff"] = _recent_cutoff(_histogram(connection), documents)
+        if params["cutoff"] is not None:
+            rows = connection.execute(text(_page_sql(q, sort, where, group, papers,
+                                                     recent_only=True)), params).all()
+            found, groups, recent_documents = _hits(rows, q, snippets)
+            if len(found) == per_page:  # the page is within the recent matches' threads
+                more = documents * groups / max(recent_documents, 1)
+                return found, max(groups + 1, _about(more)), False
+    # a page past the recent matches' threads, or few enough matches: every match, exactly
+    rows = connection.execute(text(_page_sql(q, sort, where, group, papers, recent_only=False)),
+                              params).all()
+    found, total, _ = _hits(rows, q, snippets)
     if not found and page > 1:  # past the end: still say how many there are
         total = connection.execute(text(f"SELECT count(DISTINCT {group}) FROM search_documents d "
                                         f"WHERE {where}"), params).scalar()
-    return list(found.items()), int(total or 0)
+    return found, total, True
+
+
+def _estimate(connection, where: str, params: dict) -> float:
+    """The planner's estimate of the matching documents (its statistics of the tsvectors'
+    words, of ``created`` and of the facets): a plan, not a read of the matches."""
+    plan = connection.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM search_documents d "
+                                   f"WHERE {where}"), params).scalar()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+_HISTOGRAMS: dict[str, tuple[float, str | None]] = {}  # database -> (read at, bounds)
+HISTOGRAM_FOR_S = 300.0  # ANALYZE (by autovacuum) changes it rarely: read it that often
+
+
+def _histogram(connection) -> str | None:
+    """The planner's histogram of ``search_documents.created`` (equal numbers of documents
+    between its bounds), as text; None before the table is first analyzed."""
+    database = str(connection.engine.url)
+    read_at, bounds = _HISTOGRAMS.get(database, (0.0, None))
+    if time.monotonic() - read_at > HISTOGRAM_FOR_S or bounds is None:
+        bounds = connection.execute(text(
+            "SELECT histogram_bounds::text FROM pg_stats WHERE schemaname = current_schema() "
+            "AND tablename = 'search_documents' AND attname = 'created'")).scalar()
+        _HISTOGRAMS[database] = (time.monotonic(), bounds)
+    return bounds
+
+
+def _headline(q: Translated) -> str:
+    return (f"ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options), "
+            f"ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)"
+            if q.marks is not None else "NULL, NULL")
+
+
+def _page_sql(q: Translated, sort: str, where: str, group: str, papers: bool, *,
+              recent_only: bool) -> str:
+    """One statement for the page.
+
+    ``hits``: the matches (those written since ``:cutoff`` only, with ``recent_only``: a
+    range of the ``created`` index ANDed with the GIN index's matches before any row is
+    read). ``grouped``/``page``: one group per thread (or paper); a group's order keys come
+    from its recent matches when it has any (``recent``), and such groups come first, so
+    a page answered from the recent matches alone and one answered from every match agree
+    on the order, and paging from one to the other skips and repeats nothing (without a
+    cutoff no match is recent and the keys are over every match). ``docs``: every matching
+    document of the page's groups only, read by their thread (the GIN index's match set is
+    not built twice), numbered best first; ``ts_headline`` for the first ``:snippets``."""
+    recent = "true" if recent_only else "coalesce(d.created >= :cutoff, false)"
+    docs_where, _ = _where(q, papers, indexed=papers)  # papers: their own small GIN index
+    return f"""
+    WITH hits AS (
+        SELECT {group} AS group_id, d.created, d.score, {_rank(q, sort)} AS rank,
+               {recent} AS recent
+        FROM search_documents d WHERE {where}{" AND d.created >= :cutoff" if recent_only else ""}
+    ), grouped AS (
+        SELECT group_id, bool_or(recent) AS tier,
+               coalesce(max(rank) FILTER (WHERE recent), max(rank)) AS best,
+               coalesce(max(created) FILTER (WHERE recent), max(created)) AS newest,
+               coalesce(max(score) FILTER (WHERE recent), max(score)) AS top,
+               count(*) AS matches
+        FROM hits GROUP BY group_id
+    ), page AS (
+        SELECT group_id, count(*) OVER () AS total, sum(matches) OVER () AS documents,
+               row_number() OVER (ORDER BY tier DESC, {GROUP_ORDER[sort]}) AS position
+        FROM grouped ORDER BY tier DESC, {GROUP_ORDER[sort]} LIMIT :limit OFFSET :offset
+    ), docs AS (
+        SELECT group_id, key, kind, post_id,
+               row_number() OVER (PARTITION BY group_id ORDER BY {DOC_ORDER[sort]}) AS place
+        FROM (SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.created, d.score,
+                     {_rank(q, sort)} AS rank
+              FROM search_documents d
+              WHERE {group} = ANY(ARRAY(SELECT group_id FROM page)) AND {docs_where}) d
+    )
+    SELECT p.group_id, p.total, x.key, x.kind, x.post_id, x.place, t.title, t.body,
+           {_headline(q)}, p.documents
+    FROM page p JOIN docs x ON x.group_id = p.group_id
+    LEFT JOIN search_texts t ON t.key = x.key AND x.place <= :snippets
+    ORDER BY p.position, x.place"""
+
+
+def _hits(rows, q: Translated, snippets: int) -> tuple[list[tuple[int, list[Hit]]], int, int]:
+    """Rows of a page statement to (groups with their hits, groups in all, documents in all)."""
+    found: dict[int, list[Hit]] = {}
+    total = documents = 0
+    for row in rows:
+        group_id, total, key, kind, post_id, place, title, body, body_mark, title_mark = row[:10]
+        documents = row[10] if len(row) > 10 else 0
+        html = (snippet_html(title or "", body or "", body_mark, title_mark, phrase=q.has_phrase)
+                if place <= snippets else None)
+        found.setdefault(group_id, []).append(Hit(group_id, key, kind, post_id, html))
+    return list(found.items()), int(total or 0), int(documents or 0)
+
+
+def _recent_cutoff(bounds: str | None, documents: float) -> datetime | None:
+    """The date from which about ``RECENT_MATCHES`` of the ``documents`` matching ones were
+    written, read off the planner's histogram of ``created`` (equal numbers of documents
+    between its bounds; matches taken as spread like all documents). None without one."""
+    if not bounds or not documents:
+        return None
+    edges = [datetime.fromisoformat(b.strip('"')) for b in bounds.strip("{}").split(",")]
+    share = min(1.0, RECENT_MATCHES / documents)  # of all documents, the newest this share
+    return edges[max(0, min(len(edges) - 1, int((1.0 - share) * (len(edges) - 1))))]
+
+
+def _about(value: float) -> int:
+    """An estimate to two significant figures: "about 4,100", not "about 4,137"."""
+    if value < 100:
+        return int(round(value))
+    digits = len(str(int(value))) - 2
+    return int(round(value, -digits))
 
 
 def snippet_html(title: str, body: str, body_mark: str | None, title_mark: str | None, *,
