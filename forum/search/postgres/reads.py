@@ -46,8 +46,8 @@ ELLIPSIS = "…"
 # older matches follow, in the same order, on later pages (answered from every match), so
 # paging still reaches every thread. On a forum, the newest discussions of a common word
 # are the ones worth ranking first; a rarer word or a narrower filter is ranked exactly.
-EXACT_UP_TO = 2000
-RECENT_MATCHES = 1000
+EXACT_UP_TO = 1000
+RECENT_MATCHES = 500
 
 GROUP_ORDER = {
     "relevance": "best DESC, newest DESC NULLS LAST, group_id DESC",
@@ -164,14 +164,21 @@ def _page_sql(q: Translated, sort: str, where: str, group: str, papers: bool, *,
     a page answered from the recent matches alone and one answered from every match agree
     on the order, and paging from one to the other skips and repeats nothing (without a
     cutoff no match is recent and the keys are over every match). ``docs``: every matching
-    document of the page's groups only, read by their thread (the GIN index's match set is
-    not built twice), numbered best first; ``ts_headline`` for the first ``:snippets``."""
+    document of the page's groups, numbered best first (from ``hits``, or with
+    ``recent_only`` read by their thread: building the GIN index's match set again would
+    cost more); ``ts_headline`` for the first ``:snippets``."""
     recent = "true" if recent_only else "coalesce(d.created >= :cutoff, false)"
-    docs_where, _ = _where(q, papers, indexed=papers)  # papers: their own small GIN index
+    source = "hits WHERE group_id IN (SELECT group_id FROM page)"
+    if recent_only:  # the page's groups' older matches too, by their thread (or paper)
+        docs_where, _ = _where(q, papers, indexed=papers)  # papers: their own small GIN index
+        source = f"""(SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.created, d.score,
+                             {_rank(q, sort)} AS rank
+                      FROM search_documents d
+                      WHERE {group} = ANY(ARRAY(SELECT group_id FROM page)) AND {docs_where}) d"""
     return f"""
     WITH hits AS (
-        SELECT {group} AS group_id, d.created, d.score, {_rank(q, sort)} AS rank,
-               {recent} AS recent
+        SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.created, d.score,
+               {_rank(q, sort)} AS rank, {recent} AS recent
         FROM search_documents d WHERE {where}{" AND d.created >= :cutoff" if recent_only else ""}
     ), grouped AS (
         SELECT group_id, bool_or(recent) AS tier,
@@ -187,10 +194,7 @@ def _page_sql(q: Translated, sort: str, where: str, group: str, papers: bool, *,
     ), docs AS (
         SELECT group_id, key, kind, post_id,
                row_number() OVER (PARTITION BY group_id ORDER BY {DOC_ORDER[sort]}) AS place
-        FROM (SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.created, d.score,
-                     {_rank(q, sort)} AS rank
-              FROM search_documents d
-              WHERE {group} = ANY(ARRAY(SELECT group_id FROM page)) AND {docs_where}) d
+        FROM {source}
     )
     SELECT p.group_id, p.total, x.key, x.kind, x.post_id, x.place, t.title, t.body,
            {_headline(q)}, p.documents
