@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from forum.search import documents
 from forum.search.backend import RebuildRunning
+from forum.search.postgres.models import GIN_PENDING_KB
 from forum.search.postgres.writes import (COLUMNS, REBUILD_LOCK, SEPARATOR, WORD_PATTERN, row,
                                           take_outbox, tsvector_sql, write)
 
@@ -46,7 +47,6 @@ QUIET_WAIT_S = 60  # how long to wait for writers in flight before the rebuild s
 BUILD_MEMORY = "1GB"  # maintenance_work_mem per index build (taken only as needed)
 COPY_BATCH = 1000
 STREAMS = 2  # COPY connections: backends computing tsvectors side by side
-GIN_PENDING_KB = 256  # see models.SearchDocument: a short pending list keeps searches fast
 FACETS = COLUMNS.index("facets")
 
 
