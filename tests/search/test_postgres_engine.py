@@ -218,13 +218,14 @@ def _all_pages(app, query: str, sort: str = "relevance") -> list:
         page += 1
 
 
+@pytest.mark.parametrize("recent", [25, 4])  # 4: less than a page of threads, looked further
 @pytest.mark.parametrize("sort", ["relevance", "newest", "top"])
 def test_past_the_cap_the_count_is_about_and_paging_still_reaches_every_thread_once(
-        app, monkeypatch, sort):
+        app, monkeypatch, sort, recent):
     from forum.search.postgres import reads
     made = _common_word_forum(app)
     monkeypatch.setattr(reads, "EXACT_UP_TO", 10)  # about 70 documents match
-    monkeypatch.setattr(reads, "RECENT_MATCHES", 25)
+    monkeypatch.setattr(reads, "RECENT_MATCHES", recent)
     reads._HISTOGRAMS.clear()
     pages = _all_pages(app, "wombat", sort)
     total, exact, first, _ = pages[0]
@@ -262,5 +263,5 @@ def test_the_page_says_about_when_the_count_is_an_estimate(app, client, monkeypa
     html = client.get("/search", query_string={"q": "wombat"}).get_data(as_text=True)
     assert "About " in html and "threads matched" in html
     monkeypatch.setattr(reads, "EXACT_UP_TO", 10_000)
-    html = client.get("/search", query_string={"q": "wombat"}).get_data(as_text=True)
+    html = client.get("/search", query_string={"q": "wombat", "sort": "newest"}).get_data(as_text=True)
     assert "About " not in html and "30 threads matched" in html

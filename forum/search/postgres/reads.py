@@ -48,6 +48,7 @@ ELLIPSIS = "…"
 # are the ones worth ranking first; a rarer word or a narrower filter is ranked exactly.
 EXACT_UP_TO = 1000
 RECENT_MATCHES = 500
+WIDER = 8  # when the newest matches hold less than a page of threads, look this much further
 
 GROUP_ORDER = {
     "relevance": "best DESC, newest DESC NULLS LAST, group_id DESC",
@@ -102,22 +103,29 @@ def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, s
     params.update(limit=per_page, offset=(page - 1) * per_page, snippets=snippets,
                   options=HEADLINE_OPTIONS, cutoff=None)
     documents = _estimate(connection, where, params)
-    if documents > EXACT_UP_TO:
-        params["cutoff"] = _recent_cutoff(_histogram(connection), documents)
-        if params["cutoff"] is not None:
-            rows = connection.execute(text(_page_sql(q, sort, where, group, papers,
-                                                     recent_only=True)), params).all()
-            found, groups, recent_documents = _hits(rows, q, snippets)
+    # of all documents, the newest this share (all of them: every match ranked, exactly)
+    share = RECENT_MATCHES / documents if documents > EXACT_UP_TO else 1.0
+    bounds = _histogram(connection) if share < 1.0 else None
+    while bounds and share < 1.0:
+        # Every page of a query picks the same cutoff (the first whose matches fill a first
+        # page), so the order is the same on every page.
+        params["cutoff"] = _cutoff(bounds, share)
+        rows = connection.execute(text(_page_sql(q, sort, where, group, papers,
+                                                 recent_only=True)), params).all()
+        found, groups, recent_documents = _hits(rows, q, snippets)
+        if groups >= per_page:
             if len(found) == per_page:  # the page is within the recent matches' threads
                 more = documents * groups / max(recent_documents, 1)
                 return found, max(groups + 1, _about(more)), False
+            break
+        # Fewer threads than a page: the estimate was high (a phrase is estimated as its
+        # words anywhere in the document); a wider window costs less than every match.
+        share *= WIDER
+        params["cutoff"] = None
     # a page past the recent matches' threads, or few enough matches: every match, exactly
     rows = connection.execute(text(_page_sql(q, sort, where, group, papers, recent_only=False)),
                               params).all()
     found, total, _ = _hits(rows, q, snippets)
-    if not found and page > 1:  # past the end: still say how many there are
-        total = connection.execute(text(f"SELECT count(DISTINCT {group}) FROM search_documents d "
-                                        f"WHERE {where}"), params).scalar()
     return found, total, True
 
 
@@ -188,17 +196,17 @@ def _page_sql(q: Translated, sort: str, where: str, group: str, papers: bool, *,
                count(*) AS matches
         FROM hits GROUP BY group_id
     ), page AS (
-        SELECT group_id, count(*) OVER () AS total, sum(matches) OVER () AS documents,
-               row_number() OVER (ORDER BY tier DESC, {GROUP_ORDER[sort]}) AS position
+        SELECT group_id, row_number() OVER (ORDER BY tier DESC, {GROUP_ORDER[sort]}) AS position
         FROM grouped ORDER BY tier DESC, {GROUP_ORDER[sort]} LIMIT :limit OFFSET :offset
     ), docs AS (
         SELECT group_id, key, kind, post_id,
                row_number() OVER (PARTITION BY group_id ORDER BY {DOC_ORDER[sort]}) AS place
         FROM {source}
     )
-    SELECT p.group_id, p.total, x.key, x.kind, x.post_id, x.place, t.title, t.body,
-           {_headline(q)}, p.documents
-    FROM page p JOIN docs x ON x.group_id = p.group_id
+    SELECT p.group_id, n.total, x.key, x.kind, x.post_id, x.place, t.title, t.body,
+           {_headline(q)}, n.documents
+    FROM (SELECT count(*) AS total, sum(matches) AS documents FROM grouped) n  -- even past the end
+    LEFT JOIN (page p JOIN docs x ON x.group_id = p.group_id) ON true
     LEFT JOIN search_texts t ON t.key = x.key AND x.place <= :snippets
     ORDER BY p.position, x.place"""
 
@@ -209,21 +217,19 @@ def _hits(rows, q: Translated, snippets: int) -> tuple[list[tuple[int, list[Hit]
     total = documents = 0
     for row in rows:
         group_id, total, key, kind, post_id, place, title, body, body_mark, title_mark = row[:10]
-        documents = row[10] if len(row) > 10 else 0
+        documents = row[10]
+        if group_id is None:  # the counts' row of a page past the end
+            continue
         html = (snippet_html(title or "", body or "", body_mark, title_mark, phrase=q.has_phrase)
                 if place <= snippets else None)
         found.setdefault(group_id, []).append(Hit(group_id, key, kind, post_id, html))
     return list(found.items()), int(total or 0), int(documents or 0)
 
 
-def _recent_cutoff(bounds: str | None, documents: float) -> datetime | None:
-    """The date from which about ``RECENT_MATCHES`` of the ``documents`` matching ones were
-    written, read off the planner's histogram of ``created`` (equal numbers of documents
-    between its bounds; matches taken as spread like all documents). None without one."""
-    if not bounds or not documents:
-        return None
+def _cutoff(bounds: str, share: float) -> datetime:
+    """The date from which the newest ``share`` of all documents were written, read off the
+    planner's histogram of ``created`` (equal numbers of documents between its bounds)."""
     edges = [datetime.fromisoformat(b.strip('"')) for b in bounds.strip("{}").split(",")]
-    share = min(1.0, RECENT_MATCHES / documents)  # of all documents, the newest this share
     return edges[max(0, min(len(edges) - 1, int((1.0 - share) * (len(edges) - 1))))]
 
 
