@@ -218,7 +218,7 @@ def _all_pages(app, query: str, sort: str = "relevance") -> list:
         page += 1
 
 
-@pytest.mark.parametrize("recent", [25, 4])  # 4: less than a page of threads, looked further
+@pytest.mark.parametrize("recent", [25, 4])  # 4: less than a page of threads: looks further
 @pytest.mark.parametrize("sort", ["relevance", "newest", "top"])
 def test_past_the_cap_the_count_is_about_and_paging_still_reaches_every_thread_once(
         app, monkeypatch, sort, recent):

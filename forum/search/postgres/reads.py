@@ -48,7 +48,6 @@ ELLIPSIS = "…"
 # are the ones worth ranking first; a rarer word or a narrower filter is ranked exactly.
 EXACT_UP_TO = 1000
 RECENT_MATCHES = 500
-WIDER = 8  # when the newest matches hold less than a page of threads, look this much further
 
 GROUP_ORDER = {
     "relevance": "best DESC, newest DESC NULLS LAST, group_id DESC",
@@ -118,9 +117,11 @@ def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, s
                 more = documents * groups / max(recent_documents, 1)
                 return found, max(groups + 1, _about(more)), False
             break
-        # Fewer threads than a page: the estimate was high (a phrase is estimated as its
-        # words anywhere in the document); a wider window costs less than every match.
-        share *= WIDER
+        # Fewer threads than a page: mostly an estimate too high (a phrase is estimated as
+        # its words anywhere in a document). Correct it by what the window held: look
+        # further (at least twice as far), or rank every match when there are few.
+        documents *= recent_documents / (documents * share)
+        share = max(share * 2, RECENT_MATCHES / documents) if documents > EXACT_UP_TO else 1.0
         params["cutoff"] = None
     # a page past the recent matches' threads, or few enough matches: every match, exactly
     rows = connection.execute(text(_page_sql(q, sort, where, group, papers, recent_only=False)),
