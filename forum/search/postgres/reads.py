@@ -108,19 +108,20 @@ def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, s
     while bounds and share < 1.0:
         # Every page of a query picks the same cutoff (the first whose matches fill a first
         # page), so the order is the same on every page.
-        params["cutoff"] = _cutoff(bounds, share)
+        params["cutoff"], share = _cutoff(bounds, share)
         rows = connection.execute(text(_page_sql(q, sort, where, group, papers,
                                                  recent_only=True)), params).all()
         found, groups, recent_documents = _hits(rows, q, snippets)
         if groups >= per_page:
             if len(found) == per_page:  # the page is within the recent matches' threads
-                more = documents * groups / max(recent_documents, 1)
-                return found, max(groups + 1, _about(more)), False
+                # the window holds ``share`` of all documents: as many threads again in each
+                # such share (a thread whose matches span years is counted more than once)
+                return found, max(groups + 1, _about(groups / share)), False
             break
         # Fewer threads than a page: mostly an estimate too high (a phrase is estimated as
         # its words anywhere in a document). Correct it by what the window held: look
         # further (at least twice as far), or rank every match when there are few.
-        documents *= recent_documents / (documents * share)
+        documents = recent_documents / share
         share = max(share * 2, RECENT_MATCHES / documents) if documents > EXACT_UP_TO else 1.0
         params["cutoff"] = None
     # a page past the recent matches' threads, or few enough matches: every match, exactly
@@ -227,11 +228,14 @@ def _hits(rows, q: Translated, snippets: int) -> tuple[list[tuple[int, list[Hit]
     return list(found.items()), int(total or 0), int(documents or 0)
 
 
-def _cutoff(bounds: str, share: float) -> datetime:
-    """The date from which the newest ``share`` of all documents were written, read off the
-    planner's histogram of ``created`` (equal numbers of documents between its bounds)."""
+def _cutoff(bounds: str, share: float) -> tuple[datetime, float]:
+    """The date from which about the newest ``share`` of all documents were written, read off
+    the planner's histogram of ``created`` (equal numbers of documents between its bounds),
+    and the share that date really leaves (a whole number of the histogram's steps)."""
     edges = [datetime.fromisoformat(b.strip('"')) for b in bounds.strip("{}").split(",")]
-    return edges[max(0, min(len(edges) - 1, int((1.0 - share) * (len(edges) - 1))))]
+    steps = len(edges) - 1
+    at = max(0, min(steps - 1, int((1.0 - share) * steps)))
+    return edges[at], (steps - at) / steps
 
 
 def _about(value: float) -> int:
