@@ -1,15 +1,18 @@
 """Answering searches in SQL: matching documents grouped per thread, counted, paged,
 with ``ts_headline`` snippets for the page's hits only; papers; did-you-mean.
 
-One statement answers a page: every matching document is ranked (``ts_rank``
-with title weight A above body weight D) in a CTE, grouped per thread
-(best rank, newest, highest score, matches), and the groups are ordered,
-counted with ``count(*) OVER ()`` (exact, over all pages) and cut with
-LIMIT/OFFSET. A thread with a thousand matching replies is one group, so it
-can never push other threads off the page. The documents of the page's groups
-are then numbered within their group (``row_number() OVER (PARTITION BY ...)``)
-and ``ts_headline`` runs on the best ``snippets`` of each only. Round trips
-are what a loaded host pays most for, so the page is one.
+One statement answers a page: the matching documents are ranked (``ts_rank``
+with title weight A above body weight D) in a CTE, grouped per thread (best
+rank, newest, highest score, matches), and the groups are ordered, counted and
+cut with LIMIT/OFFSET. A thread with a thousand matching replies is one group,
+so it can never push other threads off the page. The documents of the page's
+groups are then numbered within their group (``row_number() OVER (PARTITION
+BY ...)``) and ``ts_headline`` runs on the best ``snippets`` of each only.
+
+Which documents are ranked depends on how many match (``page_of``): before
+the page, the planner's estimate (an EXPLAIN, no rows read) says whether every
+match can be ranked and counted exactly, or, for a common word on a big forum,
+only the newest matches (see ``EXACT_UP_TO``), with an "about" count.
 
 Snippets: ``ts_headline`` marks with two private-use characters (stripped from
 documents when written), the text is escaped and the marks become ``<mark>``;
