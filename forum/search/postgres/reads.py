@@ -51,6 +51,8 @@ ELLIPSIS = "…"
 # are the ones worth ranking first; a rarer word or a narrower filter is ranked exactly.
 EXACT_UP_TO = 1000
 RECENT_MATCHES = 500
+ROW_VS_INDEX_ENTRY = 50  # reading (and ranking) a matching row costs about as much as this
+#                          many entries of an index range: the window's price in rows
 
 GROUP_ORDER = {
     "relevance": "best DESC, newest DESC NULLS LAST, group_id DESC",
@@ -97,17 +99,22 @@ def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, s
             papers: bool) -> tuple[list[tuple[int, list[Hit]]], int, bool]:
     """The page's groups (thread or paper id, its matching documents best first, the first
     ``snippets`` with their snippet), how many groups match in all, and whether that count
-    is exact. Up to about ``EXACT_UP_TO`` matching documents (the planner's estimate), every
-    match is ranked and counted; past it, the page is ranked among the ``RECENT_MATCHES``
-    newest matches and the count is an estimate."""
+    is exact. Up to about ``EXACT_UP_TO`` matching documents (the planner's estimate), or
+    while reading them all costs less than the window would, every match is ranked and
+    counted; past it, the page is ranked among the ``RECENT_MATCHES`` newest matches and
+    the count is an estimate."""
     where, params = _where(q, papers)
     group = "d.paper_id" if papers else "d.thread_id"
     params.update(limit=per_page, offset=(page - 1) * per_page, snippets=snippets,
                   options=HEADLINE_OPTIONS, cutoff=None)
     documents = _estimate(connection, where, params)
-    # of all documents, the newest this share (all of them: every match ranked, exactly)
-    share = RECENT_MATCHES / documents if documents > EXACT_UP_TO else 1.0
-    bounds = _histogram(connection) if share < 1.0 else None
+    bounds, everything = _histogram(connection) if documents > EXACT_UP_TO else (None, 0.0)
+    # Of all documents, the newest this share (all of them: every match ranked, exactly).
+    # The window reads a range of the ``created`` index as long as ``share`` of the table,
+    # exact ranking reads every matching row: the window pays when the second costs more.
+    share = RECENT_MATCHES / max(documents, 1.0)
+    if documents * ROW_VS_INDEX_ENTRY < share * everything:
+        share = 1.0
     while bounds and share < 1.0:
         # Every page of a query picks the same cutoff (the first whose matches fill a first
         # page), so the order is the same on every page.
@@ -143,21 +150,25 @@ def _estimate(connection, where: str, params: dict) -> float:
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
-_HISTOGRAMS: dict[str, tuple[float, str | None]] = {}  # database -> (read at, bounds)
+_HISTOGRAMS: dict[str, tuple[float, str | None, float]] = {}  # database -> (read at, ...)
 HISTOGRAM_FOR_S = 300.0  # ANALYZE (by autovacuum) changes it rarely: read it that often
 
 
-def _histogram(connection) -> str | None:
+def _histogram(connection) -> tuple[str | None, float]:
     """The planner's histogram of ``search_documents.created`` (equal numbers of documents
-    between its bounds), as text; None before the table is first analyzed."""
+    between its bounds) as text, None before the table is first analyzed; and how many
+    documents the table holds (its statistics)."""
     database = str(connection.engine.url)
-    read_at, bounds = _HISTOGRAMS.get(database, (0.0, None))
+    read_at, bounds, rows = _HISTOGRAMS.get(database, (0.0, None, 0.0))
     if time.monotonic() - read_at > HISTOGRAM_FOR_S or bounds is None:
-        bounds = connection.execute(text(
-            "SELECT histogram_bounds::text FROM pg_stats WHERE schemaname = current_schema() "
-            "AND tablename = 'search_documents' AND attname = 'created'")).scalar()
-        _HISTOGRAMS[database] = (time.monotonic(), bounds)
-    return bounds
+        bounds, rows = connection.execute(text(
+            "SELECT (SELECT histogram_bounds::text FROM pg_stats WHERE schemaname = "
+            "current_schema() AND tablename = 'search_documents' AND attname = 'created'), "
+            "(SELECT reltuples FROM pg_class WHERE oid = CAST('search_documents' AS regclass))"
+        )).one()
+        rows = float(rows or 0.0)
+        _HISTOGRAMS[database] = (time.monotonic(), bounds, rows)
+    return bounds, rows
 
 
 def _headline(q: Translated) -> str:
