@@ -47,7 +47,8 @@ def sync() -> None:
 
 
 @search_cli.command("reindex")
-@click.option("--procs", type=int, default=None, help="Worker processes (default: the cores, up to 4).")
+@click.option("--procs", type=int, default=None,
+              help="Kept for scripts that pass it; the Whoosh rebuild runs in one process.")
 def reindex(procs: int | None) -> None:
     """Rebuild the index from the database in a fresh folder, then switch to it atomically."""
     started = time.perf_counter()

@@ -94,3 +94,54 @@ def test_snippet_marks_phrases_as_one_and_only_where_the_words_follow(text, term
     html = snippet(text, frozenset(terms), phrases=tuple(phrases))
     assert re.findall(r"<mark>(.*?)</mark>", html) == marked
     assert "<fast>" not in html  # escaped
+
+
+def test_the_phrase_check_on_ascii_text_agrees_with_analyzing_the_whole_text():
+    """``has_phrase`` stems only the words that start like the phrase; it must answer as the
+    whole analyzed text does, stop words between the words, hyphens and odd forms included."""
+    import random
+    from forum.search.whoosh.analysis import _has_phrase_analyzed, analyzed
+    vocabulary = ("generalization generalizing generalize general dying die lying ties skies sky "
+                  "happy happiness possibility possible the of and a in gradient-descent descent "
+                  "x_1 Gradient GRADIENT 2301 self-attention attention O'Neil early ugly").split()
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(3000):
+        text = rng.choice([" ", ", ", "-", ".\n"]).join(rng.choices(vocabulary, k=rng.randint(1, 12)))
+        words = analyzed(" ".join(rng.choices(vocabulary, k=rng.randint(1, 3))))
+        if words:
+            checked += 1
+            assert has_phrase(text, words) is _has_phrase_analyzed(text, words), (text, words)
+    assert checked > 2000
+
+
+@pytest.mark.parametrize("title", ["", "Généralisation of self-attention", "RL: A-B test"])
+def test_a_document_s_words_handed_to_the_analyzers_are_the_ones_they_would_find(title):
+    from forum.search.whoosh.analysis import _words
+    from forum.search.whoosh.index import spelling_words, to_whoosh_document
+    body = "İstanbul naïve Gradient-descent; the O'Brien x_1 networks.\nMixture of experts"
+    doc = {"key": "post:1", "kind": "reply", "title": title, "body": body, "extra": "2301.12345"}
+    out = to_whoosh_document(doc)
+    handed = _words(out["text"], morph=True)
+    fresh = _words("".join(list(out["text"])), morph=True)  # an equal string, not the same one
+    assert handed == fresh and handed
+    assert [t.text for t in whoosh_chain()(out["text"])] == fresh
+    assert out["spelling"] == spelling_words("".join(list(out["text"][len(title) + 1:] if title
+                                                         else out["text"])))
+
+
+def test_highlighting_ascii_text_marks_what_stemming_every_word_marks():
+    """Snippets of ASCII text stem only the words that start like a searched term; the
+    marks must be those of stemming every word."""
+    import random
+    from forum.search.whoosh import snippets
+    from forum.search.whoosh.analysis import STOP_WORDS, TOKEN, analyzed, stem_word
+    vocabulary = ("generalization generalizing general dying die lying skies sky happy the of "
+                  "Gradient-descent descent x_1 GRADIENT 2301 self-attention O'Neil early").split()
+    rng = random.Random(5)
+    for _ in range(2000):
+        text = rng.choice([" ", ", ", "-", ".\n"]).join(rng.choices(vocabulary, k=rng.randint(1, 15)))
+        terms = frozenset(w for word in rng.choices(vocabulary, k=3) for w in analyzed(word))
+        every_word = [m.span() for m in TOKEN.finditer(text) if (w := m.group(0).lower())
+                      not in STOP_WORDS and stem_word(w) in terms]
+        assert snippets._matches(text, terms) == every_word, (text, terms)

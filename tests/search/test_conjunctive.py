@@ -204,3 +204,24 @@ def test_field_lengths_read_from_the_whole_column_match_whoosh_s_column_reader(i
             assert perdoc.doc_field_length(docnum, "text") == (
                 byte_to_length(encoded) if encoded else None)
         assert perdoc.doc_field_length(0, "tag", default=7) == 7  # unscored: no column
+
+
+@pytest.mark.parametrize("text", ['(gradient OR "descent kernel") after:2024-02-01',
+                                  '(policy OR "descent kernel") before:2024-03-15'])
+def test_a_date_filter_on_whoosh_s_path_reads_the_date_column(paired_index, text):
+    """``created`` has no terms, only a column: where Whoosh answers (an OR with a phrase
+    inside), the date filter's own matcher keeps the documents in range, no others."""
+    searcher = paired_index.searcher()
+    query = to_whoosh_query(parse(text), searcher.reader())
+    assert rank(searcher, query, 10) is None, "an OR with a phrase inside is Whoosh's to rank"
+    without_date = to_whoosh_query(parse(text.split(")")[0] + ")"), searcher.reader())
+    created = searcher.reader().column_reader("created", translate=False)
+    bound = (datetime(2024, 2, 1) if "after" in text else datetime(2024, 3, 15))
+    from whoosh.util.times import datetime_to_long
+    bound = datetime_to_long(bound)
+
+    def in_range(docnum):
+        value = created[docnum]
+        return value != 2 ** 64 - 1 and (value >= bound if "after" in text else value < bound)
+    expected = {d for d in _whoosh_set(searcher, without_date) if in_range(d)}
+    assert expected and _whoosh_set(searcher, query) == expected

@@ -120,7 +120,7 @@ def test_changes_during_a_rebuild_are_kept_and_applied_to_the_new_tables(app):
     assert keys(app, "gills") == {f"post:{post.id}"}
 
 
-def test_a_search_costs_three_statements_however_many_threads_match(app):
+def test_a_search_costs_four_statements_however_many_threads_match(app):
     with app.app_context():
         author = make_user()
         for n in range(3):  # enough results that did-you-mean is not asked either way
@@ -141,8 +141,9 @@ def test_a_search_costs_three_statements_however_many_threads_match(app):
             finally:
                 event.remove(db.engine, "before_cursor_execute", listener)
             counts.append((len(statements), page.total))
-    # the terms analyzed (once for the page and its papers box), the page, the papers
-    assert counts == [(3, 3), (3, 15)]
+    # the terms analyzed (once for the page and its papers box), the planner's estimate of
+    # the matches (rank every match, or the newest: reads.EXACT_UP_TO), the page, the papers
+    assert counts == [(4, 3), (4, 15)]
 
 
 def test_concurrent_writers_of_one_thread_all_get_their_documents(app):
@@ -175,3 +176,92 @@ def test_concurrent_writers_of_one_thread_all_get_their_documents(app):
     assert len(keys(app, "okapi")) == 20
     with app.app_context():
         assert outbox.pending_count() == 0
+
+
+# ---------------------------------------------------------------------------
+# Past reads.EXACT_UP_TO matching documents: the newest matches ranked, an "about" count
+
+
+def _common_word_forum(app, threads: int = 30) -> dict[int, str]:
+    """``threads`` threads whose every post says "wombat", one (a big one) with many replies,
+    written a day apart (thread n on day n, its replies after it); the planner's statistics
+    taken. Returns thread id -> title."""
+    from datetime import datetime, timedelta, timezone
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    made = {}
+    with app.app_context():
+        author = make_user()
+        for n in range(threads):
+            thread = make_thread(author, f"Wombat notes {n}", "A wombat opening.")
+            made[thread.id] = thread.title
+            for r in range(12 if n == 0 else 1):
+                make_reply(thread, author, f"Another wombat, reply {r}.")
+            db.session.execute(text(
+                "UPDATE search_documents SET created = :day + (post_id IS NOT NULL)::int "
+                "* interval '1 hour' WHERE thread_id = :id"),
+                {"day": start + timedelta(days=n), "id": thread.id})
+        db.session.commit()
+        db.session.execute(text("ANALYZE search_documents"))
+        db.session.commit()
+    return made
+
+
+def _all_pages(app, query: str, sort: str = "relevance") -> list:
+    pages, page = [], 1
+    while True:
+        with app.test_request_context():
+            found = search(query, sort=sort, page=page)
+            pages.append((found.total, found.total_exact,
+                          [r.group.thread_id for r in found.results], found.has_next))
+        if not found.has_next:
+            return pages
+        page += 1
+
+
+@pytest.mark.parametrize("recent", [25, 4])  # 4: less than a page of threads: looks further
+@pytest.mark.parametrize("sort", ["relevance", "newest", "top"])
+def test_past_the_cap_the_count_is_about_and_paging_still_reaches_every_thread_once(
+        app, monkeypatch, sort, recent):
+    from forum.search.postgres import reads
+    made = _common_word_forum(app)
+    monkeypatch.setattr(reads, "EXACT_UP_TO", 10)  # about 70 documents match
+    monkeypatch.setattr(reads, "RECENT_MATCHES", recent)
+    reads._HISTOGRAMS.clear()
+    pages = _all_pages(app, "wombat", sort)
+    total, exact, first, _ = pages[0]
+    assert not exact and len(first) == 10  # the first page, from the newest matches only
+    assert pages[-1][1] and pages[-1][0] == len(made)  # the last page counted every thread
+    listed = [thread for page in pages for thread in page[2]]
+    assert sorted(listed) == sorted(made)  # every matching thread, each once
+    oldest = min(made)  # thread 0: its matches are the oldest, the big thread's included
+    assert oldest not in first and oldest in listed
+    with app.test_request_context():
+        big = next(r.group for p in range(1, len(pages) + 1)
+                   for r in search("wombat", sort=sort, page=p).results if r.group.thread_id == oldest)
+    assert big.matches == 13 and len(big.snippets) <= 2  # all its matching documents
+
+
+def test_past_the_cap_the_newest_first_order_is_exact(app, monkeypatch):
+    from forum.search.postgres import reads
+    made = _common_word_forum(app)
+    with app.test_request_context():
+        exact = [r.group.thread_id for p in (1, 2, 3) for r in
+                 search("wombat", sort="newest", page=p).results]
+    monkeypatch.setattr(reads, "EXACT_UP_TO", 10)
+    monkeypatch.setattr(reads, "RECENT_MATCHES", 25)
+    reads._HISTOGRAMS.clear()
+    pages = _all_pages(app, "wombat", "newest")
+    assert [thread for page in pages for thread in page[2]] == exact == sorted(made, reverse=True)
+
+
+def test_the_page_says_about_when_the_count_is_an_estimate(app, client, monkeypatch):
+    from forum.search.postgres import reads
+    _common_word_forum(app)
+    monkeypatch.setattr(reads, "EXACT_UP_TO", 10)
+    monkeypatch.setattr(reads, "RECENT_MATCHES", 25)
+    reads._HISTOGRAMS.clear()
+    html = client.get("/search", query_string={"q": "wombat"}).get_data(as_text=True)
+    assert "About " in html and "threads matched" in html
+    monkeypatch.setattr(reads, "EXACT_UP_TO", 10_000)
+    html = client.get("/search", query_string={"q": "wombat", "sort": "newest"}).get_data(as_text=True)
+    assert "About " not in html and "30 threads matched" in html

@@ -120,7 +120,7 @@ class PostgresBackend:
         if q.nothing_to_search:
             return SearchPage(groups=[], page=page, per_page=per_page, nothing_to_search=True)
         papers = q.kind == "paper"
-        found, total = reads.page_of(connection, q, sort=sort, page=page, per_page=per_page,
+        found, total, exact = reads.page_of(connection, q, sort=sort, page=page, per_page=per_page,
                                      snippets=snippets, papers=papers)
         groups = []
         for group_id, hits in found:
@@ -129,7 +129,7 @@ class PostgresBackend:
                 paper_id=group_id if papers else None, keys=[hit.key for hit in hits],
                 snippets=[Snippet(key=hit.key, kind=hit.kind, post_id=hit.post_id, html=hit.html)
                           for hit in hits if hit.html is not None]))
-        return SearchPage(groups=groups, total=total, total_exact=True, page=page,
+        return SearchPage(groups=groups, total=total, total_exact=exact, page=page,
                           per_page=per_page)
 
     def search_papers(self, parsed, *, limit: int = 3) -> tuple[list[Snippet], bool]:

@@ -1,15 +1,18 @@
 """Answering searches in SQL: matching documents grouped per thread, counted, paged,
 with ``ts_headline`` snippets for the page's hits only; papers; did-you-mean.
 
-One statement answers a page: every matching document is ranked (``ts_rank``
-with title weight A above body weight D) in a CTE, grouped per thread
-(best rank, newest, highest score, matches), and the groups are ordered,
-counted with ``count(*) OVER ()`` (exact, over all pages) and cut with
-LIMIT/OFFSET. A thread with a thousand matching replies is one group, so it
-can never push other threads off the page. The documents of the page's groups
-are then numbered within their group (``row_number() OVER (PARTITION BY ...)``)
-and ``ts_headline`` runs on the best ``snippets`` of each only. Round trips
-are what a loaded host pays most for, so the page is one.
+One statement answers a page: the matching documents are ranked (``ts_rank``
+with title weight A above body weight D) in a CTE, grouped per thread (best
+rank, newest, highest score, matches), and the groups are ordered, counted and
+cut with LIMIT/OFFSET. A thread with a thousand matching replies is one group,
+so it can never push other threads off the page. The documents of the page's
+groups are then numbered within their group (``row_number() OVER (PARTITION
+BY ...)``) and ``ts_headline`` runs on the best ``snippets`` of each only.
+
+Which documents are ranked depends on how many match (``page_of``): before
+the page, the planner's estimate (an EXPLAIN, no rows read) says whether every
+match can be ranked and counted exactly, or, for a common word on a big forum,
+only the newest matches (see ``EXACT_UP_TO``), with an "about" count.
 
 Snippets: ``ts_headline`` marks with two private-use characters (stripped from
 documents when written), the text is escaped and the marks become ``<mark>``;
@@ -19,8 +22,11 @@ its text.
 """
 from __future__ import annotations
 
+import json
 import re
+import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from markupsafe import escape
 from sqlalchemy import text
@@ -33,6 +39,20 @@ HEADLINE_OPTIONS = (f'StartSel="{START}", StopSel="{STOP}", MaxWords=28, MinWord
                     'ShortWord=2, MaxFragments=1, FragmentDelimiter=" "')
 PLAIN_CHARS = 160  # the start of a text shown when nothing in it is marked
 ELLIPSIS = "…"
+
+# Ranking every match exactly costs a read of every matching row (its thread, its tsvector):
+# fine for a few thousand, not for a common word in a million posts. When the planner
+# expects more than ``EXACT_UP_TO`` matching documents, the groups are ranked among the
+# ``RECENT_MATCHES`` newest matches (a range on the ``created`` index narrows the GIN
+# index's matches before any row is read) and the count is an estimate, labelled "about".
+# Those recent matches' threads come first, in the sort's order; the threads with only
+# older matches follow, in the same order, on later pages (answered from every match), so
+# paging still reaches every thread. On a forum, the newest discussions of a common word
+# are the ones worth ranking first; a rarer word or a narrower filter is ranked exactly.
+EXACT_UP_TO = 1000
+RECENT_MATCHES = 500
+ROW_VS_INDEX_ENTRY = 50  # reading (and ranking) a matching row costs about as much as this
+#                          many entries of an index range: the window's price in rows
 
 GROUP_ORDER = {
     "relevance": "best DESC, newest DESC NULLS LAST, group_id DESC",
@@ -62,8 +82,8 @@ def _rank(q: Translated, sort: str = "relevance") -> str:
     return f"ts_rank('{RANK_WEIGHTS}', d.tsv, CAST(:marks AS tsquery), 1)"
 
 
-def _where(q: Translated, papers: bool) -> tuple[str, dict]:
-    where, params = q.where("d")
+def _where(q: Translated, papers: bool, *, indexed: bool = True) -> tuple[str, dict]:
+    where, params = q.where("d", indexed=indexed)
     kind = "paper" if papers else q.kind
     if kind is not None:
         where += " AND d.kind = :kind"
@@ -76,49 +96,168 @@ def _where(q: Translated, papers: bool) -> tuple[str, dict]:
 
 
 def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, snippets: int,
-            papers: bool) -> tuple[list[tuple[int, list[Hit]]], int]:
+            papers: bool) -> tuple[list[tuple[int, list[Hit]]], int, bool]:
     """The page's groups (thread or paper id, its matching documents best first, the first
-    ``snippets`` with their snippet), and how many groups match in all: one statement."""
+    ``snippets`` with their snippet), how many groups match in all, and whether that count
+    is exact. Up to about ``EXACT_UP_TO`` matching documents (the planner's estimate), or
+    while reading them all costs less than the window would, every match is ranked and
+    counted; past it, the page is ranked among the ``RECENT_MATCHES`` newest matches and
+    the count is an estimate."""
     where, params = _where(q, papers)
     group = "d.paper_id" if papers else "d.thread_id"
-    headline = (f"ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options), "
-                f"ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)"
-                if q.marks is not None else "NULL, NULL")
-    sql = f"""
+    params.update(limit=per_page, offset=(page - 1) * per_page, snippets=snippets,
+                  options=HEADLINE_OPTIONS, cutoff=None)
+    documents = _estimate(connection, where, params)
+    bounds, everything = _histogram(connection) if documents > EXACT_UP_TO else (None, 0.0)
+    # Of all documents, the newest this share (all of them: every match ranked, exactly).
+    # The window reads a range of the ``created`` index as long as ``share`` of the table,
+    # exact ranking reads every matching row: the window pays when the second costs more.
+    share = RECENT_MATCHES / max(documents, 1.0)
+    if documents * ROW_VS_INDEX_ENTRY < share * everything:
+        share = 1.0
+    while bounds and share < 1.0:
+        # Every page of a query picks the same cutoff (the first whose matches fill a first
+        # page), so the order is the same on every page.
+        params["cutoff"], share = _cutoff(bounds, share)
+        rows = connection.execute(text(_page_sql(q, sort, where, group, papers,
+                                                 recent_only=True)), params).all()
+        found, groups, recent_documents = _hits(rows, q, snippets)
+        if groups >= per_page:
+            if len(found) == per_page:  # the page is within the recent matches' threads
+                # the window holds ``share`` of all documents: as many threads again in each
+                # such share (a thread whose matches span years is counted more than once)
+                return found, max(groups + 1, _about(groups / share)), False
+            break
+        # Fewer threads than a page: mostly an estimate too high (a phrase is estimated as
+        # its words anywhere in a document). Correct it by what the window held: look
+        # further (at least twice as far), or rank every match when there are few.
+        documents = recent_documents / share
+        share = max(share * 2, RECENT_MATCHES / documents) if documents > EXACT_UP_TO else 1.0
+        params["cutoff"] = None
+    # a page past the recent matches' threads, or few enough matches: every match, exactly
+    rows = connection.execute(text(_page_sql(q, sort, where, group, papers, recent_only=False)),
+                              params).all()
+    found, total, _ = _hits(rows, q, snippets)
+    return found, total, True
+
+
+def _estimate(connection, where: str, params: dict) -> float:
+    """The planner's estimate of the matching documents (its statistics of the tsvectors'
+    words, of ``created`` and of the facets): a plan, not a read of the matches."""
+    plan = connection.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM search_documents d "
+                                   f"WHERE {where}"), params).scalar()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+_HISTOGRAMS: dict[str, tuple[float, str | None, float]] = {}  # database -> (read at, ...)
+HISTOGRAM_FOR_S = 300.0  # ANALYZE (by autovacuum) changes it rarely: read it that often
+
+
+def _histogram(connection) -> tuple[str | None, float]:
+    """The planner's histogram of ``search_documents.created`` (equal numbers of documents
+    between its bounds) as text, None before the table is first analyzed; and how many
+    documents the table holds (its statistics)."""
+    database = str(connection.engine.url)
+    read_at, bounds, rows = _HISTOGRAMS.get(database, (0.0, None, 0.0))
+    if time.monotonic() - read_at > HISTOGRAM_FOR_S or bounds is None:
+        bounds, rows = connection.execute(text(
+            "SELECT (SELECT histogram_bounds::text FROM pg_stats WHERE schemaname = "
+            "current_schema() AND tablename = 'search_documents' AND attname = 'created'), "
+            "(SELECT reltuples FROM pg_class WHERE oid = CAST('search_documents' AS regclass))"
+        )).one()
+        rows = float(rows or 0.0)
+        _HISTOGRAMS[database] = (time.monotonic(), bounds, rows)
+    return bounds, rows
+
+
+def _headline(q: Translated) -> str:
+    return (f"ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options), "
+            f"ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)"
+            if q.marks is not None else "NULL, NULL")
+
+
+def _page_sql(q: Translated, sort: str, where: str, group: str, papers: bool, *,
+              recent_only: bool) -> str:
+    """One statement for the page.
+
+    ``hits``: the matches (those written since ``:cutoff`` only, with ``recent_only``: a
+    range of the ``created`` index ANDed with the GIN index's matches before any row is
+    read). ``grouped``/``page``: one group per thread (or paper); a group's order keys come
+    from its recent matches when it has any (``recent``), and such groups come first, so
+    a page answered from the recent matches alone and one answered from every match agree
+    on the order, and paging from one to the other skips and repeats nothing (without a
+    cutoff no match is recent and the keys are over every match). ``docs``: every matching
+    document of the page's groups, numbered best first (from ``hits``, or with
+    ``recent_only`` read by their thread: building the GIN index's match set again would
+    cost more); ``ts_headline`` for the first ``:snippets``."""
+    recent = "true" if recent_only else "coalesce(d.created >= :cutoff, false)"
+    source = "hits WHERE group_id IN (SELECT group_id FROM page)"
+    if recent_only:  # the page's groups' older matches too, by their thread (or paper)
+        docs_where, _ = _where(q, papers, indexed=papers)  # papers: their own small GIN index
+        source = f"""(SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.created, d.score,
+                             {_rank(q, sort)} AS rank
+                      FROM search_documents d
+                      WHERE {group} = ANY(ARRAY(SELECT group_id FROM page)) AND {docs_where}) d"""
+    return f"""
     WITH hits AS (
         SELECT {group} AS group_id, d.key, d.kind, d.post_id, d.created, d.score,
-               {_rank(q, sort)} AS rank
-        FROM search_documents d WHERE {where}
+               {_rank(q, sort)} AS rank, {recent} AS recent
+        FROM search_documents d WHERE {where}{" AND d.created >= :cutoff" if recent_only else ""}
     ), grouped AS (
-        SELECT group_id, max(rank) AS best, max(created) AS newest, max(score) AS top,
+        SELECT group_id, bool_or(recent) AS tier,
+               coalesce(max(rank) FILTER (WHERE recent), max(rank)) AS best,
+               coalesce(max(created) FILTER (WHERE recent), max(created)) AS newest,
+               coalesce(max(score) FILTER (WHERE recent), max(score)) AS top,
                count(*) AS matches
         FROM hits GROUP BY group_id
     ), page AS (
-        SELECT group_id, count(*) OVER () AS total,
-               row_number() OVER (ORDER BY {GROUP_ORDER[sort]}) AS position
-        FROM grouped ORDER BY {GROUP_ORDER[sort]} LIMIT :limit OFFSET :offset
+        SELECT group_id, row_number() OVER (ORDER BY tier DESC, {GROUP_ORDER[sort]}) AS position
+        FROM grouped ORDER BY tier DESC, {GROUP_ORDER[sort]} LIMIT :limit OFFSET :offset
     ), docs AS (
-        SELECT h.group_id, h.key, h.kind, h.post_id,
-               row_number() OVER (PARTITION BY h.group_id ORDER BY {DOC_ORDER[sort]}) AS place
-        FROM hits h JOIN page p ON p.group_id = h.group_id
+        SELECT group_id, key, kind, post_id,
+               row_number() OVER (PARTITION BY group_id ORDER BY {DOC_ORDER[sort]}) AS place
+        FROM {source}
     )
-    SELECT p.group_id, p.total, x.key, x.kind, x.post_id, x.place, t.title, t.body, {headline}
-    FROM page p JOIN docs x ON x.group_id = p.group_id
+    SELECT p.group_id, n.total, x.key, x.kind, x.post_id, x.place, t.title, t.body,
+           {_headline(q)}, n.documents
+    FROM (SELECT count(*) AS total, sum(matches) AS documents FROM grouped) n  -- even past the end
+    LEFT JOIN (page p JOIN docs x ON x.group_id = p.group_id) ON true
     LEFT JOIN search_texts t ON t.key = x.key AND x.place <= :snippets
     ORDER BY p.position, x.place"""
-    params.update(limit=per_page, offset=(page - 1) * per_page, snippets=snippets,
-                  options=HEADLINE_OPTIONS)
+
+
+def _hits(rows, q: Translated, snippets: int) -> tuple[list[tuple[int, list[Hit]]], int, int]:
+    """Rows of a page statement to (groups with their hits, groups in all, documents in all)."""
     found: dict[int, list[Hit]] = {}
-    total = 0
-    for row in connection.execute(text(sql), params):
-        group_id, total, key, kind, post_id, place, title, body, body_mark, title_mark = row
+    total = documents = 0
+    for row in rows:
+        group_id, total, key, kind, post_id, place, title, body, body_mark, title_mark = row[:10]
+        documents = row[10]
+        if group_id is None:  # the counts' row of a page past the end
+            continue
         html = (snippet_html(title or "", body or "", body_mark, title_mark, phrase=q.has_phrase)
                 if place <= snippets else None)
         found.setdefault(group_id, []).append(Hit(group_id, key, kind, post_id, html))
-    if not found and page > 1:  # past the end: still say how many there are
-        total = connection.execute(text(f"SELECT count(DISTINCT {group}) FROM search_documents d "
-                                        f"WHERE {where}"), params).scalar()
-    return list(found.items()), int(total or 0)
+    return list(found.items()), int(total or 0), int(documents or 0)
+
+
+def _cutoff(bounds: str, share: float) -> tuple[datetime, float]:
+    """The date from which about the newest ``share`` of all documents were written, read off
+    the planner's histogram of ``created`` (equal numbers of documents between its bounds),
+    and the share that date really leaves (a whole number of the histogram's steps)."""
+    edges = [datetime.fromisoformat(b.strip('"')) for b in bounds.strip("{}").split(",")]
+    steps = len(edges) - 1
+    at = max(0, min(steps - 1, int((1.0 - share) * steps)))
+    return edges[at], (steps - at) / steps
+
+
+def _about(value: float) -> int:
+    """An estimate to two significant figures: "about 4,100", not "about 4,137"."""
+    if value < 100:
+        return int(round(value))
+    digits = len(str(int(value))) - 2
+    return int(round(value, -digits))
 
 
 def snippet_html(title: str, body: str, body_mark: str | None, title_mark: str | None, *,

@@ -39,14 +39,17 @@ class Translated:
     nothing_to_search: bool = False
     owed_rebuild: bool = False  # the documents are incomplete (search_state)
 
-    def where(self, alias: str = "d") -> tuple[str, dict]:
-        """SQL conditions (joined by AND) and their parameters."""
+    def where(self, alias: str = "d", *, indexed: bool = True) -> tuple[str, dict]:
+        """SQL conditions (joined by AND) and their parameters. ``indexed=False`` words the
+        text and facet tests so no GIN index can answer them: for rows already narrowed
+        by another index, where building the GIN index's whole match set would cost more."""
         parts, params = [], {}
+        test = "{} IS TRUE" if not indexed else "{}"
         if self.tsquery is not None:
-            parts.append(f"{alias}.tsv @@ CAST(:tsq AS tsquery)")
+            parts.append(test.format(f"{alias}.tsv @@ CAST(:tsq AS tsquery)"))
             params["tsq"] = self.tsquery
         if self.facets:
-            parts.append(f"{alias}.facets @> CAST(:facets AS text[])")
+            parts.append(test.format(f"{alias}.facets @> CAST(:facets AS text[])"))
             params["facets"] = self.facets
         if self.after is not None:
             parts.append(f"{alias}.created >= :after")

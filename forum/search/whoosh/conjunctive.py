@@ -29,6 +29,8 @@ the results with Whoosh's own search.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +41,7 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
-from forum.search.whoosh.wquery import PhraseCheck
+from forum.search.whoosh.wquery import DateFilter, PhraseCheck
 
 SCORED_FIELDS = frozenset({"text", "shingles"})
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -65,7 +67,7 @@ def _parts(wquery):
         else:
             flat.append(part)
     checks = [p for p in flat if isinstance(p, PhraseCheck)]
-    ranges = [p for p in flat if isinstance(p, wq.DateRange) and p.fieldname == "created"]
+    ranges = [p for p in flat if isinstance(p, DateFilter)]
     required = [p for p in flat if not isinstance(p, PhraseCheck)
                 and not any(p is r for r in ranges)]
     if not (required or ranges) or not all(isinstance(p, wq.Term) or _is_scored_group(p)
@@ -106,6 +108,17 @@ def _intersect(id_lists: list[np.ndarray]) -> np.ndarray:
     return candidates
 
 
+def documents_in_range(reader, query: DateFilter) -> np.ndarray:
+    """Document numbers (of ``reader``) whose date column is in ``query``'s range, deletions
+    left out: a ``DateFilter`` on Whoosh's path."""
+    found = []
+    for leaf, offset in reader.leaf_readers():
+        everything = np.arange(leaf.doc_count_all(), dtype=np.int64)
+        found.append(_without_deleted(leaf, everything[_in_range(leaf, query, everything)])
+                     + offset)
+    return np.concatenate(found) if found else _NONE
+
+
 def _without_deleted(reader, candidates: np.ndarray) -> np.ndarray:
     if not reader.has_deletions() or not len(candidates):
         return candidates
@@ -114,8 +127,51 @@ def _without_deleted(reader, candidates: np.ndarray) -> np.ndarray:
     return candidates[~_contains(deleted, candidates)]
 
 
+CACHED_POSTINGS_MIN = 2_048  # postings of a term in a segment, to be worth keeping decoded
+CACHED_POSTINGS_BYTES = 64 * 1024 * 1024  # the decoded lists kept per process, at most
+_decoded: OrderedDict = OrderedDict()  # (segment, field, term) -> (ids, weights), LRU order
+_decoded_bytes = 0
+_decoded_lock = threading.Lock()
+
+
 def _postings(reader, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
-    """All document numbers (sorted) and weights of one term in one segment."""
+    """All document numbers (sorted) and weights of one term in one segment.
+
+    A common word's list (``CACHED_POSTINGS_MIN`` postings or more) is kept decoded,
+    least recently used out first, up to ``CACHED_POSTINGS_BYTES`` per process: decoding
+    it (a pickle load and a zlib call per block of 1,024, then NumPy arrays) was most of
+    a two-word search, and the common words are the ones searched again and again. A
+    segment's postings never change once written (deletions are applied after, from the
+    segment's deletion set), so a kept list is never stale; a merged-away segment's
+    lists just age out."""
+    key = (reader._segment.segment_id(), fieldname, text)
+    with _decoded_lock:
+        found = _decoded.get(key)
+        if found is not None:
+            _decoded.move_to_end(key)
+            return found
+    found = _read_postings(reader, fieldname, text)
+    if len(found[0]) >= CACHED_POSTINGS_MIN:
+        for array in found:  # shared from now on: a caller changing one in place would fail
+            array.setflags(write=False)
+        _keep_decoded(key, found)
+    return found
+
+
+def _keep_decoded(key, found: tuple[np.ndarray, np.ndarray]) -> None:
+    global _decoded_bytes
+    size = found[0].nbytes + found[1].nbytes
+    with _decoded_lock:
+        if key in _decoded or size > CACHED_POSTINGS_BYTES:
+            return
+        _decoded[key] = found
+        _decoded_bytes += size
+        while _decoded_bytes > CACHED_POSTINGS_BYTES:
+            _, (ids, weights) = _decoded.popitem(last=False)
+            _decoded_bytes -= ids.nbytes + weights.nbytes
+
+
+def _read_postings(reader, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
     if fieldname not in reader.schema:
         return _NONE, _NONE
     try:  # the raw postings, deleted documents included (dropped after scoring)

@@ -2,8 +2,9 @@
 
 This module, ``analysis.py`` (how text becomes terms), ``wquery.py`` (parsed
 queries to Whoosh queries), ``grouping.py`` (every match, per thread),
-``conjunctive.py`` (ranking the common query shape), ``patches.py`` and
-``backend.py`` are the only ones that import Whoosh.
+``conjunctive.py`` (ranking the common query shape), ``bulk.py`` (a rebuild's
+segment writer), ``patches.py`` and ``backend.py`` are the only ones that import
+Whoosh.
 Everything else speaks in plain dicts (documents), keys (``"thread:1"``,
 ``"post:42"``) and the parsed query of ``forum.search.query``.
 
@@ -43,8 +44,9 @@ from whoosh.index import LockError
 
 from forum.search.backend import ResultGroup, SearchPage, Snippet
 from forum.search.whoosh import conjunctive, grouping, patches
-from forum.search.whoosh.analysis import (STOP_WORDS, analyzed, common_words, shingle_analyzer,
-                                          unstemmed_words, word_analyzer)
+from forum.search.whoosh.bulk import BulkWriter
+from forum.search.whoosh.analysis import (STOP_WORDS, analyzed, common_words, remember_stems,
+                                          shingle_analyzer, unstemmed_words, word_analyzer)
 from forum.search.whoosh.wquery import highlight_terms, stored_text, term_text, to_whoosh_query
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ POINTER_FILE = "current"
 
 
 POSTINGS_PER_BLOCK = 1024
+BULK_SEGMENT_DOCS = 100_000  # a rebuild's documents per segment (its memory: ~20 bytes a word)
 
 
 def _codec():
@@ -98,8 +101,21 @@ def make_schema(paired: frozenset[str] | None = None) -> fields.Schema:
         paper=fields.KEYWORD(lowercase=True, commas=True),
         repo=fields.KEYWORD(lowercase=True, commas=True),
         stance=fields.ID(),
-        created=fields.DATETIME(sortable=True),
+        created=DateColumn(),
     )
+
+
+class DateColumn(fields.DATETIME):
+    """A date kept as a column only (Whoosh's ``datetime_to_long``, as a sortable
+    DATETIME stores it), never as terms: filters and sorts read the column
+    (``wquery.DateFilter``, ``conjunctive.py``), and the terms of a DATETIME field
+    (one per precision step and document) cost a rebuild a tenth of its postings
+    and half of its terms."""
+
+    indexed = False
+
+    def __init__(self):
+        super().__init__(sortable=True)
 
 
 PAIR_SAMPLE_DOCS = 10_000  # a rebuild counts words in the first documents it reads...
@@ -125,9 +141,9 @@ def paired_words(sample: list[dict], total: int) -> frozenset[str]:
 # An index written by an older schema is rebuilt (see SearchIndex._open) rather than misread.
 REQUIRED_FIELDS = frozenset(make_schema().names())
 # Bumped whenever the same fields hold different terms (2: Snowball stems, plain text of the
-# rendered posts, titles counted twice; 3: hyphenated words split); a generation without
-# this number is rebuilt.
-SCHEMA_VERSION = "3"
+# rendered posts, titles counted twice; 3: hyphenated words split; 4: ``created`` a column
+# only, without terms); a generation without this number is rebuilt.
+SCHEMA_VERSION = "4"
 SCHEMA_FILE = "forum-schema-version"
 
 
@@ -138,7 +154,11 @@ MIN_CORRECTED_CHARS = 3
 def spelling_words(text: str, given: set[str] | None = None) -> str:
     """The distinct unstemmed words of ``text`` for the ``spelling`` field; with
     ``given``, only those not in it (which it then holds too)."""
-    found = set(unstemmed_words(text))
+    return _spelling(unstemmed_words(text), given)
+
+
+def _spelling(words: list[str], given: set[str] | None) -> str:
+    found = set(words)
     if given is not None:
         found -= given
         given |= found
@@ -153,11 +173,17 @@ def to_whoosh_document(doc: dict, spelled: set[str] | None = None) -> dict:
     # A title's words count twice, so a match in the title outweighs one in the body (one
     # field keeps a word one term look-up; both fields analyze the same string once).
     weighted = f"{doc['title']}\n{text}" if doc.get("title") else text
+    # The text is split into words once: its unstemmed words are the spelling field's, and
+    # stemmed (after the title's) they are what the text and shingles fields would find in
+    # ``weighted``, so the analyzers are handed them (a long review was split three times).
+    plain = unstemmed_words(text)
+    titled = unstemmed_words(doc["title"]) + plain if doc.get("title") else plain
+    remember_stems(weighted, titled)
     out = {
         "key": doc["key"], "kind": doc["kind"], "thread_id": doc.get("thread_id") or 0,
         "post_id": doc.get("post_id") or 0, "title": doc.get("title") or "",
         "body": doc.get("body") or "", "text": weighted, "shingles": weighted,
-        "spelling": spelling_words(text, spelled),
+        "spelling": _spelling(plain, spelled),
         "author": ",".join(doc.get("authors") or []), "tag": ",".join(doc.get("tags") or []),
         "paper": ",".join(doc.get("papers") or []), "repo": ",".join(doc.get("repos") or []),
         "score": int(doc.get("score") or 0),
@@ -289,28 +315,36 @@ class SearchIndex:
 
     def build(self, folder: Path, docs: Iterator[dict], *, procs: int = 1,
               progress=None) -> int:
-        """Fill a fresh generation folder from ``docs`` (nothing else sees it yet)."""
+        """Fill a fresh generation folder from ``docs`` (nothing else sees it yet).
+
+        One process writes it with ``bulk.BulkWriter`` (the postings sorted and written
+        in NumPy), a segment per ``BULK_SEGMENT_DOCS`` documents so that memory stays
+        bounded. ``procs`` is accepted for the callers that pass it and not used: one
+        bulk writer takes several times less CPU than Whoosh's writer on two
+        processes, and a rebuild competes with the web workers for the cores."""
         ix = whoosh_index.open_dir(str(folder))
-        # 512 MB per writer process: fewer on-disk runs to merge
-        kwargs = {"limitmb": 512, "compound": False, "codec": _codec()}
-        if procs > 1:
-            writer = ix.writer(procs=procs, multisegment=True, **kwargs)
-        else:
-            writer = ix.writer(**kwargs)
         count = 0
         spelled: set[str] = set()
+        writer = None
         try:
             for doc in docs:
+                if writer is None:
+                    writer = BulkWriter(ix, compound=False, codec=_codec())
                 if count % SPELLING_CHUNK == 0:  # each word again in every chunk: a word
                     spelled = set()  # stays known unless all those documents are deleted
                 writer.add_document(**to_whoosh_document(doc, spelled))
                 count += 1
                 if progress is not None:
                     progress(1)
+                if count % BULK_SEGMENT_DOCS == 0:
+                    writer.commit()
+                    writer = None
         except BaseException:
-            writer.cancel()
+            if writer is not None:
+                writer.cancel()
             raise
-        writer.commit()
+        if writer is not None:
+            writer.commit()
         return count
 
     def doc_count(self) -> int:

@@ -12,6 +12,9 @@ highlights up to twenty texts.
 """
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from markupsafe import escape
 
 from forum.search.whoosh.analysis import STOP_WORDS, TOKEN, stem_word
@@ -24,7 +27,10 @@ def _matches(text: str, terms: frozenset[str], phrases: tuple[tuple[str, ...], .
              ) -> list[tuple[int, int]]:
     """Spans of the words in ``terms`` and of each run of words that makes one of
     ``phrases`` (from its first word to its last, stop words between included)."""
-    if not phrases:  # the usual case, in one pass
+    if not phrases and text.isascii():  # the usual case: see _words_starting_like
+        return [match.span() for match in _words_starting_like(terms).finditer(text.lower())
+                if (word := match.group()) not in STOP_WORDS and stem_word(word) in terms]
+    if not phrases:
         return [match.span() for match in TOKEN.finditer(text)
                 if (word := match.group(0).lower()) not in STOP_WORDS and stem_word(word) in terms]
     stems: list[str] = []
@@ -48,6 +54,16 @@ def _matches(text: str, terms: frozenset[str], phrases: tuple[tuple[str, ...], .
         else:
             merged.append((begin, end))
     return merged
+
+
+@lru_cache(maxsize=256)
+def _words_starting_like(terms: frozenset[str]) -> re.Pattern:
+    """The words of a lower-cased ASCII text that begin with the first letter of one of
+    ``terms``: only those can stem to one of them (Snowball English never changes a word's
+    first letter), so the others are neither stemmed nor looked up. Lower-casing ASCII
+    keeps every character where it was, so the spans are the text's own."""
+    letters = "".join(sorted({term[0] for term in terms if term}))
+    return re.compile(r"\b[" + re.escape(letters) + r"]\w*" if letters else r"(?!)", re.ASCII)
 
 
 def _best_window(spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
