@@ -33,7 +33,9 @@ def crowded(app):
         author = make_user()
         big = make_thread(author, title="The long debate", body="Gradient noise, first take.")
         for n in range(BIG_THREAD_REPLIES):
-            threads.reply(db.session.get(Thread, big.id), author,
+            # The author as this session holds it: a detached copy clashes with one the
+            # session may still hold (loaded with the thread), depending on when gc ran.
+            threads.reply(db.session.get(Thread, big.id), db.session.get(type(author), author.id),
                           f"Gradient noise again, take {n}.")
         for n in range(OTHER_THREADS):
             make_thread(author, title=f"Small thread {n}", body=f"Some gradient noise here ({n}).")
