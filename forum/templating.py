@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from urllib.parse import quote
 
-from flask import current_app, g, url_for
+from flask import current_app, g, request, url_for
 from markupsafe import Markup
 
 UNITS = (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400),
@@ -65,6 +65,11 @@ def quick_url(endpoint: str, **values) -> str:
         value = values[name]
         link += (str(value) if type(value) is int else quote(str(value), safe="")) + text
     return link
+
+
+def quick_external_url(endpoint: str, **values) -> str:
+    """``url_for(..., _external=True)`` in a request, as cheaply as ``quick_url``."""
+    return request.host_url.rstrip("/") + quick_url(endpoint, **values)
 
 
 def link_around(endpoint: str, name: str) -> tuple[str, str]:

@@ -42,17 +42,19 @@ def tag_links(names) -> Markup:
     return Markup(f'<ul class="tags" aria-label="Tags">{items}</ul>') if items else Markup("")
 
 
-def vote_box(target, kind: str, my_vote: int | None, viewer) -> Markup:
+def vote_box(target, kind: str, my_vote: int | None, viewer, action: str | None = None) -> Markup:
     """Up/down buttons for those who may vote; everyone else sees the score alone.
 
     The buttons are a plain form POST; static/js/votes.js sends it without
     reloading. Those who cannot vote get no form, so no CSRF token is drawn.
+    ``action``, the form's link, may be given by a caller that has it at hand.
     """
     if not target.can_be_voted_on_by(viewer):
         return Markup(f'<div class="vote-form" data-vote="0">'
                       f'<span class="score" aria-label="score">{int(target.score)}</span></div>')
-    action = (url_for("threads.vote_thread", thread_id=target.id) if kind == "thread"
-              else quick_url("threads.vote_post", post_id=target.id))
+    if action is None:
+        action = (url_for("threads.vote_thread", thread_id=target.id) if kind == "thread"
+                  else quick_url("threads.vote_post", post_id=target.id))
     up, down = ("true" if my_vote == 1 else "false"), ("true" if my_vote == -1 else "false")
     return Markup(
         f'<form method="post" action="{action}" class="vote-form" data-vote="{int(my_vote or 0)}">\n'
@@ -111,7 +113,7 @@ class ReplyPage:
 
 
 # The links a reply may carry, each to a page of that reply.
-POST_LINKS = ("threads.permalink", "threads.post_history", "threads.edit_post",
+POST_LINKS = ("threads.permalink", "threads.vote_post", "threads.post_history", "threads.edit_post",
               "threads.delete_post", "moderation.report_post", "moderation.post")
 
 _MASKED = '\n    <p class="deleted">[not public: hidden by a moderator or awaiting approval]</p>\n  </article>'
@@ -143,7 +145,8 @@ def _article(row, page: ReplyPage) -> str:
     viewer = page.viewer
     deleted = post.is_deleted
     meta = [
-        "" if deleted else vote_box(post, "post", page.my_votes.get(f"post:{post_id}"), viewer),
+        "" if deleted else vote_box(post, "post", page.my_votes.get(f"post:{post_id}"), viewer,
+                                    page.link("threads.vote_post", post_id)),
         '<span class="deleted">[deleted]</span>' if deleted
         else f"{page.author(post.author)}\n  · {time_tag(post.created_at)}",
         f'<span class="stance stance-{escape(post.stance)}">{escape(post.stance)}</span>'
