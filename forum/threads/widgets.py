@@ -29,10 +29,14 @@ from forum.templating import link_around, quick_url, time_tag
 
 def byline(user, moment) -> Markup:
     """The author's name linked to their profile, their affiliation, and when."""
+    return Markup(f'{_author(user)}\n  · {time_tag(moment)}')
+
+
+def _author(user) -> str:
     affiliation = (f' <span class="affiliation">({escape(user.affiliation)})</span>'
                    if user.affiliation else "")
-    return Markup(f'<a class="author" href="{quick_url("accounts.profile", username=user.username)}">'
-                  f'{escape(user.name)}</a>{affiliation}\n  · {time_tag(moment)}')
+    return (f'<a class="author" href="{quick_url("accounts.profile", username=user.username)}">'
+            f'{escape(user.name)}</a>{affiliation}')
 
 
 def tag_links(names) -> Markup:
@@ -101,14 +105,11 @@ class ReplyPage:
         return f"{before}{post_id}{after}"
 
     def author(self, user) -> str:
-        """The author's linked name and affiliation, drawn once per author on the page."""
+        """The author's linked name and affiliation (as in ``byline``), drawn once per author:
+        a long thread has many replies by few people."""
         html = self.authors.get(user.id)
         if html is None:
-            affiliation = (f' <span class="affiliation">({escape(user.affiliation)})</span>'
-                           if user.affiliation else "")
-            html = self.authors[user.id] = (
-                f'<a class="author" href="{quick_url("accounts.profile", username=user.username)}">'
-                f'{escape(user.name)}</a>{affiliation}')
+            html = self.authors[user.id] = _author(user)
         return html
 
 
@@ -125,18 +126,15 @@ _BEFORE, _AFTER = "\n  \n  \n  ", "\n  \n  "
 
 def reply_articles(rows, page: ReplyPage) -> Markup:
     """Every reply of the page, in order (see ``reply_article``)."""
-    return Markup("".join([f"{_BEFORE}{_article(row, page)}{_AFTER}" for row in rows]))
+    return Markup("".join([f"{_BEFORE}{reply_article(row, page)}{_AFTER}" for row in rows]))
 
 
-def reply_article(row, page: ReplyPage) -> Markup:
-    """One reply's ``<article>``: its meta line, parent link, body, cite box and actions.
+def reply_article(row, page: ReplyPage) -> str:
+    """One reply's ``<article>`` (escaped HTML): its meta line, parent link, body, cite box
+    and actions, each line as the thread template drew it.
 
     A held or hidden reply the viewer may not see (``row.masked``) is a placeholder.
     """
-    return Markup(_article(row, page))
-
-
-def _article(row, page: ReplyPage) -> str:
     post = row.post
     post_id = post.id
     opening = f'<article class="reply depth-{row.indent}" id="{post.anchor}">'
