@@ -311,8 +311,13 @@ def _outline_of(thread_id: int) -> list[_Node]:
 
     No dates are read: the order comes from SQL and the sorts keep it for
     ties (``ranking.order_replies``); the states are read as yes/no in SQL.
+    Run on the session's connection rather than through ``session.execute``:
+    the ORM would pass each of a long thread's rows through a Python step of
+    its own, for plain columns that need none. (No autoflush: the callers read
+    before they change anything, or after their service has committed.)
     """
-    return [_Node(*row) for row in db.session.execute(_OUTLINE, {"thread_id": thread_id})]
+    rows = db.session.connection().execute(_OUTLINE, {"thread_id": thread_id})
+    return [_Node(*row) for row in rows]
 
 
 # Built once: a thread page runs both, and SQLAlchemy then finds its compiled
