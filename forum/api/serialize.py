@@ -1,15 +1,15 @@
 """Rows to the JSON the API answers with. Only public fields: see the package docstring."""
 from __future__ import annotations
 
-from flask import g, request, url_for
+from flask import g, url_for
 
-from forum.templating import quick_url
+from forum.templating import quick_external_url
 from forum.threads.queries import ReplyRow
 
 
 def absolute(endpoint: str, **value) -> str:
     """An absolute link with one value, cheap enough for every reply of a long thread."""
-    return request.host_url.rstrip("/") + quick_url(endpoint, **value)
+    return quick_external_url(endpoint, **value)
 
 
 def _iso(moment) -> str | None:

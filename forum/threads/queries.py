@@ -10,6 +10,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import defer, joinedload, selectinload
 
+from forum.accounts.models import User
 from forum.database import UTCDateTime, utcnow
 from forum.extensions import db
 from forum.threads import ranking
@@ -143,10 +144,12 @@ def tag_suggestions(limit: int = 200) -> list[str]:
 
 def thread_for_page(thread_id: int) -> Thread | None:
     """A thread with what its page shows: author and tags."""
-    return db.session.scalar(
-        select(Thread).options(joinedload(Thread.author), selectinload(Thread.tags))
-        .where(Thread.id == thread_id)
-    )
+    return db.session.scalar(_THREAD_FOR_PAGE, {"thread_id": thread_id})
+
+
+# Built once, as the reply statements below: every thread page (and the API's) runs it.
+_THREAD_FOR_PAGE = (select(Thread).options(joinedload(Thread.author), selectinload(Thread.tags))
+                    .where(Thread.id == bindparam("thread_id")))
 
 
 def thread_with_author(thread_id: int) -> Thread | None:
@@ -308,8 +311,13 @@ def _outline_of(thread_id: int) -> list[_Node]:
 
     No dates are read: the order comes from SQL and the sorts keep it for
     ties (``ranking.order_replies``); the states are read as yes/no in SQL.
+    Run on the session's connection rather than through ``session.execute``:
+    the ORM would pass each of a long thread's rows through a Python step of
+    its own, for plain columns that need none. (No autoflush: the callers read
+    before they change anything, or after their service has committed.)
     """
-    return [_Node(*row) for row in db.session.execute(_OUTLINE, {"thread_id": thread_id})]
+    rows = db.session.connection().execute(_OUTLINE, {"thread_id": thread_id})
+    return [_Node(*row) for row in rows]
 
 
 # Built once: a thread page runs both, and SQLAlchemy then finds its compiled
@@ -318,8 +326,13 @@ _PUBLIC_REPLY = and_(Post.held_at.is_(None), Post.hidden_at.is_(None))
 _OUTLINE = (select(Post.id, Post.parent_id, Post.author_id, Post.stance, Post.up_count,
                    Post.down_count, and_(_PUBLIC_REPLY, Post.deleted_at.is_(None)), _PUBLIC_REPLY)
             .where(Post.thread_id == bindparam("thread_id")).order_by(Post.created_at, Post.id))
+# The page shows body_html, and of each author only what a byline names: a joined author
+# comes once per reply, and reading (and converting the dates of) their other columns
+# hundreds of times a page cost more than the rest of the row. Other columns raise if read.
 _DRAWN_REPLIES = (select(Post)
-                  .options(joinedload(Post.author), defer(Post.body))  # the page shows body_html
+                  .options(joinedload(Post.author).load_only(
+                               User.username, User.display_name, User.affiliation, raiseload=True),
+                           defer(Post.body))
                   .where(Post.id.in_(bindparam("ids", expanding=True))))
 # The API also gives each reply's Markdown source (``with_source``).
 _DRAWN_REPLIES_WITH_SOURCE = (select(Post).options(joinedload(Post.author))

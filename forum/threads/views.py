@@ -15,7 +15,7 @@ from forum.markup import RenderTooComplex, render_markdown
 from forum.moderation import services as moderation
 from forum.moderation.policy import participation_required
 from forum.papers import queries as paper_queries
-from forum.threads import queries, ranking, reading, services, votes
+from forum.threads import queries, ranking, reading, services, votes, widgets
 from forum.threads.diffing import version_text, word_diff
 from forum.threads.forms import EditPostForm, ReplyForm, ThreadForm, VoteForm
 from forum.threads.models import STANCES, Post, Thread
@@ -84,6 +84,8 @@ def show(thread_id: int, slug: str | None = None):
     page = render_template("threads/show.html", thread=thread, tree=tree, my_votes=my_votes,
                            cited=cited, cited_papers=len(cited.papers), cited_repos=len(cited.repos),
                            last_read=last_read, first_unread=_first_unread(tree, last_read),
+                           replies=widgets.ReplyPage.build(thread, tree, current_user._get_current_object(),
+                                                           my_votes, last_read),
                            form=ReplyForm(formdata=None), confirm=ConfirmForm(),
                            vote_form=VoteForm(), stances=STANCES, sorts=ranking.REPLY_SORTS)
     if reading.visit_is_news(last_read, thread):
