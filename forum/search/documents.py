@@ -67,23 +67,36 @@ def _citations(session: Session, thread_ids: set[int]) -> tuple[dict, dict]:
 def thread_document(thread: Thread, papers: dict, repos: dict) -> dict | None:
     if thread.deleted_at is not None or not thread.is_public:  # held or hidden: not searchable
         return None
-    return {"key": f"thread:{thread.id}", "kind": "thread", "thread_id": thread.id,
-            "title": thread.title, "body": plain_text(thread.body_html), "authors": [thread.author.username],
-            "tags": [t.name for t in thread.tags], "papers": papers.get((thread.id, None), []),
-            "repos": repos.get((thread.id, None), []), "created": thread.created_at,
-            "score": thread.score}
+    return _thread_fields(thread.id, thread.title, thread.body_html, thread.author.username,
+                          [t.name for t in thread.tags], thread.created_at, thread.score, papers, repos)
 
 
 def post_document(post: Post, papers: dict, repos: dict) -> dict | None:
     if (post.deleted_at is not None or post.thread.deleted_at is not None
             or not post.is_public or not post.thread.is_public):
         return None
-    return {"key": f"post:{post.id}", "kind": "reply", "thread_id": post.thread_id,
-            "post_id": post.id, "title": "", "body": plain_text(post.body_html),
-            "authors": [post.author.username], "tags": [t.name for t in post.thread.tags],
-            "papers": papers.get((post.thread_id, post.id), []),
-            "repos": repos.get((post.thread_id, post.id), []), "stance": post.stance,
-            "created": post.created_at, "score": post.score}
+    return _reply_fields(post.id, post.thread_id, post.body_html, post.author.username,
+                         [t.name for t in post.thread.tags], post.stance, post.created_at,
+                         post.score, papers, repos)
+
+
+def _thread_fields(thread_id: int, title: str, body_html: str | None, username: str, tags: list[str],
+                   created, score: int, papers: dict, repos: dict) -> dict:
+    """A thread's document, from its values: one shape for ORM rows and a rebuild's plain rows."""
+    return {"key": f"thread:{thread_id}", "kind": "thread", "thread_id": thread_id,
+            "title": title, "body": plain_text(body_html), "authors": [username], "tags": tags,
+            "papers": papers.get((thread_id, None), []), "repos": repos.get((thread_id, None), []),
+            "created": created, "score": score}
+
+
+def _reply_fields(post_id: int, thread_id: int, body_html: str | None, username: str, tags: list[str],
+                  stance: str | None, created, score: int, papers: dict, repos: dict) -> dict:
+    """A reply's document, from its values (see ``_thread_fields``)."""
+    return {"key": f"post:{post_id}", "kind": "reply", "thread_id": thread_id,
+            "post_id": post_id, "title": "", "body": plain_text(body_html), "authors": [username],
+            "tags": tags, "papers": papers.get((thread_id, post_id), []),
+            "repos": repos.get((thread_id, post_id), []), "stance": stance,
+            "created": created, "score": score}
 
 
 def paper_document(paper) -> dict | None:
@@ -183,10 +196,8 @@ def _thread_batch(session: Session, last: int) -> tuple[list[dict], int | None]:
     shown = {r.id for r in rows if r.public}
     tags = _tags_of(session, shown)
     papers, repos = _citations(session, shown)
-    return [{"key": f"thread:{r.id}", "kind": "thread", "thread_id": r.id, "title": r.title,
-             "body": plain_text(r.body_html), "authors": [r.username], "tags": tags.get(r.id, []),
-             "papers": papers.get((r.id, None), []), "repos": repos.get((r.id, None), []),
-             "created": r.created_at, "score": r.score} for r in rows if r.public], rows[-1].id
+    return [_thread_fields(r.id, r.title, r.body_html, r.username, tags.get(r.id, []), r.created_at,
+                           r.score, papers, repos) for r in rows if r.public], rows[-1].id
 
 
 def _post_batch(session: Session, last: int) -> tuple[list[dict], int | None]:
@@ -202,11 +213,8 @@ def _post_batch(session: Session, last: int) -> tuple[list[dict], int | None]:
     thread_ids = {r.thread_id for r in shown}
     tags = _tags_of(session, thread_ids)
     papers, repos = _citations(session, thread_ids)
-    return [{"key": f"post:{r.id}", "kind": "reply", "thread_id": r.thread_id, "post_id": r.id,
-             "title": "", "body": plain_text(r.body_html), "authors": [r.username],
-             "tags": tags.get(r.thread_id, []), "papers": papers.get((r.thread_id, r.id), []),
-             "repos": repos.get((r.thread_id, r.id), []), "stance": r.stance,
-             "created": r.created_at, "score": r.score} for r in shown], rows[-1].id
+    return [_reply_fields(r.id, r.thread_id, r.body_html, r.username, list(tags.get(r.thread_id, [])),
+                          r.stance, r.created_at, r.score, papers, repos) for r in shown], rows[-1].id
 
 
 def count_all(session: Session) -> int:
