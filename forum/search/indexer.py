@@ -57,6 +57,7 @@ class Indexer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._rebuilder: threading.Thread | None = None
+        self._look_again = False  # a rebuild was asked for while one ran
         self._pid = os.getpid()
         self.last_used = time.monotonic()
         self._failures = 0
@@ -125,12 +126,34 @@ class Indexer:
                 return True
         with self._lock:
             if self._alive(self._rebuilder):
+                # It may already be past reading what it replaces (finishing its last drain,
+                # say): it looks at the index again before it ends, so this request is not lost.
+                self._look_again = True
                 return False
             self._pid = os.getpid()
-            self._rebuilder = threading.Thread(target=_rebuild_now, args=(self.app,),
+            self._look_again = False
+            self._rebuilder = threading.Thread(target=self._rebuild_until_usable,
                                                name="search-rebuild", daemon=True)
             self._rebuilder.start()
             return True
+
+    def _rebuild_until_usable(self) -> None:
+        """Rebuild; again while a request asked for one meanwhile and the index is still
+        unusable. The decision to end is taken under the lock that ``request_rebuild`` takes."""
+        while True:
+            _rebuild_now(self.app)
+            with self._lock:
+                again, self._look_again = self._look_again, False
+                if again:
+                    try:
+                        with self.app.app_context():
+                            again = get_backend(self.app).status().state is State.MISSING
+                    except Exception:  # the next search or drain that finds it asks again
+                        log.exception("search: cannot read the index status after a rebuild")
+                        again = False
+                if not again or self.stopping.is_set():
+                    self._rebuilder = None
+                    return
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stopping.set()
