@@ -8,7 +8,6 @@ differs. The data go in through the real services; searches go through
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from forum.search.backend import get_backend
 from forum.search.services import search
 from forum.threads import services as threads
 from forum.threads.models import Post, Thread
-from tests.conftest import _base_config, _empty_tables, _migrated
+from tests.conftest import _base_config, _empty_tables, _migrated, fresh_sqlite_url
 from tests.factories import make_reply, make_thread, make_user
 
 ENGINES = {  # test id: (SEARCH_BACKEND, database)
@@ -42,9 +41,7 @@ LUTTINGER = "1201.4869"  # a paper of that recorded arXiv answer
 def app(request, tmp_path):
     engine, database = ENGINES[request.param]
     if database == "sqlite":
-        target = tmp_path / "forum.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), target)
-        url = f"sqlite:///{target}"
+        url = fresh_sqlite_url(request)
     else:
         url = request.getfixturevalue("postgres_database")
     app = create_app({**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": url,
