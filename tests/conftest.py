@@ -238,7 +238,8 @@ def app(database_url, tmp_path):
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        if db.engine not in _SHARED_ENGINES.values():  # shared ones keep their connections
+            db.engine.dispose()
 
 
 def _empty_tables() -> None:
