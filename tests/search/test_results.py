@@ -10,8 +10,7 @@ from forum.extensions import db
 from forum.moderation import services as moderation
 from forum.search import outbox
 from forum.search.services import PER_PAGE, search
-from forum.threads import services as threads
-from forum.threads.models import Post, Thread
+from forum.threads.models import Post
 from tests.factories import bulk_replies, make_reply, make_thread, make_user
 
 OTHER_THREADS = 25
