@@ -218,15 +218,20 @@ def _all_pages(app, query: str, sort: str = "relevance") -> list:
         page += 1
 
 
-@pytest.mark.parametrize("recent", [25, 4])  # 4: less than a page of threads: looks further
-@pytest.mark.parametrize("sort", ["relevance", "newest", "top"])
 def test_past_the_cap_the_count_is_about_and_paging_still_reaches_every_thread_once(
-        app, monkeypatch, sort, recent):
+        app, monkeypatch, subtests):
     from forum.search.postgres import reads
     made = _common_word_forum(app)
     monkeypatch.setattr(reads, "EXACT_UP_TO", 10)  # about 70 documents match
-    monkeypatch.setattr(reads, "RECENT_MATCHES", recent)
-    reads._HISTOGRAMS.clear()
+    for sort in ("relevance", "newest", "top"):  # one forum, read in every order...
+        for recent in (25, 4):  # ...and window (4: less than a page of threads: looks further)
+            with subtests.test(sort=sort, recent=recent):
+                monkeypatch.setattr(reads, "RECENT_MATCHES", recent)
+                reads._HISTOGRAMS.clear()
+                _every_thread_once_past_the_cap(app, made, sort)
+
+
+def _every_thread_once_past_the_cap(app, made: dict[int, str], sort: str) -> None:
     pages = _all_pages(app, "wombat", sort)
     total, exact, first, _ = pages[0]
     assert not exact and len(first) == 10  # the first page, from the newest matches only
