@@ -25,7 +25,7 @@ from forum.search.backend import get_backend
 from forum.search.services import search
 from forum.threads import services as threads
 from forum.threads.models import Post, Thread
-from tests.conftest import _base_config, _empty_tables, _migrated, fresh_sqlite_url
+from tests.conftest import _base_config, _empty_tables, _migrated, copy_empty_search_index, fresh_sqlite_url
 from tests.factories import make_reply, make_thread, make_user
 
 ENGINES = {  # test id: (SEARCH_BACKEND, database)
@@ -46,6 +46,7 @@ def app(request, tmp_path):
         url = request.getfixturevalue("postgres_database")
     app = create_app({**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": url,
                       "SEARCH_BACKEND": engine})
+    copy_empty_search_index(request, app)
     if database == "postgresql":
         with app.app_context():
             if url not in _migrated:
