@@ -30,7 +30,7 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Apps that a test builds with settings of its own index inline as well: a background indexer
 # thread outliving its test would query the database while the next test empties it (on
 # PostgreSQL, TRUNCATE then deadlocks). Tests of the background indexer ask for it explicitly.
-os.environ.setdefault("SEARCH_INDEXER", "inline")
+os.environ.setdefault("SEARCH_INDEXER", "on_search")
 
 
 def _share_url_builders() -> None:
@@ -154,7 +154,10 @@ def _base_config(tmp_path) -> dict:
         "SEARCH_INDEX_DIR": str(tmp_path / "index"), "MAIL_BACKEND": "file",
         "MAIL_FILE_DIR": str(tmp_path / "mail"), "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None, **TEST_GRADE,
-        "SEARCH_INDEXER": "inline",  # index right after each commit, so tests see writes at once
+        # A test's writes are indexed when it first searches (as ``inline`` would have indexed
+        # them at each commit): most tests never search, and a Whoosh commit per write cost
+        # them more than anything else they did. Tests of indexing itself ask for ``inline``.
+        "SEARCH_INDEXER": "on_search",
     }
 
 
@@ -255,6 +258,8 @@ _migrated: set[str] = set()
 @pytest.fixture
 def app(request, database_url, tmp_path):
     app = create_app({**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": database_url})
+    if request.node.get_closest_marker("index_at_commit"):
+        app.config["SEARCH_INDEXER"] = "inline"
     copy_empty_search_index(request, app)
     if database_url.startswith("postgresql"):
         with app.app_context():

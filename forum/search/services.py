@@ -135,6 +135,7 @@ def search(text: str | None, *, sort: str = "relevance", page: int = 1) -> Searc
 def _ask(call):
     """Ask the engine; with no usable index, have one rebuilt beside the requests and say so."""
     app = current_app._get_current_object()
+    indexer.before_search(app)
     backend = get_backend(app)
     try:
         if backend.status().state is State.READY:
@@ -142,7 +143,7 @@ def _ask(call):
         raise SearchUnavailable(backend.status().detail)
     except SearchUnavailable:
         indexer.request_rebuild(app)
-        if indexer.mode(app) != "inline":
+        if indexer.mode(app) not in indexer.SYNCHRONOUS:
             raise
         return call(backend)  # the test suite's mode: the rebuild already ran, here
 

@@ -127,6 +127,7 @@ def test_old_generation_keeps_serving_while_a_rebuild_runs(background, client):
     assert indexer.wait_until_indexed(background, timeout=REBUILD_WITHIN_S)  # the kept rows drain once free
 
 
+@pytest.mark.index_at_commit
 def test_a_killed_reindex_leaves_nothing_stale(app, runner):
     with app.app_context():
         author = make_user()
