@@ -266,3 +266,26 @@ def test_the_page_says_about_when_the_count_is_an_estimate(app, client, monkeypa
     monkeypatch.setattr(reads, "EXACT_UP_TO", 10_000)
     html = client.get("/search", query_string={"q": "wombat", "sort": "newest"}).get_data(as_text=True)
     assert "About " not in html and "30 threads matched" in html
+
+
+def test_the_papers_box_from_the_page_statement_is_the_one_asked_alone(app):
+    from tests.search.test_papers import LUTTINGER, MELTING, cite_and_refresh
+    cite_and_refresh(app, body=f"Density waves and a Luttinger liquid: arXiv:{LUTTINGER}, {MELTING}",
+                     title="Luttinger liquids and density waves")
+    with app.test_request_context():
+        parsed = parse("liquid OR waves")
+        get_backend().search(parsed)  # answers the papers box too, in its statement
+        statements = []
+        listener = lambda *args: statements.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            boxed = get_backend().search_papers(parsed, limit=3)
+            first = get_backend().search_papers(parsed, limit=1)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert statements == []  # both from the page's statement
+    with app.test_request_context():
+        alone = get_backend().search_papers(parse("liquid OR waves"), limit=3)
+    assert [s.key for s in boxed[0]] == [s.key for s in alone[0]] and len(alone[0]) == 2
+    assert [s.html for s in boxed[0]] == [s.html for s in alone[0]] and not boxed[1]
+    assert first[0] == boxed[0][:1] and first[1]
