@@ -83,13 +83,7 @@ def _rank(q: Translated, sort: str = "relevance") -> str:
 
 
 def _where(q: Translated, papers: bool, *, indexed: bool = True) -> tuple[str, dict]:
-    where, params = q.where("d", indexed=indexed)
-    kind = "paper" if papers else q.kind
-    if kind is not None:
-        where += " AND d.kind = :kind"
-        params["kind"] = kind
-    else:
-        where += " AND d.kind <> 'paper'"
+    where, params = q.conditions("d", papers=papers, indexed=indexed)
     if q.marks is not None:
         params["marks"] = q.marks
     return where, params
@@ -137,7 +131,8 @@ def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, s
             box_where = None
         return [row[3:] for row in rows if row[0] == 0]
 
-    documents = _estimate(connection, where, params)
+    # the estimate asked with the terms (tsquery.translate), or now (a query not translated so)
+    documents = q.estimate if q.estimate is not None else _estimate(connection, where, params)
     bounds, everything = _histogram(connection) if documents > EXACT_UP_TO else (None, 0.0)
     # Of all documents, the newest this share (all of them: every match ranked, exactly).
     # The window reads a range of the ``created`` index as long as ``share`` of the table,
