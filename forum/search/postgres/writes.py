@@ -105,10 +105,12 @@ def write(connection, changes: Sequence[tuple[str, dict | None]], *,
     if docs:
         rows = [row(docs[key]) for key in sorted(docs)]
         columns = dict(zip(COLUMNS, map(list, zip(*rows))))
-        connection.execute(text(UPSERT.replace("{table}", table)), columns)
-        connection.execute(text(UPSERT_TEXTS.replace("{table}", texts)), columns)
-        texts = [f"{r[5]} {r[6]} {r[7]}" for r in rows]
-        connection.execute(text(ADD_WORDS.replace("{table}", words)), {"texts": texts})
+        # one statement (data-modifying CTEs): each is a round trip of the changing commit
+        connection.execute(text(
+            f"WITH documents AS ({UPSERT.replace('{table}', table)} RETURNING 1), "
+            f"texts AS ({UPSERT_TEXTS.replace('{table}', texts)} RETURNING 1) "
+            f"{ADD_WORDS.replace('{table}', words)}"),
+            {**columns, "texts": [f"{r[5]} {r[6]} {r[7]}" for r in rows]})
     return len(gone) + len(docs)
 
 
