@@ -2,9 +2,9 @@
 
 This module, ``analysis.py`` (how text becomes terms), ``wquery.py`` (parsed
 queries to Whoosh queries), ``grouping.py`` (every match, per thread),
-``conjunctive.py`` (ranking the common query shape), ``bulk.py`` (a rebuild's
-segment writer), ``patches.py`` and ``backend.py`` are the only ones that import
-Whoosh.
+``conjunctive.py`` (ranking the common query shape), ``bulk.py`` and
+``postings.py`` (a rebuild's segment writer), ``patches.py`` and ``backend.py``
+are the only ones that import Whoosh.
 Everything else speaks in plain dicts (documents), keys (``"thread:1"``,
 ``"post:42"``) and the parsed query of ``forum.search.query``.
 
