@@ -26,8 +26,6 @@ updates and deletions go through Whoosh (``SearchIndex.apply``).
 """
 from __future__ import annotations
 
-from array import array
-from collections import defaultdict
 from itertools import repeat
 from pickle import dumps
 
@@ -36,7 +34,7 @@ from whoosh import columns, fields, formats
 from whoosh.analysis import (CommaSeparatedTokenizer, CompositeAnalyzer, IDTokenizer,
                              LowercaseFilter, RegexTokenizer, SpaceSeparatedTokenizer, StripFilter)
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, _lenfield
-from whoosh.util.numeric import length_to_byte
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
 from forum.search.whoosh.analysis import FastWordAnalyzer, _pairs, _words
@@ -61,48 +59,49 @@ class BulkWriter(SegmentWriter):
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
         self._postings: dict[str, FieldPostings] = {}
-        self._lengths: dict[str, array] = {}  # scorable field -> each document's length byte
-        self._length_sums: dict[str, int] = defaultdict(int)
+        # scorable field -> (documents, their lengths), quantized to bytes at commit
+        self._lengths: dict[str, tuple[list, list]] = {}
         self._stored: list[dict] = []  # each document's stored fields
         self._columns: dict[str, tuple[list, list]] = {}  # name -> (documents, values)
-        self._fields = {}  # name -> (field, how it is indexed)
+        self._fields = {}  # name -> (field, how it is indexed, stored, column type)
 
     def _plan(self, name: str):
-        found = self._fields.get(name)
-        if found is None:
-            field = self.schema[name]
-            analyzer = getattr(field, "analyzer", None)
-            if not field.indexed:
-                how = None
-            elif isinstance(analyzer, FastWordAnalyzer) and isinstance(field.format, formats.Frequency):
-                how = "words"
-            elif type(field) is fields.ID and type(analyzer) is IDTokenizer:  # the whole value is the term (key, kind)
-                how = "id"
-            elif type(field) is fields.KEYWORD and type(analyzer) is RegexTokenizer \
-                    and not analyzer.gaps \
-                    and analyzer.expression.pattern == SpaceSeparatedTokenizer().expression.pattern:
-                how = "split"  # a KEYWORD field of words: the tokenizer's own regex, in C
-            elif type(field) is fields.KEYWORD and _is_comma_keywords(analyzer):
-                how = "commas"
-            else:
-                how = "field"  # Whoosh's own Field.index
-            found = self._fields[name] = (field, how)
+        field = self.schema[name]
+        analyzer = getattr(field, "analyzer", None)
+        if not field.indexed:
+            how = None
+        elif isinstance(analyzer, FastWordAnalyzer) and isinstance(field.format, formats.Frequency):
+            how = "pairs" if analyzer.shingles else "words"
+        elif type(field) is fields.ID and type(analyzer) is IDTokenizer:  # the whole value is the term (key, kind)
+            how = "id"
+        elif type(field) is fields.KEYWORD and type(analyzer) is RegexTokenizer \
+                and not analyzer.gaps \
+                and analyzer.expression.pattern == SpaceSeparatedTokenizer().expression.pattern:
+            how = "split"  # a KEYWORD field of words: the tokenizer's own regex, in C
+        elif type(field) is fields.KEYWORD and _is_comma_keywords(analyzer):
+            how = "commas"
+        else:
+            how = "field"  # Whoosh's own Field.index
+        found = self._fields[name] = (field, how, field.stored, field.column_type)
         return found
 
     def add_document(self, **values):
+        """What ``SegmentWriter.add_document`` records, kept in lists (see the module
+        docstring); one Python step per field, the words' steps in C."""
         self._check_state()
         docnum = self.docnum
         stored = {}
+        plans = self._fields
         for name in sorted(values):
             value = values[name]
             if value is None:
                 continue
-            field, how = self._plan(name)
-            if how is not None:
+            field, how, is_stored, column = plans.get(name) or self._plan(name)
+            if how is not None and (value or how in ("id", "field")):
                 self._index(docnum, name, field, how, value)
-            if field.stored:
+            if is_stored:
                 stored[name] = value
-            if field.column_type:
+            if column:
                 found = self._columns.get(name)
                 if found is None:
                     found = self._columns[name] = ([], [])
@@ -116,16 +115,16 @@ class BulkWriter(SegmentWriter):
         postings = self._postings.get(name)
         if postings is None:
             postings = self._postings[name] = FieldPostings()
-        length = 0
         if how == "field":
+            length = 0
             for tbytes, freq, weight, _ in field.index(value):
                 postings.add_counted(docnum, tbytes, freq)
                 length += freq
         else:
             if how == "words":
                 words = _words(value, morph=True)
-                if field.analyzer.shingles:
-                    words = _pairs(words, field.analyzer.common)
+            elif how == "pairs":
+                words = _pairs(_words(value, morph=True), field.analyzer.common)
             elif how == "id":
                 words = [value]
             elif how == "commas":  # split at commas, stripped, lower-cased, as its chain
@@ -135,12 +134,11 @@ class BulkWriter(SegmentWriter):
             postings.add_words(docnum, words)
             length = len(words)
         if length and field.scorable:
-            lengths = self._lengths.get(name)
-            if lengths is None:
-                lengths = self._lengths[name] = array("B")
-            lengths.extend(repeat(0, docnum + 1 - len(lengths)))
-            lengths[docnum] = length_to_byte(length)
-            self._length_sums[name] += length
+            found = self._lengths.get(name)
+            if found is None:
+                found = self._lengths[name] = ([], [])
+            found[0].append(docnum)
+            found[1].append(length)
 
     def commit(self, mergetype=None, optimize=None, merge=None):
         """Adds the segment as it is: merging other segments would go through the pool
@@ -158,11 +156,7 @@ class BulkWriter(SegmentWriter):
             if fmt.fixed_value_size() not in (0, 4) or not isinstance(
                     fmt, (formats.Frequency, formats.Existence)):
                 raise TypeError(f"BulkWriter cannot write field {name!r} ({type(fmt).__name__})")
-            lengths = self._lengths.get(name)
-            length_bytes = None
-            if lengths:
-                lengths.extend(repeat(0, self.docnum - len(lengths)))
-                length_bytes = np.frombuffer(lengths, dtype=np.uint8)
+            length_bytes = self._length_bytes.get(name)
             writer.start_field(name, field)
             if self._fields[name][1] == "field":  # Field.index gave bytes already
                 to_bytes = bytes
@@ -180,8 +174,14 @@ class BulkWriter(SegmentWriter):
         after an ``add_field``/``add_column_value`` per value, a column at a time."""
         perdoc, count = self.perdocwriter, self.docnum
         perdoc._doccount = count
-        for name, total in self._length_sums.items():
-            perdoc._fieldlengths[name] += total
+        self._length_bytes = {}  # field -> each document's length byte (0: none)
+        for name, (docs, lengths) in self._lengths.items():
+            perdoc._fieldlengths[name] += sum(lengths)
+            quantized = np.zeros(count, dtype=np.uint8)
+            quantized[docs] = length_bytes(np.array(lengths, dtype=np.int64))
+            self._length_bytes[name] = quantized
+            _fill_numeric(perdoc, _lenfield(name), LENGTHS_COLUMN, docs,
+                          quantized[docs].tolist())
         # stored fields: STORED_COLUMN pickles each document's dict and compresses it
         stored = perdoc._colwriters["_stored"]._child
         level, compress = stored._level, stored._compress
@@ -190,11 +190,6 @@ class BulkWriter(SegmentWriter):
         _fill_var_bytes(stored, docs, list(map(compress, map(dumps, dicts, repeat(2)),
                                                repeat(level))), count)
         self._stored = []
-        for name, lengths in self._lengths.items():
-            lengths.extend(repeat(0, count - len(lengths)))
-            nonzero = np.flatnonzero(np.frombuffer(lengths, dtype=np.uint8))
-            _fill_numeric(perdoc, _lenfield(name), LENGTHS_COLUMN, nonzero.tolist(),
-                          [lengths[at] for at in nonzero.tolist()])
         for name, (docs, values) in self._columns.items():
             column = self.schema[name].column_type
             if isinstance(column, columns.NumericColumn):
@@ -209,6 +204,18 @@ class BulkWriter(SegmentWriter):
                     writer.add(docnum, value)
         self._columns.clear()
         perdoc.close()
+
+
+_LENGTH_BYTES = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
+
+
+def length_bytes(lengths: np.ndarray) -> np.ndarray:
+    """``length_to_byte`` of each length: the first byte whose length is not smaller."""
+    found = np.searchsorted(_LENGTH_BYTES, lengths, side="left")
+    return np.where(lengths >= _LENGTH_LIMIT, 255, found).astype(np.uint8)
+
+
+_LENGTH_LIMIT = 106374  # length_to_byte's: from here on, 255
 
 
 def _fill_numeric(perdoc, name: str, column, docs: list[int], values: list) -> None:

@@ -44,13 +44,15 @@ class _TermNumbers(dict):
 
 
 class FieldPostings:
-    """One field's postings as flat lists: term number, document, frequency."""
+    """One field's postings as flat lists: term numbers, and the document each run of
+    them came from (one run per ``add_*`` call), with frequencies when not all one."""
 
     def __init__(self):
         self.numbers = _TermNumbers()
         # lists, not arrays: list.extend(map(...)) is several times faster than array.extend
         self.terms: list[int] = []
-        self.docs: list[int] = []
+        self.run_docs: list[int] = []
+        self.run_sizes: list[int] = []
         self.freqs: list[int] = []  # empty while every entry is one occurrence (word fields)
 
     def add_words(self, docnum: int, words: list) -> None:
@@ -58,13 +60,15 @@ class FieldPostings:
         if self.freqs:
             self.freqs.extend(repeat(1, len(words)))
         self.terms.extend(map(self.numbers.__getitem__, words))
-        self.docs.extend(repeat(docnum, len(words)))
+        self.run_docs.append(docnum)
+        self.run_sizes.append(len(words))
 
     def add_counted(self, docnum: int, term, freq: int) -> None:
         if not self.freqs and freq != 1:
             self.freqs.extend(repeat(1, len(self.terms)))
         self.terms.append(self.numbers[term])
-        self.docs.append(docnum)
+        self.run_docs.append(docnum)
+        self.run_sizes.append(1)
         if self.freqs:
             self.freqs.append(freq)
 
@@ -79,8 +83,9 @@ class FieldPostings:
         order = sorted(range(len(vocabulary)), key=vocabulary.__getitem__)
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order), dtype=np.int64)
-        keys = (rank[np.array(self.terms, dtype=np.int64)] << 32) \
-            | np.array(self.docs, dtype=np.int64)
+        docs = np.repeat(np.array(self.run_docs, dtype=np.int64),
+                         np.array(self.run_sizes, dtype=np.int64))
+        keys = (rank[np.array(self.terms, dtype=np.int64)] << 32) | docs
         if self.freqs:
             keys, inverse = np.unique(keys, return_inverse=True)
             freqs = np.bincount(inverse, weights=np.array(self.freqs, dtype=np.float64)
