@@ -46,7 +46,8 @@ from forum.search.backend import ResultGroup, SearchPage, Snippet
 from forum.search.whoosh import conjunctive, grouping, patches
 from forum.search.whoosh.bulk import BulkWriter
 from forum.search.whoosh.analysis import (STOP_WORDS, analyzed, common_words, remember_stems,
-                                          shingle_analyzer, unstemmed_words, word_analyzer)
+                                          shingle_analyzer, unstemmed_words, word_analyzer,
+                                          word_sequence)
 from forum.search.whoosh.wquery import highlight_terms, stored_text, term_text, to_whoosh_query
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,10 @@ def make_schema(paired: frozenset[str] | None = None) -> fields.Schema:
         # ``spelling=True`` does (a quarter of a rebuild's time).
         spelling=fields.KEYWORD(),
         shingles=fields.TEXT(analyzer=shingle_analyzer(paired), phrase=False),
+        # The stored text's analyzed words in order, as 4-byte hashes (``word_sequence``):
+        # a phrase with a rarer word is checked on it with one ``bytes.find``
+        # (``wquery.PhraseCheck``) instead of decompressing and analyzing the stored text.
+        sequence=fields.COLUMN(columns.VarBytesColumn()),
         author=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         tag=fields.KEYWORD(lowercase=True, commas=True),
         paper=fields.KEYWORD(lowercase=True, commas=True),
@@ -142,8 +147,8 @@ def paired_words(sample: list[dict], total: int) -> frozenset[str]:
 REQUIRED_FIELDS = frozenset(make_schema().names())
 # Bumped whenever the same fields hold different terms (2: Snowball stems, plain text of the
 # rendered posts, titles counted twice; 3: hyphenated words split; 4: ``created`` a column
-# only, without terms); a generation without this number is rebuilt.
-SCHEMA_VERSION = "4"
+# only, without terms; 5: the ``sequence`` column); a generation without this number is rebuilt.
+SCHEMA_VERSION = "5"
 SCHEMA_FILE = "forum-schema-version"
 
 
@@ -177,8 +182,8 @@ def to_whoosh_document(doc: dict, spelled: set[str] | None = None) -> dict:
     # stemmed (after the title's) they are what the text and shingles fields would find in
     # ``weighted``, so the analyzers are handed them (a long review was split three times).
     plain = unstemmed_words(text)
-    titled = unstemmed_words(doc["title"]) + plain if doc.get("title") else plain
-    remember_stems(weighted, titled)
+    title = unstemmed_words(doc["title"]) if doc.get("title") else []
+    stems = remember_stems(weighted, title + plain)
     out = {
         "key": doc["key"], "kind": doc["kind"], "thread_id": doc.get("thread_id") or 0,
         "post_id": doc.get("post_id") or 0, "title": doc.get("title") or "",
@@ -187,6 +192,7 @@ def to_whoosh_document(doc: dict, spelled: set[str] | None = None) -> dict:
         "author": ",".join(doc.get("authors") or []), "tag": ",".join(doc.get("tags") or []),
         "paper": ",".join(doc.get("papers") or []), "repo": ",".join(doc.get("repos") or []),
         "score": int(doc.get("score") or 0),
+        "sequence": word_sequence(stems[len(title):]),  # the words of ``text``, as stored
     }
     if doc.get("extra"):
         out["extra"] = doc["extra"]

@@ -10,14 +10,21 @@ searchable is left (only stop words, only exclusions...).
 """
 from __future__ import annotations
 
+import threading
+import zlib
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from itertools import islice
+
+import numpy as np
 
 from whoosh import query as wq
 from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.util.times import datetime_to_long
 
-from forum.search.whoosh.analysis import analyzed as _analyzed, has_phrase, is_common_pair, shingle_analyzer
+from forum.search.whoosh.analysis import (analyzed as _analyzed, has_phrase, has_run,
+                                          is_common_pair, shingle_analyzer, word_hash,
+                                          word_sequence)
 
 def _word_query(word: str):
     tokens = _analyzed(word)
@@ -134,8 +141,28 @@ class PhraseCheck(wq.Query):
         return ListMatcher(checked, weights=[0.0] * len(checked)) if checked else NullMatcher
 
     def check(self, reader, docnum: int) -> bool:
-        """``docnum`` is the segment's (or single reader's) own number."""
+        """``docnum`` is ``reader``'s own number (a segment's, or the searcher's)."""
+        sequences, needle = self._prepared(reader)
+        if needle is not None:
+            return has_run(sequences[docnum], needle)
         return has_phrase(stored_text(reader.stored_fields(docnum)), self.words)
+
+    def _prepared(self, reader):
+        """(``reader``'s ``sequence`` column, the phrase as a word sequence), or (None,
+        None) when the check must read the stored text: an index without the column, or
+        a phrase word whose hash another word of the vocabulary shares (then equal
+        hashes would not mean equal words)."""
+        cached = getattr(self, "_cache", None)
+        if cached is not None and cached[0] is reader:
+            return cached[1], cached[2]
+        sequences = needle = None
+        if reader.has_column("sequence") and not any(
+                ambiguous_hashes(leaf) & {word_hash(w) for w in self.words}
+                for leaf, _ in reader.leaf_readers()):
+            sequences = reader.column_reader("sequence", translate=False)
+            needle = word_sequence(self.words)
+        self._cache = (reader, sequences, needle)
+        return sequences, needle
 
 
 class DateFilter(wq.Query):
@@ -184,6 +211,34 @@ class DateFilter(wq.Query):
         found = conjunctive.documents_in_range(searcher.reader(), self)
         return ListMatcher(found.tolist(), weights=[0.0] * len(found)) if len(found) \
             else NullMatcher
+
+
+_AMBIGUOUS: OrderedDict = OrderedDict()  # segment id -> hashes two of its words share
+_AMBIGUOUS_SEGMENTS = 256
+_ambiguous_lock = threading.Lock()
+
+
+def ambiguous_hashes(segment_reader) -> frozenset[int]:
+    """The word hashes (``analysis.word_hash``) that two different words of the segment's
+    ``text`` vocabulary share. A document's words are all in its segment's vocabulary,
+    so a phrase none of whose hashes is here is found in a ``sequence`` exactly when its
+    words are in the text. Read once per segment (segments never change) and kept."""
+    segment = segment_reader.segment()
+    key = None if segment is None else segment.segment_id()
+    with _ambiguous_lock:
+        if key is not None and key in _AMBIGUOUS:
+            _AMBIGUOUS.move_to_end(key)
+            return _AMBIGUOUS[key]
+    words = list(segment_reader.lexicon("text")) if "text" in segment_reader.schema else []
+    hashes = np.fromiter(map(zlib.crc32, words), dtype=np.uint32, count=len(words))
+    values, counts = np.unique(hashes, return_counts=True)
+    found = frozenset(values[counts > 1].tolist())
+    if key is not None:
+        with _ambiguous_lock:
+            _AMBIGUOUS[key] = found
+            while len(_AMBIGUOUS) > _AMBIGUOUS_SEGMENTS:
+                _AMBIGUOUS.popitem(last=False)
+    return found
 
 
 def stored_text(stored: dict) -> str:
