@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import zlib
+from bisect import bisect_right
 from collections import OrderedDict
 from datetime import datetime, timedelta
 from itertools import islice
@@ -156,13 +157,37 @@ class PhraseCheck(wq.Query):
         if cached is not None and cached[0] is reader:
             return cached[1], cached[2]
         sequences = needle = None
-        if reader.has_column("sequence") and not any(
-                ambiguous_hashes(leaf) & {word_hash(w) for w in self.words}
-                for leaf, _ in reader.leaf_readers()):
-            sequences = reader.column_reader("sequence", translate=False)
+        leaves = reader.leaf_readers()
+        hashes = {word_hash(w) for w in self.words}
+        # each segment reader keeps its column reader (made once: it loads the offsets)
+        found = [_sequence_column(leaf) for leaf, _ in leaves]
+        if all(c is not None for c in found) and not any(
+                ambiguous_hashes(leaf) & hashes for leaf, _ in leaves):
+            sequences = found[0] if len(found) == 1 else \
+                _Sequences(found, [offset for _, offset in leaves])
             needle = word_sequence(self.words)
         self._cache = (reader, sequences, needle)
         return sequences, needle
+
+
+def _sequence_column(segment_reader):
+    """The segment's ``sequence`` column reader (None without one), kept by Whoosh's
+    per-document reader as it keeps the stored fields' column."""
+    perdoc = getattr(segment_reader, "_perdoc", None)
+    if perdoc is None or "sequence" not in segment_reader.schema:
+        return None
+    return perdoc._cached_reader("sequence", segment_reader.schema["sequence"].column_type)
+
+
+class _Sequences:
+    """Several segments' ``sequence`` columns by the searcher's document numbers."""
+
+    def __init__(self, columns: list, offsets: list[int]):
+        self.columns, self.offsets = columns, offsets
+
+    def __getitem__(self, docnum: int) -> bytes:
+        at = bisect_right(self.offsets, docnum) - 1
+        return self.columns[at][docnum - self.offsets[at]]
 
 
 class DateFilter(wq.Query):
