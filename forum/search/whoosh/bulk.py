@@ -128,7 +128,8 @@ class BulkWriter(SegmentWriter):
             elif how == "id":
                 words = [value]
             elif how == "commas":  # split at commas, stripped, lower-cased, as its chain
-                words = [word.strip().lower() for word in _COMMAS.findall(value)]
+                words = [value.strip().lower()] if "," not in value else \
+                    [word.strip().lower() for word in _COMMAS.findall(value)]
             else:
                 words = field.analyzer.expression.findall(value)
             postings.add_words(docnum, words)
