@@ -58,14 +58,16 @@ class BulkWriter(SegmentWriter):
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
-        self._postings: dict[str, FieldPostings] = {}
+        self._postings: dict[str, FieldPostings | None] = {}
         # scorable field -> (documents, their lengths), quantized to bytes at commit
-        self._lengths: dict[str, tuple[list, list]] = {}
+        self._lengths: dict[str, tuple[list, list] | None] = {}
         self._stored: list[dict] = []  # each document's stored fields
-        self._columns: dict[str, tuple[list, list]] = {}  # name -> (documents, values)
-        self._fields = {}  # name -> (field, how it is indexed, stored, column type)
+        self._columns: dict[str, tuple[list, list] | None] = {}  # name -> (documents, values)
+        self._fields = {}  # name -> see _plan
 
     def _plan(self, name: str):
+        """How a field is recorded: (field, how it is indexed, its postings, its lengths
+        (None: unscored), stored, its column's (documents, values) or None)."""
         field = self.schema[name]
         analyzer = getattr(field, "analyzer", None)
         if not field.indexed:
@@ -82,12 +84,15 @@ class BulkWriter(SegmentWriter):
             how = "commas"
         else:
             how = "field"  # Whoosh's own Field.index
-        found = self._fields[name] = (field, how, field.stored, field.column_type)
+        postings = self._postings[name] = FieldPostings() if how is not None else None
+        lengths = self._lengths[name] = ([], []) if how is not None and field.scorable else None
+        column = self._columns[name] = ([], []) if field.column_type else None
+        found = self._fields[name] = (field, how, postings, lengths, field.stored, column)
         return found
 
     def add_document(self, **values):
         """What ``SegmentWriter.add_document`` records, kept in lists (see the module
-        docstring); one Python step per field, the words' steps in C."""
+        docstring): a few Python steps per field, the words' steps in C."""
         self._check_state()
         docnum = self.docnum
         stored = {}
@@ -96,50 +101,40 @@ class BulkWriter(SegmentWriter):
             value = values[name]
             if value is None:
                 continue
-            field, how, is_stored, column = plans.get(name) or self._plan(name)
-            if how is not None and (value or how in ("id", "field")):
-                self._index(docnum, name, field, how, value)
+            field, how, postings, lengths, is_stored, column = plans.get(name) or self._plan(name)
+            if how is not None and (value or how == "id" or how == "field"):
+                if how == "words":
+                    words = _words(value, morph=True)
+                elif how == "pairs":
+                    words = _pairs(_words(value, morph=True), field.analyzer.common)
+                elif how == "id":
+                    words = [value]
+                elif how == "commas":  # split at commas, stripped, lower-cased, as its chain
+                    words = [value.strip().lower()] if "," not in value else \
+                        [word.strip().lower() for word in _COMMAS.findall(value)]
+                elif how == "split":
+                    words = field.analyzer.expression.findall(value)
+                else:
+                    words = None
+                if words is None:
+                    length = 0
+                    for tbytes, freq, weight, _ in field.index(value):
+                        postings.add_counted(docnum, tbytes, freq)
+                        length += freq
+                else:
+                    postings.add_words(docnum, words)
+                    length = len(words)
+                if length and lengths is not None:
+                    lengths[0].append(docnum)
+                    lengths[1].append(length)
             if is_stored:
                 stored[name] = value
-            if column:
-                found = self._columns.get(name)
-                if found is None:
-                    found = self._columns[name] = ([], [])
-                found[0].append(docnum)
-                found[1].append(field.to_column_value(value))
+            if column is not None:
+                column[0].append(docnum)
+                column[1].append(field.to_column_value(value))
         self._stored.append(stored)
         self._added = True
         self.docnum += 1
-
-    def _index(self, docnum: int, name: str, field, how: str, value) -> None:
-        postings = self._postings.get(name)
-        if postings is None:
-            postings = self._postings[name] = FieldPostings()
-        if how == "field":
-            length = 0
-            for tbytes, freq, weight, _ in field.index(value):
-                postings.add_counted(docnum, tbytes, freq)
-                length += freq
-        else:
-            if how == "words":
-                words = _words(value, morph=True)
-            elif how == "pairs":
-                words = _pairs(_words(value, morph=True), field.analyzer.common)
-            elif how == "id":
-                words = [value]
-            elif how == "commas":  # split at commas, stripped, lower-cased, as its chain
-                words = [value.strip().lower()] if "," not in value else \
-                    [word.strip().lower() for word in _COMMAS.findall(value)]
-            else:
-                words = field.analyzer.expression.findall(value)
-            postings.add_words(docnum, words)
-            length = len(words)
-        if length and field.scorable:
-            found = self._lengths.get(name)
-            if found is None:
-                found = self._lengths[name] = ([], [])
-            found[0].append(docnum)
-            found[1].append(length)
 
     def commit(self, mergetype=None, optimize=None, merge=None):
         """Adds the segment as it is: merging other segments would go through the pool
@@ -152,6 +147,8 @@ class BulkWriter(SegmentWriter):
         self._write_per_document()
         writer = self.fieldwriter
         for name in sorted(self._postings):
+            if self._postings[name] is None or not self._postings[name].terms:
+                continue  # not indexed, or no terms in this segment
             field = self.schema[name]
             fmt = field.format
             if fmt.fixed_value_size() not in (0, 4) or not isinstance(
@@ -176,7 +173,10 @@ class BulkWriter(SegmentWriter):
         perdoc, count = self.perdocwriter, self.docnum
         perdoc._doccount = count
         self._length_bytes = {}  # field -> each document's length byte (0: none)
-        for name, (docs, lengths) in self._lengths.items():
+        for name, found in self._lengths.items():
+            if found is None or not found[0]:
+                continue
+            docs, lengths = found
             perdoc._fieldlengths[name] += sum(lengths)
             quantized = np.zeros(count, dtype=np.uint8)
             quantized[docs] = length_bytes(np.array(lengths, dtype=np.int64))
@@ -191,7 +191,10 @@ class BulkWriter(SegmentWriter):
         _fill_var_bytes(stored, docs, list(map(compress, map(dumps, dicts, repeat(2)),
                                                repeat(level))), count)
         self._stored = []
-        for name, (docs, values) in self._columns.items():
+        for name, found in self._columns.items():
+            if found is None or not found[0]:
+                continue
+            docs, values = found
             column = self.schema[name].column_type
             if isinstance(column, columns.NumericColumn):
                 _fill_numeric(perdoc, name, column, docs, values)
