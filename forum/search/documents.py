@@ -38,7 +38,7 @@ _ODD_SPACES = ("  ", "\t", "\r", "\f", "\v")  # what _SPACES would change
 
 
 def plain_text(html: str | None) -> str:
-    """The text of a rendered post, tags removed and entities decoded: runs of spaces
+    r"""The text of a rendered post, tags removed and entities decoded: runs of spaces
     made one, and each line break with the whitespace around it made one line break.
 
     A rebuild reads every post, and regular expressions that try a match at each

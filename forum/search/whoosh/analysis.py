@@ -247,7 +247,7 @@ class FastWordAnalyzer(Analyzer):
     With ``common`` (a set of analyzed words), pairs are made only of two common words
     ("neural network"), which are the pairs whose words alone would match too many
     documents; a phrase with a rarer word is found by its words and checked on the
-    stored text (``has_phrase``). The set is pickled with the schema, so every writer
+    document's words (``has_run``, ``has_phrase``). The set is pickled with the schema, so every writer
     of the index, and every query, sees the same one. None pairs every word.
     """
 

@@ -20,7 +20,8 @@ Why these settings (measured, see DESIGN.md "Known traps"):
 - each process keeps one long-lived searcher and ``refresh()``es it;
 - phrases are answered from a ``shingles`` field of adjacent pairs of common
   words (an AND of a few term look-ups) and, for a phrase with a rarer word,
-  its words then a check of the stored text (``wquery.PhraseCheck``), instead
+  its words then a check of the document's word sequence, a column of its words'
+  hashes (``wquery.PhraseCheck``), instead
   of Whoosh's position matching, which took 358 ms at p95 on a 100,000-post
   index; which words are common is decided by each rebuild (``paired_words``);
 - the analyzer keeps two-letter words (RL, GP, QA) and only drops a short
@@ -132,7 +133,7 @@ def paired_words(sample: list[dict], total: int) -> frozenset[str]:
     ``PAIRED_MIN_DOCS`` of ``total`` documents, estimated on ``sample``.
 
     Any other phrase has a word in fewer documents than that, so its words alone
-    leave at most that many candidates to check on the stored text. Pairing only
+    leave at most that many candidates to check on their word sequences. Pairing only
     common words keeps the ``shingles`` field to about a tenth of its terms, which
     were most of a rebuild's time (nearly every pair of rarer words is a term of its
     own). A word that becomes common later is not paired until the next rebuild:
@@ -385,7 +386,7 @@ class SearchIndex:
         ranked, tids = ranked[keep], tids[keep]
         groups = ranked if papers_wanted else tids
         wanted = page * per_page + 1
-        if checks:  # phrases checked on the stored text: best first, only as far as needed
+        if checks:  # phrases checked on each candidate's words: best first, only as far as needed
             ranked, groups, out.total_exact, estimate = grouping.checked(
                 searcher.reader(), checks, ranked, groups, wanted)
         order = grouping.first_appearances(groups)

@@ -5,7 +5,7 @@ expanded over the unstemmed vocabulary, filters as single terms (dates as
 ranges). A phrase is an AND of its words, of those adjacent pairs that the
 ``shingles`` field holds (pairs of two common words, see ``analysis.py``), and,
 unless that pair alone says it all, a ``PhraseCheck`` that keeps only the
-documents whose stored text has the words in a row. Returns None when nothing
+documents whose words (the ``sequence`` column, or the stored text) have them in a row. Returns None when nothing
 searchable is left (only stop words, only exclusions...).
 """
 from __future__ import annotations
@@ -97,7 +97,9 @@ def paired_words(schema) -> frozenset[str] | None:
 
 
 class PhraseCheck(wq.Query):
-    """Documents whose stored text has ``words`` (analyzed) in a row.
+    """Documents whose text has ``words`` (analyzed) in a row: read from the document's
+    ``sequence`` column (its words' hashes) when the phrase's hashes are unambiguous in
+    the segment, else from its stored text.
 
     Never alone: it sits in an AND with the phrase's words, which narrow the
     candidates first. ``conjunctive.py`` checks candidates lazily, best first, until
