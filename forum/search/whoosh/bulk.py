@@ -38,7 +38,8 @@ from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
 from forum.search.whoosh.analysis import FastWordAnalyzer, _pairs, _words
-from forum.search.whoosh.postings import FieldPostings, extend_growable, write_field
+from forum.search.whoosh.postings import (FieldPostings, extend_growable, write_field,
+                                          write_hash_tables)
 
 _COMMAS = CommaSeparatedTokenizer().items[0].expression
 
@@ -165,6 +166,8 @@ class BulkWriter(SegmentWriter):
             write_field(writer, self.codec, field, self._postings[name], to_bytes, length_bytes)
             writer.finish_field()
         self._postings.clear()
+        tindex = writer._tindex
+        tindex._write_hashes = lambda: write_hash_tables(tindex)  # the same tables, fewer writes
         writer.close()
 
     def _write_per_document(self) -> None:

@@ -26,7 +26,7 @@ from pickle import dumps
 
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
-from whoosh.filedb.filetables import _lengths as _HASH_ENTRY
+from whoosh.filedb.filetables import _lengths as _HASH_ENTRY, _pointer as _POINTER
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
@@ -227,6 +227,28 @@ def add_terms(tindex, keys: list[bytes], values: list[bytes]) -> None:
         buckets[hashed & 255].append((hashed, position))
     extend_growable(tindex.index, positions)
     tindex.lastkey = keys[-1]
+
+
+def write_hash_tables(tindex) -> None:
+    """``HashWriter._write_hashes`` with each bucket's table packed and written at once
+    (the same slots, filled in the same order with the same linear probing), instead of
+    one ``write`` call per slot: two slots per term, several hundred thousand calls at
+    100,000 posts. Installed on a writer's term index by ``bulk.BulkWriter``."""
+    dbfile = tindex.dbfile
+    null = (0, 0)
+    pack = _POINTER.pack
+    for entries in tindex.buckets:
+        pos = dbfile.tell()
+        numslots = 2 * len(entries)
+        tindex.directory.append((pos, numslots))
+        table = [null] * numslots
+        for hashval, position in entries:
+            slot = (hashval >> 8) % numslots
+            while table[slot] != null:
+                slot = (slot + 1) % numslots
+            table[slot] = (hashval, position)
+        if table:
+            dbfile.write(b"".join(map(pack, *zip(*table))))
 
 
 _GROWABLE_TYPES = (("B", 2**8), ("H", 2**16), ("i", 2**31), ("I", 2**32))
