@@ -49,3 +49,25 @@ def test_a_rebuild_reads_the_same_reply_documents_as_the_outbox(app):
     assert [d for _, d in as_keys] == opened and opened[2] is None
     assert [d["post_id"] for d in read] == [reply_ids[0], reply_ids[2]]
     assert read[0]["tags"] == ["nlp", "rl"] and read[0]["papers"] and read[0]["repos"]
+
+
+def test_plain_text_collapses_whitespace_as_the_regular_expressions_did():
+    """``plain_text`` skips steps and strips lines with ``str`` methods; the result is what
+    the two substitutions it replaced give, on every mix of spaces and line breaks."""
+    import random
+    import re
+    from html import unescape
+
+    from forum.search.documents import _BLOCK_TAG, _TAG, plain_text
+
+    def reference(html):
+        text = unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", html)))
+        text = re.sub(r"[ \t\r\f\v]+", " ", text)
+        return re.sub(r"\s*\n\s*", "\n", text).strip()
+
+    pieces = ["a", "bc", " ", "  ", "\n", "\t", "\r", "\f", "\v", "\xa0", "\u2003", "\x1c",
+              "\x85", "\u2028", "<p>", "</p>", "<br>", "<em>", "&amp;", "&nbsp;"]
+    rng = random.Random(3)
+    for _ in range(20_000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        assert plain_text(html) == reference(html), repr(html)
