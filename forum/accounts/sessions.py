@@ -28,7 +28,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import OperationalError
 
 from forum.accounts.models import LoginSession, User
@@ -100,10 +100,7 @@ def user_for_token(token: str) -> User | None:
     """The member a live log-in token belongs to, in one query, or None (the user loader)."""
     if not token or len(token) > 100:
         return None
-    found = db.session.execute(
-        select(User, LoginSession.id, LoginSession.last_seen_at)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == token_hash(token))).first()
+    found = db.session.execute(_USER_FOR_TOKEN, {"token_hash": token_hash(token)}).first()
     if found is None:
         return None
     user, login_id, last_seen = found
@@ -114,6 +111,12 @@ def user_for_token(token: str) -> User | None:
         _touch(login_id, now)
     user.login_token, user.login_id = token, login_id
     return user
+
+
+# Built once: every request with a session cookie runs it.
+_USER_FOR_TOKEN = (select(User, LoginSession.id, LoginSession.last_seen_at)
+                   .join(LoginSession, LoginSession.user_id == User.id)
+                   .where(LoginSession.token_hash == bindparam("token_hash")))
 
 
 def _touch(login_id: int, now) -> None:

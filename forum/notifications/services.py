@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
-from sqlalchemy import func, inspect, or_, select, update
+from sqlalchemy import bindparam, func, inspect, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -150,10 +150,13 @@ def _primary_key(obj) -> int:
 # -- reading -----------------------------------------------------------------------
 
 def unread_count(user_id: int) -> int:
-    """One COUNT on the (user_id, read_at) index: cheap enough for every page header."""
-    return db.session.scalar(
-        select(func.count()).select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    """One COUNT on the (user_id, read_at) index: cheap enough for every page header
+    (the statement is built once, since every page a member opens runs it)."""
+    return db.session.scalar(_UNREAD_COUNT, {"user_id": user_id}) or 0
+
+
+_UNREAD_COUNT = (select(func.count()).select_from(Notification)
+                 .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None)))
 
 
 def notifications_of(user_id: int):

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, and_, bindparam, func, or_, select
-from sqlalchemy.orm import defer, joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, load_only, selectinload
 
 from forum.accounts.models import User
 from forum.database import UTCDateTime, utcnow
@@ -38,8 +38,9 @@ class ListingPage(Pagination):
     process (``_listing``) with the time, period and tag as bound parameters:
     SQLAlchemy then reuses its compiled form without walking the hotness
     expression again on each request. Tags come as plain names in one
-    statement for the whole page, not as ORM objects. Bodies are not read:
-    the listing never shows them, and the database sorts narrower rows.
+    statement for the whole page, not as ORM objects. Only the columns a row
+    shows are read (``_listing_page``): not the bodies, which the listing never
+    shows (the database also sorts narrower rows), nor the author's account.
     The total is a separate count, not ``count(*) over ()`` on the page's
     rows: a window makes SQLite sort every thread instead of keeping the top
     few, which costs more than the second statement.
@@ -105,9 +106,17 @@ def _listing(tab: str, dialect: str, tagged: bool, period: str) -> Select:
 
 @functools.cache
 def _listing_page(tab: str, dialect: str, tagged: bool, period: str) -> Select:
+    """The page's threads with only what a row shows, and of each author only what a byline
+    names: every other column (bodies, emails, a dozen dates to convert) raises if read."""
     return (_listing(tab, dialect, tagged, period)
-            .options(defer(Thread.body, raiseload=True), defer(Thread.body_html, raiseload=True))
+            .options(load_only(*_LISTED_COLUMNS, raiseload=True),
+                     joinedload(Thread.author).load_only(
+                         User.username, User.display_name, User.affiliation, raiseload=True))
             .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+_LISTED_COLUMNS = (Thread.title, Thread.author_id, Thread.created_at, Thread.last_activity_at,
+                   Thread.score, Thread.reply_count, Thread.pinned, Thread.deleted_at)
 
 
 @functools.cache
