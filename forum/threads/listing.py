@@ -14,12 +14,15 @@ is escaped here; the result is ``Markup``, safe to insert as it is.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from flask import url_for
 from markupsafe import Markup, escape
 
+from forum.accounts.models import User
 from forum.templating import SAMPLE_VALUE, plural, quick_url, time_tag
 from forum.threads import ranking
+from forum.threads.models import slugify
 from forum.threads.widgets import _author
 
 # Between rows: the blank lines the template's loop drew, so the page's bytes stay as they were.
@@ -29,11 +32,20 @@ _PINNED_WHY = "Pinned by the moderators, so it stays on top. "
 _SLUG = "slugmarker"  # a slug no thread has; slugs are [a-z0-9-], so links need no quoting
 
 
+class _Author(NamedTuple):
+    """What a byline reads of its author (``widgets._author``), from a listing row."""
+    username: str
+    name: str
+    affiliation: str | None
+
+
 def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: dict, tab: str,
                  now: datetime) -> Markup:
     """Each thread's ``<li>`` in a listing's ``<ol>``: title, tags, cited papers, score,
     byline, replies (and how many are new to this member), and why it is listed here.
 
+    ``threads`` are rows of ``queries.LISTED_COLUMNS`` (the thread's columns, and its
+    author's ``username``, ``display_name`` and ``affiliation``).
     ``unread`` is ``reading.unread_counts``: thread id -> new replies, None for a thread
     the member never opened (empty for a visitor); ``cited`` is
     ``papers.queries.cited_titles``.
@@ -48,7 +60,7 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
         thread_id = thread.id
         deleted = thread.deleted_at is not None
         pinned = thread.pinned
-        link = f"{before_id}{thread_id}{between}{thread.slug}{after_slug}"
+        link = f"{before_id}{thread_id}{between}{slugify(thread.title)}{after_slug}"
         news = unread.get(thread_id) if unread else None
         unvisited = " unvisited" if unread and thread_id in unread and news is None else ""
         if deleted:
@@ -56,8 +68,9 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
             tag_list = ""
         else:
             author = authors.get(thread.author_id)
-            if author is None:
-                author = authors[thread.author_id] = _author(thread.author)
+            if author is None:  # (the row has both columns ``User.name`` reads)
+                author = authors[thread.author_id] = _author(_Author(
+                    thread.username, User.name.fget(thread), thread.affiliation))
             byline = f"{author}\n  · {time_tag(thread.created_at)} · "
             tag_list = _tag_list(tags.get(thread_id, ()), tag_items)
         papers = "" if deleted else _cited(cited.get(thread_id) if cited else None)
