@@ -149,7 +149,8 @@ def cited_titles(thread_ids: list[int], limit: int | None = TITLES_PER_LIST_ITEM
     if not thread_ids:
         return {}
     cited: dict[int, list[CitedTitle]] = {}
-    for thread_id, arxiv_id, title in db.session.execute(_CITED_TITLES, {"ids": thread_ids}):
+    rows = db.session.connection().execute(_CITED_TITLES, {"ids": thread_ids})  # no ORM step
+    for thread_id, arxiv_id, title in rows:
         papers = cited.setdefault(thread_id, [])
         if (limit is None or len(papers) < limit) and all(p.arxiv_id != arxiv_id for p in papers):
             papers.append(CitedTitle(arxiv_id, title))

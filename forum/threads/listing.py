@@ -53,41 +53,39 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
     show = url_for("threads.show", thread_id=SAMPLE_VALUE, slug=_SLUG)
     before_id, rest = show.split(str(SAMPLE_VALUE))
     between, after_slug = rest.split(_SLUG)
-    authors: dict[int, str] = {}
-    tag_items: dict[str, str] = {}
+    drawn: dict = {}  # author id, tag name or arXiv id -> its link, drawn once per page
     rows = []
     for thread in threads:
-        thread_id = thread.id
-        deleted = thread.deleted_at is not None
-        pinned = thread.pinned
-        link = f"{before_id}{thread_id}{between}{slugify(thread.title)}{after_slug}"
+        (thread_id, title, author_id, created_at, last_activity_at, score, reply_count, pinned,
+         deleted_at, username, display_name, affiliation) = thread
+        deleted = deleted_at is not None
+        link = f"{before_id}{thread_id}{between}{slugify(title)}{after_slug}"
         news = unread.get(thread_id) if unread else None
         unvisited = " unvisited" if unread and thread_id in unread and news is None else ""
         if deleted:
-            byline = ""
-            tag_list = ""
+            byline = tag_list = papers = ""
         else:
-            author = authors.get(thread.author_id)
+            author = drawn.get(author_id)
             if author is None:  # (the row has both columns ``User.name`` reads)
-                author = authors[thread.author_id] = _author(_Author(
-                    thread.username, User.name.fget(thread), thread.affiliation))
-            byline = f"{author}\n  · {time_tag(thread.created_at)} · "
-            tag_list = _tag_list(tags.get(thread_id, ()), tag_items)
-        papers = "" if deleted else _cited(cited.get(thread_id) if cited else None)
+                author = drawn[author_id] = _author(_Author(username, User.name.fget(thread),
+                                                            affiliation))
+            byline = f"{author}\n  · {time_tag(created_at, now)} · "
+            tag_list = _tag_list(tags.get(thread_id, ()), drawn)
+            papers = _cited(cited.get(thread_id) if cited else None, drawn)
         badge = (f' · <a class="badge unread-replies" href="{link}">{news} new</a>' if news else "")
         rows.append(
             f'{_BEFORE}<li class="thread-item{unvisited}">\n'
             f'    <h2 class="thread-title">\n'
             f'      {_PINNED if pinned else ""}\n'
-            f'      <a href="{link}">{"[deleted]" if deleted else escape(thread.title)}</a>\n'
+            f'      <a href="{link}">{"[deleted]" if deleted else escape(title)}</a>\n'
             f'    </h2>\n'
             f'    {tag_list}\n'
             f'    \n\n{papers}\n'
             f'    <p class="meta">\n'
-            f'      <span class="score" title="score">{plural(thread.score, "point")}</span> ·\n'
+            f'      <span class="score" title="score">{plural(score, "point")}</span> ·\n'
             f'      {byline}\n'
-            f'      {plural(thread.reply_count, "reply", "replies")}{badge}\n'
-            f'      · last activity {time_tag(thread.last_activity_at)}\n'
+            f'      {plural(reply_count, "reply", "replies")}{badge}\n'
+            f'      · last activity {time_tag(last_activity_at, now)}\n'
             f'    </p>\n'
             f'    <details class="rank">\n'
             f'      <summary>Why here?</summary>\n'
@@ -109,22 +107,30 @@ def _why(thread, tab: str, now: datetime) -> str:
     return f"Ordered by score ({int(thread.score)}) among threads started in the period."
 
 
-def _tag_list(names, drawn: dict[str, str]) -> str:
+def _tag_list(names, drawn: dict) -> str:
     """As ``widgets.tag_links``, each tag's item drawn once per page."""
     items = []
     for name in names:
-        item = drawn.get(name)
+        key = ("tag", name)
+        item = drawn.get(key)
         if item is None:
-            item = drawn[name] = (f'<li><a class="tag" href="{quick_url("threads.tag", tag=name)}">'
-                                  f'{escape(name)}</a></li>')
+            item = drawn[key] = (f'<li><a class="tag" href="{quick_url("threads.tag", tag=name)}">'
+                                 f'{escape(name)}</a></li>')
         items.append(item)
     return f'<ul class="tags" aria-label="Tags">{"".join(items)}</ul>' if items else ""
 
 
-def _cited(papers) -> str:
-    """The titles of the first papers a thread cites, each linked to its paper page."""
+def _cited(papers, drawn: dict) -> str:
+    """The titles of the first papers a thread cites, each linked to its paper page
+    (each paper's link drawn once per page)."""
     if not papers:
         return ""
-    links = "; ".join(f'<a href="{escape(url_for("papers.paper", ident=paper.arxiv_id))}">'
-                      f'{escape(paper.title or "arXiv:" + paper.arxiv_id)}</a>' for paper in papers)
-    return f'\n<p class="cited-titles">Cites {links}</p>\n'
+    links = []
+    for paper in papers:
+        key = ("paper", paper.arxiv_id)
+        link = drawn.get(key)
+        if link is None:
+            link = drawn[key] = (f'<a href="{escape(url_for("papers.paper", ident=paper.arxiv_id))}">'
+                                 f'{escape(paper.title or "arXiv:" + paper.arxiv_id)}</a>')
+        links.append(link)
+    return f'\n<p class="cited-titles">Cites {"; ".join(links)}</p>\n'

@@ -70,7 +70,8 @@ def unread_counts(user, threads: list[Thread]) -> dict[int, int | None]:
     if not user.is_authenticated or not threads:
         return {}
     ids = [thread.id for thread in threads]
-    seen = dict(db.session.execute(_UNREAD_COUNTS, {"user_id": user.id, "ids": ids}).all())
+    seen = dict(db.session.connection().execute(  # plain rows: see ``queries._outline_of``
+        _UNREAD_COUNTS, {"user_id": user.id, "ids": ids}).all())
     return {thread_id: seen.get(thread_id) for thread_id in ids}
 
 
