@@ -151,8 +151,9 @@ def _primary_key(obj) -> int:
 
 def unread_count(user_id: int) -> int:
     """One COUNT on the (user_id, read_at) index: cheap enough for every page header
-    (the statement is built once, since every page a member opens runs it)."""
-    return db.session.scalar(_UNREAD_COUNT, {"user_id": user_id}) or 0
+    (the statement is built once and run without the ORM's per-statement set-up, since
+    every page a member opens runs it)."""
+    return db.session.connection().scalar(_UNREAD_COUNT, {"user_id": user_id}) or 0
 
 
 _UNREAD_COUNT = (select(func.count()).select_from(Notification)
