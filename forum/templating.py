@@ -25,20 +25,20 @@ def timeago(moment: datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
-def time_tag(moment: datetime | None) -> Markup:
+def time_tag(moment: datetime | None, now: datetime | None = None) -> Markup:
     """``<time>`` saying "3 hours ago", with the exact UTC time on hover.
 
     Built with an f-string rather than ``Markup.format``, and the hover text cut
     from the ISO form rather than formatted again: a thread page draws hundreds
     of these. Nothing needs escaping: ``timeago`` writes only digits and English
-    words, and the other two are dates.
+    words, and the other two are dates. A page drawing many may pass ``now``.
     """
     if moment is None:
         return Markup("")
     exact = moment.astimezone(timezone.utc)
     iso = exact.isoformat(timespec="seconds")  # 2026-01-02T03:04:05+00:00
     return Markup(f'<time datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">'
-                  f'{timeago(exact)}</time>')
+                  f'{timeago(exact, now)}</time>')
 
 
 SAMPLE_VALUE = 9081726354  # values no link will hold: each marks where a real value goes
@@ -64,6 +64,21 @@ def quick_url(endpoint: str, **values) -> str:
     for name, text in pieces[1:]:
         value = values[name]
         link += (str(value) if type(value) is int else quote(str(value), safe="")) + text
+    return link
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """``url_for`` for a link that is the same on every page (the layout's stylesheets,
+    scripts and menu links), built once per process and kept.
+
+    Only for values written in a template, never for values from a request or a
+    row: every distinct call is kept for the life of the process.
+    """
+    key = (request.script_root, endpoint, *values.items())
+    links = current_app.extensions.setdefault("fixed_urls", {})
+    link = links.get(key)
+    if link is None:
+        link = links[key] = url_for(endpoint, **values)
     return link
 
 
@@ -122,6 +137,7 @@ def register(app) -> None:
     app.add_template_filter(timeago)
     app.add_template_filter(time_tag)
     app.add_template_global(quick_url)
+    app.add_template_global(fixed_url)
     app.add_template_global(is_first_invalid)
     app.add_template_filter(plural)
     app.add_template_filter(stance_count)
