@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import event
 
 from forum.extensions import db
@@ -41,6 +42,7 @@ def test_readyz_says_ready_when_database_and_index_answer(app, client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.no_search_index
 def test_readyz_is_503_without_the_search_index(app, client):
     response = client.get("/readyz")
     assert response.status_code == 503
