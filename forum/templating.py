@@ -25,8 +25,10 @@ def timeago(moment: datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
-def time_tag(moment: datetime | None) -> Markup:
+def time_tag(moment: datetime | None, now: datetime | None = None) -> Markup:
     """``<time>`` saying "3 hours ago", with the exact UTC time on hover.
+
+    ``now``, what the age counts from, may be given by a caller drawing many.
 
     Built with an f-string rather than ``Markup.format``, and the hover text cut
     from the ISO form rather than formatted again: a thread page draws hundreds
@@ -38,7 +40,7 @@ def time_tag(moment: datetime | None) -> Markup:
     exact = moment.astimezone(timezone.utc)
     iso = exact.isoformat(timespec="seconds")  # 2026-01-02T03:04:05+00:00
     return Markup(f'<time datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">'
-                  f'{timeago(exact)}</time>')
+                  f'{timeago(exact, now)}</time>')
 
 
 SAMPLE_VALUE = 9081726354  # values no link will hold: each marks where a real value goes
