@@ -328,9 +328,11 @@ _OUTLINE = (select(Post.id, Post.parent_id, Post.author_id, Post.stance, Post.up
                    Post.down_count, and_(_PUBLIC_REPLY, Post.deleted_at.is_(None)), _PUBLIC_REPLY)
             .where(Post.thread_id == bindparam("thread_id")).order_by(Post.created_at, Post.id))
 # What a thread page draws of a reply and of its author (see ShownReply).
+# The states come as yes/no, as in the outline: a page asks whether, never when.
 _DRAWN_REPLIES = (select(Post.id, Post.author_id, Post.body_html, Post.stance, Post.score,
-                         Post.created_at, Post.edited_at, Post.deleted_at, Post.held_at,
-                         Post.hidden_at, User.username, User.display_name, User.affiliation)
+                         Post.created_at, Post.edited_at, Post.deleted_at.is_not(None),
+                         Post.held_at.is_not(None), Post.hidden_at.is_not(None),
+                         User.username, User.display_name, User.affiliation)
                   .join(User, User.id == Post.author_id)
                   .where(Post.id.in_(bindparam("ids", expanding=True))))
 # The API also gives each reply's Markdown source (``with_source``).
@@ -360,26 +362,28 @@ class Byline:
 
 class ShownReply(Authored, Moderated):
     """A reply as a thread page draws it: plain attributes from one row of
-    ``_DRAWN_REPLIES``, with ``Post``'s own permission predicates and properties.
+    ``_DRAWN_REPLIES``, with ``Post``'s own permission predicates.
 
     Not an ORM object: a page draws hundreds of replies, and building and
     registering an ORM instance (and its author) for each cost more than reading
-    the rows; the page only reads them. Columns not read here (the Markdown source,
-    the thread) raise AttributeError, as an unloaded column would raise.
+    the rows; the page only reads them. Whether it is deleted, held or hidden is
+    kept as yes/no (the predicates ask only that), not the dates; columns not
+    read here (those dates, the Markdown source, the thread) raise AttributeError,
+    as an unloaded column would.
     """
 
     __slots__ = ("id", "author_id", "body_html", "stance", "score", "created_at", "edited_at",
-                 "deleted_at", "held_at", "hidden_at", "author")
+                 "is_deleted", "is_held", "is_hidden", "is_public", "author")
 
     def __init__(self, id, author_id, body_html, stance, score, created_at, edited_at,
-                 deleted_at, held_at, hidden_at, author: Byline):
+                 is_deleted, is_held, is_hidden, author: Byline):
         self.id, self.author_id, self.body_html, self.stance, self.score = (
             id, author_id, body_html, stance, score)
-        self.created_at, self.edited_at, self.deleted_at = created_at, edited_at, deleted_at
-        self.held_at, self.hidden_at, self.author = held_at, hidden_at, author
+        self.created_at, self.edited_at, self.author = created_at, edited_at, author
+        self.is_deleted, self.is_held, self.is_hidden = is_deleted, is_held, is_hidden
+        self.is_public = not (self.is_held or self.is_hidden)  # as Moderated.is_public
 
-    is_deleted = Post.is_deleted  # the same properties as a Post's
-    anchor = Post.anchor
+    anchor = Post.anchor  # the same property as a Post's
 
 
 def _visible_outline(outline: list[_Node], viewer) -> tuple[list[_Node], set[int]]:
