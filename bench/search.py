@@ -100,7 +100,7 @@ PHRASES = (("gradient descent", 0.03), ("neural network", 0.10))  # share of pos
 
 def rarer_word_phrase(corpus: Path | None) -> str:
     """A phrase whose first word is in fewer posts than the index pairs (index.PAIRED_MIN_DOCS),
-    so it is found by its words and checked on the stored text: the phrase path's slow case."""
+    so it is found by its words and checked on each candidate's words: the phrase path's slow case."""
     if corpus:
         return '"mixture of experts"'
     rare = _rare_words(RARE_WORDS, random.Random(5))  # as generated_corpus draws them

@@ -11,9 +11,20 @@ as the services do) and about 200 other threads, then:
    p50 to the baseline's.
 2. Under gunicorn (``-w 2``, loopback, same database, ``PAGE_CACHE_SECONDS=0``
    so every page is drawn): loads ``/healthz``, ``/`` for a visitor and ``/``
-   for a logged-in member (a session cookie signed with the bench's key) with
-   the same load generator (bench/_loadgen.py), in alternating slices, and
-   prints requests/s of each and the ratios to ``/healthz``.
+   for a logged-in member with the same load generator (bench/_loadgen.py), in
+   alternating slices, and prints requests/s of each and the ratios to
+   ``/healthz``. ``SEARCH_INDEXER=off`` there too: no page timed searches, and
+   with it on each worker would build the whole search index in the background
+   while being measured, its CPU time counted against every route.
+
+The member is logged in through the real log-in form (GET for the form's CSRF
+token, POST with the password), over HTTP from the same address and with the
+same headers as the load generator, and the cookie jar it ends with is what
+every member request sends: the session a real browser holds (``_user_id``,
+``_id``, ``_fresh``, ``csrf_token``). A hand-made cookie without ``_id`` or
+``csrf_token`` made every request rewrite the session and send ``Set-Cookie``,
+work no browser causes; the bench now refuses a member answer that sets a
+cookie.
 
 Targets (issue 12): thread page p50 <= 35 ms in process, drawn for a member, with
 the same queries as a small thread; the front page drawn for a member under
@@ -25,16 +36,19 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import http.client
 import io
 import os
 import pstats
 import random
+import re
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -101,13 +115,12 @@ def main() -> int:
         thread_p50 = _in_process(app, thread_path, args.requests, args.all_on_one_page)
         if args.profile:
             _profile(app, thread_path)
-        cookie = _member_cookie(app)
         with app.app_context():
             db.engine.dispose()
         ratio = None
         if not args.skip_gunicorn:
             ratio = _under_gunicorn(database_url, folder, args.seconds, args.workers,
-                                    args.connections, cookie)
+                                    args.connections)
 
     met = [thread_p50 <= THREAD_P50_TARGET_MS]
     report.row("thread_page", "thread page, 1,000 replies, member: p50 in process",
@@ -259,9 +272,7 @@ def _in_process(app, thread_path: str, requests: int, all_on_one_page: bool) -> 
     if all_on_one_page:
         routes.append(("thread, all 1,000 on one page, member", thread_path + "?all", "member"))
     clients = {"anonymous": app.test_client(), "member": app.test_client()}
-    with clients["member"].session_transaction() as session:
-        session["_user_id"] = "bench-session-2"  # the member's session key (see _seed)
-        session["_fresh"] = True
+    _log_in_test_client(clients["member"])
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
@@ -349,29 +360,80 @@ def _profile(app, thread_path: str) -> None:
 
 # -- under gunicorn --------------------------------------------------------
 
-def _member_cookie(app) -> str:
-    """A ``Cookie`` header holding a member's session, signed with the bench's key."""
-    serializer = app.session_interface.get_signing_serializer(app)
-    value = serializer.dumps({"_user_id": "bench-session-2", "_fresh": True})
-    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
+MEMBER_LOGIN = "member2"  # every seeded member's password is "bench password" (see _seed)
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _log_in_test_client(client) -> None:
+    """Log the in-process member in through the real form; the client keeps the cookie."""
+    form = client.get("/auth/login").get_data(as_text=True)
+    answer = client.post("/auth/login", data={"login": MEMBER_LOGIN, "password": "bench password",
+                                              "csrf_token": CSRF_FIELD.search(form).group(1)})
+    if answer.status_code != 302:
+        raise SystemExit(f"in-process log-in failed: {answer.status_code}")
+    client.get("/")  # as a browser follows the redirect
+    if "Set-Cookie" in client.get("/").headers:
+        raise SystemExit("the member's front page rewrites the session on every request")
+
+
+def _log_in_over_http(port: int) -> str:
+    """Log in through the real form on the server, as a browser would, and return the
+    ``Cookie`` header its cookie jar then sends (headers as the load generator's)."""
+    jar: dict[str, str] = {}
+
+    def request(method: str, path: str, body: str | None = None) -> tuple[int, str]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            answer = connection.getresponse()
+            text = answer.read().decode()
+            for set_cookie in answer.headers.get_all("Set-Cookie") or []:
+                name, _, rest = set_cookie.partition("=")
+                value = rest.split(";", 1)[0]
+                if "Expires=Thu, 01 Jan 1970" in set_cookie or not value:
+                    jar.pop(name, None)
+                else:
+                    jar[name] = value
+            return answer.status, text
+        finally:
+            connection.close()
+
+    _, form = request("GET", "/auth/login")
+    status, _ = request("POST", "/auth/login", urllib.parse.urlencode({
+        "login": MEMBER_LOGIN, "password": "bench password",
+        "csrf_token": CSRF_FIELD.search(form).group(1)}))
+    if status != 302:
+        raise SystemExit(f"log-in over HTTP failed: {status}")
+    request("GET", "/")  # the redirect, followed
+    cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
+    before = dict(jar)
+    status, page = request("GET", "/")
+    if status != 200 or jar != before or "Log out" not in page:
+        raise SystemExit("the member's front page is not drawn for the member, or rewrites "
+                         "the session on every request")
+    return cookie
 
 
 def _under_gunicorn(database_url: str, folder: str, seconds: float, workers: int,
-                    connections: int, cookie: str) -> float | None:
+                    connections: int) -> float | None:
     """Requests/s of /healthz and of the front page drawn (no page cache) for a visitor
     and for a member; returns the member's share of /healthz's."""
     port = gunicorn.free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY,
            "SEARCH_INDEX_DIR": str(Path(folder) / "index"), "MAIL_BACKEND": "console",
-           "RATELIMIT_ENABLED": "false", "PAGE_CACHE_SECONDS": "0"}
-    routes = [("/healthz (baseline)", "/healthz", {}), ("/ (visitor, drawn)", "/", {}),
-              ("/ (member, drawn)", "/", {"Cookie": cookie})]
+           "RATELIMIT_ENABLED": "false", "PAGE_CACHE_SECONDS": "0",
+           "SEARCH_INDEXER": "off"}  # see the docstring at the top
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers),
                "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     previous = {sig: signal.signal(sig, gunicorn.stop_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         gunicorn.wait_until_up(server, port, GUNICORN_START_SECONDS)
+        routes = [("/healthz (baseline)", "/healthz", {}), ("/ (visitor, drawn)", "/", {}),
+                  ("/ (member, drawn)", "/", {"Cookie": _log_in_over_http(port)})]
         # warm-up: every worker imports templates and opens its connection
         loadgen.measure(port, routes, 1.0, connections=connections)
         results = loadgen.measure(port, routes, seconds, connections=connections)

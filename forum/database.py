@@ -47,23 +47,26 @@ class UTCDateTime(TypeDecorator):
 
 
 def configure_sqlite(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
+    """Once per engine, however many apps share it (the test suite reuses engines)."""
+    if engine.dialect.name != "sqlite" or event.contains(engine, "connect", _on_connect):
         return
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, connection_record):
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        read_only = is_read_only_request() or connection.get_execution_options().get(READ_ONLY)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+def _on_connect(dbapi_connection, connection_record) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _on_begin(connection) -> None:
+    read_only = is_read_only_request() or connection.get_execution_options().get(READ_ONLY)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def is_read_only_request() -> bool:

@@ -31,9 +31,10 @@ from functools import wraps
 from threading import Lock
 
 from flask import current_app, g, make_response, request, session
-from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from forum import security
 
 MAX_ENTRIES = 256
 PLACEHOLDER = f"csrf-{secrets.token_hex(16)}"  # never appears in real content
@@ -83,10 +84,12 @@ def csrf_token() -> str:
 
     Worked out once per request and kept in ``g``: a thread page asks for it in
     every reply's vote form, and ``generate_csrf`` reads its settings on each call.
+    Signed once per session token and process (``security.csrf_token`` says why).
     """
     token = g.get("csrf_token_html")
     if token is None:
-        token = PLACEHOLDER if request.environ.get("forum.csrf_placeholder") else generate_csrf()
+        token = (PLACEHOLDER if request.environ.get("forum.csrf_placeholder")
+                 else security.csrf_token())
         g.csrf_token_html = token
     return token
 
@@ -125,7 +128,7 @@ def _is_plain_visitor() -> bool:
 
 
 def _serve(body: str):
-    response = make_response(body.replace(PLACEHOLDER, generate_csrf()))
+    response = make_response(body.replace(PLACEHOLDER, security.csrf_token()))
     response.headers["Cache-Control"] = "no-cache"  # browsers revalidate; the token is theirs
     return response
 

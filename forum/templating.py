@@ -28,12 +28,10 @@ def timeago(moment: datetime | None, now: datetime | None = None) -> str:
 def time_tag(moment: datetime | None, now: datetime | None = None) -> Markup:
     """``<time>`` saying "3 hours ago", with the exact UTC time on hover.
 
-    ``now``, what the age counts from, may be given by a caller drawing many.
-
     Built with an f-string rather than ``Markup.format``, and the hover text cut
     from the ISO form rather than formatted again: a thread page draws hundreds
     of these. Nothing needs escaping: ``timeago`` writes only digits and English
-    words, and the other two are dates.
+    words, and the other two are dates. A page drawing many may pass ``now``.
     """
     if moment is None:
         return Markup("")
@@ -66,6 +64,21 @@ def quick_url(endpoint: str, **values) -> str:
     for name, text in pieces[1:]:
         value = values[name]
         link += (str(value) if type(value) is int else quote(str(value), safe="")) + text
+    return link
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """``url_for`` for a link that is the same on every page (the layout's stylesheets,
+    scripts and menu links), built once per process and kept.
+
+    Only for values written in a template, never for values from a request or a
+    row: every distinct call is kept for the life of the process.
+    """
+    key = (request.script_root, endpoint, *values.items())
+    links = current_app.extensions.setdefault("fixed_urls", {})
+    link = links.get(key)
+    if link is None:
+        link = links[key] = url_for(endpoint, **values)
     return link
 
 
@@ -124,6 +137,7 @@ def register(app) -> None:
     app.add_template_filter(timeago)
     app.add_template_filter(time_tag)
     app.add_template_global(quick_url)
+    app.add_template_global(fixed_url)
     app.add_template_global(is_first_invalid)
     app.add_template_filter(plural)
     app.add_template_filter(stance_count)

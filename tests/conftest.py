@@ -3,8 +3,8 @@
 Every test that asks for ``app`` (or ``client``) runs twice: on a SQLite file
 of its own and on PostgreSQL. The schema comes from the real migrations, run
 once per session and backend (so the tests also prove the migrations): for
-SQLite a migrated template file is copied per test; for PostgreSQL the tables
-are emptied between tests. PostgreSQL is found through ``TEST_DATABASE_URL``
+SQLite a migrated template file is copied over the process's database file
+before each test; for PostgreSQL the tables are emptied between tests. PostgreSQL is found through ``TEST_DATABASE_URL``
 (``.ci/run`` exports it) or at the local default; without a reachable server
 those runs are skipped with the reason.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -29,7 +30,7 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Apps that a test builds with settings of its own index inline as well: a background indexer
 # thread outliving its test would query the database while the next test empties it (on
 # PostgreSQL, TRUNCATE then deadlocks). Tests of the background indexer ask for it explicitly.
-os.environ.setdefault("SEARCH_INDEXER", "inline")
+os.environ.setdefault("SEARCH_INDEXER", "on_search")
 
 
 def _share_url_builders() -> None:
@@ -86,34 +87,40 @@ def _share_compiled_templates() -> None:
     Flask.create_jinja_environment = with_shared_cache
 
 
-def _share_postgres_engines() -> None:
-    """One SQLAlchemy engine per PostgreSQL database for the whole test process.
+# The SQLite file that the ``database_url`` fixture lays afresh for each test of this process.
+_SHARED_SQLITE_URLS: set[str] = set()
+_SHARED_ENGINES: dict = {}  # options -> engine
+
+
+def _share_engines() -> None:
+    """One SQLAlchemy engine per database for the whole test process.
 
     Each engine keeps its own cache of compiled statements, so an engine per
     test compiles every statement again (a fifth of a database test's CPU).
-    Apps built for the same PostgreSQL URL and options therefore get the same
-    engine; each test still gets its own app, session and emptied tables.
-    SQLite keeps an engine per test: each test has its own database file.
+    Apps built for the same PostgreSQL database, or for this process's SQLite
+    file (``_fresh_sqlite`` lays a new copy of the template there for each
+    test, after the last test's connections closed), with the same options
+    therefore get the same engine; each test still gets its own app, session
+    and empty database. Other SQLite files a test makes get engines of their own.
     """
     from flask_sqlalchemy import SQLAlchemy
     make_engine = SQLAlchemy._make_engine
-    engines: dict = {}
 
     def shared(self, bind_key, options, app):
-        url = options.get("url")
-        if not str(url).startswith("postgresql"):
+        url = str(options.get("url"))
+        if not (url.startswith("postgresql") or url in _SHARED_SQLITE_URLS):
             return make_engine(self, bind_key, options, app)
         key = repr(sorted((name, str(value)) for name, value in options.items()))
-        if key not in engines:
-            engines[key] = make_engine(self, bind_key, options, app)
-        return engines[key]
+        if key not in _SHARED_ENGINES:
+            _SHARED_ENGINES[key] = make_engine(self, bind_key, options, app)
+        return _SHARED_ENGINES[key]
 
     SQLAlchemy._make_engine = shared
 
 
 _share_url_builders()
 _share_compiled_templates()
-_share_postgres_engines()
+_share_engines()
 
 
 def _postgres_url() -> str:
@@ -147,7 +154,10 @@ def _base_config(tmp_path) -> dict:
         "SEARCH_INDEX_DIR": str(tmp_path / "index"), "MAIL_BACKEND": "file",
         "MAIL_FILE_DIR": str(tmp_path / "mail"), "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None, **TEST_GRADE,
-        "SEARCH_INDEXER": "inline",  # index right after each commit, so tests see writes at once
+        # A test's writes are indexed when it first searches (as ``inline`` would have indexed
+        # them at each commit): most tests never search, and a Whoosh commit per write cost
+        # them more than anything else they did. Tests of indexing itself ask for ``inline``.
+        "SEARCH_INDEXER": "on_search",
     }
 
 
@@ -180,21 +190,77 @@ def postgres_database():
     return url
 
 
+@pytest.fixture(scope="session")
+def sqlite_file(tmp_path_factory) -> Path:
+    """This test process's SQLite database file, laid afresh for each test."""
+    target = tmp_path_factory.mktemp("sqlite") / "forum.db"
+    _SHARED_SQLITE_URLS.add(f"sqlite:///{target}")
+    return target
+
+
+def _fresh_sqlite(template: Path, target: Path) -> None:
+    """A new file (a new inode) in place of the last test's, and none of its WAL: a
+    connection the last test left open keeps the old file and cannot touch this one; the
+    shared engines' pools are emptied first, so none hands out a connection to the old file."""
+    for engine in _SHARED_ENGINES.values():
+        if engine.dialect.name == "sqlite":
+            engine.dispose()
+    for leftover in ("-wal", "-shm", "-journal"):
+        Path(f"{target}{leftover}").unlink(missing_ok=True)
+    staging = target.with_name(target.name + ".new")
+    shutil.copy(template, staging)
+    os.replace(staging, target)
+
+
+def fresh_sqlite_url(request) -> str:
+    """This process's SQLite file, laid afresh from the migrated template, for this test."""
+    target = request.getfixturevalue("sqlite_file")
+    _fresh_sqlite(request.getfixturevalue("sqlite_template"), target)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
+def database_url(request):
     if request.param == "sqlite":
-        target = tmp_path / "forum.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), target)
-        return f"sqlite:///{target}"
+        return fresh_sqlite_url(request)
     return request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture(scope="session")
+def empty_search_index(tmp_path_factory, sqlite_template) -> Path:
+    """The Whoosh index of an empty forum, built once: each test's app starts with a copy.
+
+    Otherwise a test's first write finds no index and rebuilds one from the database (the
+    designed path, which tests/search tests for itself): a tenth of a second per test."""
+    from forum.search import outbox
+    from forum.search.backend import get_backend
+    folder = tmp_path_factory.mktemp("search-index")
+    shutil.copy(sqlite_template, folder / "forum.db")
+    app = create_app({**_base_config(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'forum.db'}"})
+    with app.app_context():
+        outbox.rebuild()
+        get_backend(app).close()
+        db.engine.dispose()
+    return folder / "index"
+
+
+def copy_empty_search_index(request, app: Flask) -> None:
+    """Give a Whoosh app the empty forum's index (see ``empty_search_index``), unless the
+    test is marked ``no_search_index``."""
+    if (app.config.get("SEARCH_BACKEND", "whoosh") == "whoosh"
+            and request.node.get_closest_marker("no_search_index") is None):
+        shutil.copytree(request.getfixturevalue("empty_search_index"), app.config["SEARCH_INDEX_DIR"])
 
 
 _migrated: set[str] = set()
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
+def app(request, database_url, tmp_path):
     app = create_app({**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": database_url})
+    if request.node.get_closest_marker("index_at_commit"):
+        app.config["SEARCH_INDEXER"] = "inline"
+    copy_empty_search_index(request, app)
     if database_url.startswith("postgresql"):
         with app.app_context():
             if database_url not in _migrated:
@@ -204,7 +270,8 @@ def app(database_url, tmp_path):
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        if db.engine not in _SHARED_ENGINES.values():  # shared ones keep their connections
+            db.engine.dispose()
 
 
 def _empty_tables() -> None:

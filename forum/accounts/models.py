@@ -46,6 +46,7 @@ class User(UserMixin, db.Model):
     # Not columns: one User row has many log-ins, and Flask-Login asks the object for its id.
     login_token = None
     login_id = None
+    unread_notifications = None  # counted by the user loader (accounts/sessions.py)
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and remember cookies: this log-in's token,

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 from sqlalchemy import bindparam, func, inspect, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased, joinedload
@@ -150,10 +150,22 @@ def _primary_key(obj) -> int:
 # -- reading -----------------------------------------------------------------------
 
 def unread_count(user_id: int) -> int:
-    """One COUNT on the (user_id, read_at) index: cheap enough for every page header."""
-    return db.session.scalar(
-        select(func.count()).select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    """One COUNT on the (user_id, read_at) index: cheap enough for every page header
+    (the statement is built once and run without the ORM's per-statement set-up, since
+    every page a member opens runs it)."""
+    return db.session.connection().scalar(_UNREAD_COUNT, {"user_id": user_id}) or 0
+
+
+_UNREAD_COUNT = (select(func.count()).select_from(Notification)
+                 .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None)))
+
+
+def forget_unread_count(user: User) -> None:
+    """After marking read: the header's count, if already worked out in this request (by
+    the user loader or the header), is counted again when next asked for."""
+    user.unread_notifications = None
+    if has_app_context():
+        g.pop("unread_notifications", None)
 
 
 def notifications_of(user_id: int):
@@ -183,6 +195,7 @@ def open_notification(user: User, notification_id: int) -> tuple[int, int | None
         .where(Notification.id == notification_id, Notification.read_at.is_(None))
         .values(read_at=utcnow()).execution_options(synchronize_session=False))
     db.session.commit()
+    forget_unread_count(user)
     return row.thread_id, row.post_id
 
 
@@ -196,6 +209,7 @@ def mark_read(user: User, notification_id: int) -> Notification | None:
     if notification.read_at is None:
         notification.read_at = utcnow()
     db.session.commit()
+    forget_unread_count(user)
     return notification
 
 
@@ -205,6 +219,7 @@ def mark_all_read(user: User) -> int:
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow()).execution_options(synchronize_session=False))
     db.session.commit()
+    forget_unread_count(user)
     return result.rowcount or 0
 
 

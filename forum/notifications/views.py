@@ -30,7 +30,9 @@ def _unread_count() -> int:
     if not current_user.is_authenticated:
         return 0
     if "unread_notifications" not in g:
-        g.unread_notifications = services.unread_count(current_user.id)
+        counted = current_user.unread_notifications  # by the user loader's statement, if it ran
+        g.unread_notifications = (counted if counted is not None
+                                  else services.unread_count(current_user.id))
     return g.unread_notifications
 
 

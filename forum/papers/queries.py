@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import Integer, bindparam, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import joinedload
@@ -133,21 +134,34 @@ def _thread_citations():
             .order_by(cited.c.kind, cited.c.first, cited.c.paper_id, cited.c.repo_id))
 
 
-def cited_titles(thread_ids: list[int], limit: int | None = TITLES_PER_LIST_ITEM) -> dict[int, list[Paper]]:
-    """Thread id -> the first papers it cites publicly (lists, digests): one query for them all."""
+class CitedTitle(NamedTuple):
+    """A paper as a list names it: its arXiv id, and its title (None while pending)."""
+    arxiv_id: str
+    title: str | None
+
+
+def cited_titles(thread_ids: list[int], limit: int | None = TITLES_PER_LIST_ITEM) -> dict[int, list[CitedTitle]]:
+    """Thread id -> the first papers it cites publicly (lists, digests): one query for them all.
+
+    Lists draw only each paper's id and title, and the front page runs this for every
+    member's request: plain rows from a statement built once, not ``Paper`` objects.
+    """
     if not thread_ids:
         return {}
-    rows = db.session.execute(
-        _public(select(PaperMention.thread_id, Paper).join(Paper, Paper.id == PaperMention.paper_id),
-                PaperMention)
-        .where(PaperMention.thread_id.in_(thread_ids))
-        .order_by(PaperMention.thread_id, PaperMention.created_at, PaperMention.id)).all()
-    cited: dict[int, list[Paper]] = {}
-    for thread_id, paper in rows:
+    cited: dict[int, list[CitedTitle]] = {}
+    rows = db.session.connection().execute(_CITED_TITLES, {"ids": thread_ids})  # no ORM step
+    for thread_id, arxiv_id, title in rows:
         papers = cited.setdefault(thread_id, [])
-        if paper not in papers and (limit is None or len(papers) < limit):
-            papers.append(paper)
+        if (limit is None or len(papers) < limit) and all(p.arxiv_id != arxiv_id for p in papers):
+            papers.append(CitedTitle(arxiv_id, title))
     return cited
+
+
+_CITED_TITLES = (
+    _public(select(PaperMention.thread_id, Paper.arxiv_id, Paper.title)
+            .join(Paper, Paper.id == PaperMention.paper_id), PaperMention)
+    .where(PaperMention.thread_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PaperMention.thread_id, PaperMention.created_at, PaperMention.id))
 
 
 @dataclass

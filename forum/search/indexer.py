@@ -19,8 +19,12 @@ it exists, and search pages answer 503 with Retry-After meanwhile.
 
 ``SEARCH_INDEXER`` chooses the mode: ``background`` (the default), ``inline``
 (drain and rebuild right after each commit, in the committing thread: for the
-test suite, which then sees its writes at once), or ``off`` (only
-``flask search sync``/``reindex`` and explicit calls write the index).
+test suite, which then sees its writes at once), ``on_search`` (the test suite
+too: a commit only notes that rows wait, and the next search in this process
+applies them before it reads, so a test that never searches never pays for an
+index write; what a search finds is what ``inline`` would have found), or
+``off`` (only ``flask search sync``/``reindex`` and explicit calls write the
+index).
 """
 from __future__ import annotations
 
@@ -36,7 +40,9 @@ from forum.search.backend import RebuildRunning, SearchUnavailable, State, get_b
 
 log = logging.getLogger(__name__)
 
-MODES = ("background", "inline", "off")
+MODES = ("background", "inline", "on_search", "off")
+SYNCHRONOUS = ("inline", "on_search")  # the test suite's modes: rebuilds run where asked for
+PENDING = "search_outbox_pending"  # app.extensions flag of ``on_search``: rows wait
 POLL_S = 5.0  # also drain this often: rows left by a failed drain, or another process's
 IDLE_EXIT_S = 120.0  # a thread with no commit, request or row for this long ends (restarted lazily)
 RETRY_S = 0.5  # after a failed drain (index missing while it is rebuilt, database down)...
@@ -57,6 +63,7 @@ class Indexer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._rebuilder: threading.Thread | None = None
+        self._look_again = False  # a rebuild was asked for while one ran
         self._pid = os.getpid()
         self.last_used = time.monotonic()
         self._failures = 0
@@ -120,17 +127,39 @@ class Indexer:
             backend = get_backend(self.app)
             if backend.status().state is not State.MISSING:
                 return False
-            if mode(self.app) == "inline":
+            if mode(self.app) in SYNCHRONOUS:
                 _rebuild_now(self.app)
                 return True
         with self._lock:
             if self._alive(self._rebuilder):
+                # It may already be past reading what it replaces (finishing its last drain,
+                # say): it looks at the index again before it ends, so this request is not lost.
+                self._look_again = True
                 return False
             self._pid = os.getpid()
-            self._rebuilder = threading.Thread(target=_rebuild_now, args=(self.app,),
+            self._look_again = False
+            self._rebuilder = threading.Thread(target=self._rebuild_until_usable,
                                                name="search-rebuild", daemon=True)
             self._rebuilder.start()
             return True
+
+    def _rebuild_until_usable(self) -> None:
+        """Rebuild; again while a request asked for one meanwhile and the index is still
+        unusable. The decision to end is taken under the lock that ``request_rebuild`` takes."""
+        while True:
+            _rebuild_now(self.app)
+            with self._lock:
+                again, self._look_again = self._look_again, False
+                if again:
+                    try:
+                        with self.app.app_context():
+                            again = get_backend(self.app).status().state is State.MISSING
+                    except Exception:  # the next search or drain that finds it asks again
+                        log.exception("search: cannot read the index status after a rebuild")
+                        again = False
+                if not again or self.stopping.is_set():
+                    self._rebuilder = None
+                    return
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stopping.set()
@@ -164,12 +193,24 @@ def changes_committed(app: Flask) -> None:
     if chosen == "background":
         for_app(app).notify()
     elif chosen == "inline":
-        try:
-            result = outbox.drain()
-            if result.unavailable:
-                for_app(app).request_rebuild()
-        except Exception:  # never fail the caller that already committed; the rows stay
-            log.exception("search: inline drain failed; `flask search sync` will apply it")
+        _drain_here(app)
+    elif chosen == "on_search":
+        app.extensions[PENDING] = True
+
+
+def before_search(app: Flask) -> None:
+    """Called before a search reads the index: ``on_search`` applies what waits."""
+    if app.extensions.pop(PENDING, False) and mode(app) == "on_search":
+        _drain_here(app)
+
+
+def _drain_here(app: Flask) -> None:
+    try:
+        result = outbox.drain()
+        if result.unavailable:
+            for_app(app).request_rebuild()
+    except Exception:  # never fail the caller that already committed; the rows stay
+        log.exception("search: inline drain failed; `flask search sync` will apply it")
 
 
 def ensure_running(app: Flask) -> None:

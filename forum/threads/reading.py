@@ -71,15 +71,19 @@ def record_visit(user, thread_id: int, at: datetime | None = None) -> None:
 
 def unread_counts(user, threads: list[Thread]) -> dict[int, int | None]:
     """Thread id -> public replies since ``user`` last opened it; None for a thread never opened.
-    Empty for a visitor. One query."""
+    Empty for a visitor. One query, built once: every list page a member opens runs it."""
     if not user.is_authenticated or not threads:
         return {}
     ids = [thread.id for thread in threads]
-    rows = db.session.execute(
-        select(ThreadRead.thread_id, func.count(Post.id))
-        .outerjoin(Post, (Post.thread_id == ThreadRead.thread_id) & (Post.created_at > ThreadRead.read_at)
-                   & Post.deleted_at.is_(None) & Post.public() & (Post.author_id != user.id))
-        .where(ThreadRead.user_id == user.id, ThreadRead.thread_id.in_(ids))
-        .group_by(ThreadRead.thread_id))
-    seen = dict(rows.all())
+    seen = dict(db.session.connection().execute(  # plain rows: see ``queries._outline_of``
+        _UNREAD_COUNTS, {"user_id": user.id, "ids": ids}).all())
     return {thread_id: seen.get(thread_id) for thread_id in ids}
+
+
+_UNREAD_COUNTS = (
+    select(ThreadRead.thread_id, func.count(Post.id))
+    .outerjoin(Post, (Post.thread_id == ThreadRead.thread_id) & (Post.created_at > ThreadRead.read_at)
+               & Post.deleted_at.is_(None) & Post.public() & (Post.author_id != bindparam("user_id")))
+    .where(ThreadRead.user_id == bindparam("user_id"),
+           ThreadRead.thread_id.in_(bindparam("ids", expanding=True)))
+    .group_by(ThreadRead.thread_id))

@@ -15,7 +15,7 @@ from forum.markup import RenderTooComplex, render_markdown
 from forum.moderation import services as moderation
 from forum.moderation.policy import participation_required
 from forum.papers import queries as paper_queries
-from forum.threads import queries, ranking, reading, services, votes, widgets
+from forum.threads import listing, queries, ranking, reading, services, votes, widgets
 from forum.threads.diffing import version_text, word_diff
 from forum.threads.forms import EditPostForm, ReplyForm, ThreadForm, VoteForm
 from forum.threads.models import STANCES, Post, Thread
@@ -58,11 +58,12 @@ def _thread_list(template: str, tag: str | None = None):
     now = utcnow()
     threads = queries.front_page_listing(tab, now=now, period=period, tag=tag, page=page,
                                          per_page=current_app.config["THREADS_PER_PAGE"])
-    explain = {thread.id: ranking.explain_hotness(thread, now) for thread in threads.items}
-    return render_template(template, threads=threads, tab=tab, period=period, tag=tag,
-                           explain=explain, tabs=ranking.TABS, periods=ranking.TOP_PERIODS,
-                           cited=paper_queries.cited_titles([thread.id for thread in threads.items]),
-                           unread=reading.unread_counts(current_user, threads.items))
+    rows = listing.thread_items(
+        threads.items, tags=threads.tags, tab=tab, now=now,
+        cited=paper_queries.cited_titles([thread.id for thread in threads.items]),
+        unread=reading.unread_counts(current_user, threads.items))
+    return render_template(template, threads=threads, tab=tab, period=period, tag=tag, rows=rows,
+                           tabs=ranking.TABS, periods=ranking.TOP_PERIODS)
 
 
 @bp.route("/t/<int:thread_id>")

@@ -57,6 +57,42 @@ def test_header_count_costs_exactly_one_query(app, client, login):
     assert len(mine) == 1 and "count(" in mine[0].lower()
 
 
+def test_a_member_page_counts_unread_in_the_user_loaders_statement(app, client, login):
+    """The header's count comes with the member (accounts/sessions.py): a member's page
+    with nothing else to read runs one statement, the user loader's."""
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        _replies(thread, bob, 2)
+    login(alice)
+    statements, page = statements_of(app, client, "/search/help")
+    assert len(statements) == 1, statements
+    assert "login_sessions" in statements[0] and "notifications" in statements[0]
+    assert '<span class="badge unread-count">2</span>' in page
+
+
+def test_marking_read_forgets_the_count_the_loader_brought(app, client, login):
+    """A request that marks notifications read and then draws a header shows the new count,
+    not the one the user loader read before."""
+    from flask import render_template_string
+    from flask_login import current_user
+
+    from forum.notifications import services
+    from forum.notifications.views import _unread_count
+
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        _replies(thread, bob, 3)
+    login(alice)
+    cookie = client.get_cookie("session").value
+    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
+        assert current_user.unread_notifications == 3 and _unread_count() == 3
+        services.mark_all_read(current_user)
+        assert _unread_count() == 0
+        assert "unread-count" not in render_template_string("{% extends 'base.html' %}")
+
+
 def test_list_is_newest_first_with_who_what_where(app, client, login):
     with app.app_context():
         alice, bob = make_user(display_name="Alice A"), make_user(display_name="Bob B")

@@ -78,11 +78,12 @@ def test_paper_page_lists_only_public_citations_and_repositories(world, client):
     assert page.count("Reply by") == 0  # only the thread body cites it publicly
 
 
-@pytest.mark.parametrize("kind", list(HIDDEN_SOURCES))
-def test_a_paper_cited_only_by_hidden_posts_shows_no_debate(world, client, kind):
-    page = client.get(f"/papers/{HIDDEN_SOURCES[kind][0]}").get_data(as_text=True)
-    assert "No debates cite this yet." in page
-    assert "Public debate" not in page and "pallets/flask" not in page
+def test_a_paper_cited_only_by_hidden_posts_shows_no_debate(world, client, subtests):
+    for kind, (paper, _) in HIDDEN_SOURCES.items():  # one world, each kind of hidden source
+        with subtests.test(kind=kind):
+            page = client.get(f"/papers/{paper}").get_data(as_text=True)
+            assert "No debates cite this yet." in page
+            assert "Public debate" not in page and "pallets/flask" not in page
 
 
 def test_repository_page_lists_only_public_citations_and_papers(world, client):
@@ -91,11 +92,11 @@ def test_repository_page_lists_only_public_citations_and_papers(world, client):
     _assert_nothing_hidden_shows(page)
 
 
-@pytest.mark.parametrize("kind", list(HIDDEN_SOURCES))
-def test_a_repository_cited_only_by_hidden_posts_shows_no_debate(world, client, kind):
-    owner, name = HIDDEN_SOURCES[kind][1].split("/")
-    page = client.get(f"/repos/{owner}/{name}").get_data(as_text=True)
-    assert "No debates cite this yet." in page and "1706.03762" not in page
+def test_a_repository_cited_only_by_hidden_posts_shows_no_debate(world, client, subtests):
+    for kind, (_, repository) in HIDDEN_SOURCES.items():
+        with subtests.test(kind=kind):
+            page = client.get(f"/repos/{repository}").get_data(as_text=True)
+            assert "No debates cite this yet." in page and "1706.03762" not in page
 
 
 def test_papers_index_counts_only_public_citations(world, client):

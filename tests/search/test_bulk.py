@@ -65,7 +65,7 @@ def test_the_bulk_writer_writes_whoosh_s_terms_postings_and_columns(tmp_path, pa
         assert theirs.field_length(fieldname) == ours.field_length(fieldname)
         assert [theirs.doc_field_length(d, fieldname) for d in range(len(docs))] == \
             [ours.doc_field_length(d, fieldname) for d in range(len(docs))]
-    for column in ("key", "kind", "thread_id", "score", "created"):
+    for column in ("key", "kind", "thread_id", "score", "created", "sequence"):
         assert list(theirs.column_reader(column, translate=False)) == \
             list(ours.column_reader(column, translate=False))
     assert [theirs.stored_fields(d) for d in range(len(docs))] == \

@@ -35,6 +35,7 @@ def test_reindex_into_an_unwritable_folder_fails_in_one_line(unwritable, runner)
     _one_line_failure(runner.invoke(args=["search", "reindex", "--procs", "1"]), "not writable")
 
 
+@pytest.mark.no_search_index
 def test_sync_without_an_index_says_to_reindex(app, runner):
     app.config["SEARCH_INDEXER"] = "off"
     with app.app_context():

@@ -1,5 +1,7 @@
-"""A rebuild reads replies as plain rows; the documents are the ones the outbox builds."""
-from sqlalchemy.orm import Session
+"""A rebuild and the outbox read threads and replies as plain rows; the documents are the ones
+``thread_document``/``post_document`` build from the ORM objects."""
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from forum.extensions import db
 from forum.moderation import services as moderation
@@ -27,10 +29,45 @@ def test_a_rebuild_reads_the_same_reply_documents_as_the_outbox(app):
         moderation.set_hidden(moderator, db.session.get(Post, replies[3].id), True)
         threads.delete_post(db.session.get(Post, replies[4].id))
         threads.delete_thread(db.session.get(Thread, doomed.id))
+        # ids read now, the read ended: the session below holds SQLite's lock
+        opening_ids, reply_ids = [tagged.id, plain.id, doomed.id], [r.id for r in replies]
+        db.session.rollback()
         with Session(db.engine) as session:
             read = [d for d in documents.iter_all(lambda: Session(db.engine)) if d["kind"] == "reply"]
             built = [d for _, d in documents.for_keys(
-                session, [(f"post:{r.id}", "update") for r in replies]) if d is not None]
-    assert read == built
-    assert [d["post_id"] for d in read] == [replies[0].id, replies[2].id]
+                session, [(f"post:{i}", "update") for i in reply_ids]) if d is not None]
+            posts = session.scalars(select(Post).where(Post.id.in_(reply_ids))
+                                    .order_by(Post.id).options(
+                selectinload(Post.author), selectinload(Post.thread).selectinload(Thread.tags))).all()
+            papers, repos = documents._citations(session, {p.thread_id for p in posts})
+            orm = [documents.post_document(p, papers, repos) for p in posts]
+            opened = [documents.thread_document(t, papers, repos) for t in session.scalars(
+                select(Thread).where(Thread.id.in_(opening_ids))
+                .order_by(Thread.id).options(selectinload(Thread.author), selectinload(Thread.tags)))]
+            as_keys = documents.for_keys(session, [(f"thread:{i}", "update") for i in opening_ids])
+    assert read == built == [d for d in orm if d is not None]
+    assert [d for _, d in as_keys] == opened and opened[2] is None
+    assert [d["post_id"] for d in read] == [reply_ids[0], reply_ids[2]]
     assert read[0]["tags"] == ["nlp", "rl"] and read[0]["papers"] and read[0]["repos"]
+
+
+def test_plain_text_collapses_whitespace_as_the_regular_expressions_did():
+    """``plain_text`` skips steps and strips lines with ``str`` methods; the result is what
+    the two substitutions it replaced give, on every mix of spaces and line breaks."""
+    import random
+    import re
+    from html import unescape
+
+    from forum.search.documents import _BLOCK_TAG, _TAG, plain_text
+
+    def reference(html):
+        text = unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", html)))
+        text = re.sub(r"[ \t\r\f\v]+", " ", text)
+        return re.sub(r"\s*\n\s*", "\n", text).strip()
+
+    pieces = ["a", "bc", " ", "  ", "\n", "\t", "\r", "\f", "\v", "\xa0", "\u2003", "\x1c",
+              "\x85", "\u2028", "<p>", "</p>", "<br>", "<em>", "&amp;", "&nbsp;"]
+    rng = random.Random(3)
+    for _ in range(20_000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        assert plain_text(html) == reference(html), repr(html)

@@ -1,4 +1,5 @@
 """The index follows every write: a reply, an edit, a delete, at once; the outbox keeps failures."""
+import pytest
 from sqlalchemy import func, select
 
 from forum.extensions import db
@@ -9,6 +10,8 @@ from forum.search.whoosh.wquery import paired_words
 from forum.threads import services as threads
 from forum.threads.models import Post, Thread
 from tests.factories import make_reply, make_thread, make_user
+
+pytestmark = pytest.mark.index_at_commit  # what each write does to the index, as it happens
 
 
 def _keys(app, text):

@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -126,6 +127,7 @@ def test_old_generation_keeps_serving_while_a_rebuild_runs(background, client):
     assert indexer.wait_until_indexed(background, timeout=REBUILD_WITHIN_S)  # the kept rows drain once free
 
 
+@pytest.mark.index_at_commit
 def test_a_killed_reindex_leaves_nothing_stale(app, runner):
     with app.app_context():
         author = make_user()
@@ -194,3 +196,35 @@ def test_an_unwritable_index_folder_backs_off_and_keeps_the_rows(background, tmp
     assert 1 <= worker._failures <= 3  # ...nor spin: 0.5 s, 1 s, 2 s between attempts
     with background.app_context():
         assert outbox.pending_count() >= 1
+
+
+@pytest.mark.no_search_index  # the first write's rebuild is the one that lingers
+def test_a_rebuild_asked_for_while_one_finishes_is_not_lost(background, client, monkeypatch):
+    """A search that finds the index unusable while the last rebuild's thread is still
+    finishing (its closing drain, say) gets a rebuild: the thread looks again before ending."""
+    real_rebuild = outbox.rebuild
+    finishing = threading.Event()
+    proceed = threading.Event()
+
+    def rebuild_then_linger(*args, **kwargs):
+        count = real_rebuild(*args, **kwargs)
+        if not finishing.is_set():  # only the first rebuild lingers
+            finishing.set()
+            proceed.wait(REBUILD_WITHIN_S)
+        return count
+
+    monkeypatch.setattr(outbox, "rebuild", rebuild_then_linger)
+    with background.app_context():
+        make_thread(make_user(), title="Sparse autoencoders")
+    assert finishing.wait(REBUILD_WITHIN_S)  # the first rebuild is done, its thread still alive
+    with background.app_context():
+        backend = get_backend()
+        backend.close()
+        old = backend.base / "gen-old"
+        old.mkdir()
+        whoosh_index.create_in(str(old), fields.Schema(key=fields.ID(unique=True, stored=True)))
+        (backend.base / "current").write_text("gen-old")
+    assert client.get("/search", query_string={"q": "sparse"}).status_code == 503
+    proceed.set()
+    assert indexer.wait_until_indexed(background, timeout=REBUILD_WITHIN_S)
+    assert "Sparse autoencoders" in _found(client, "sparse")

@@ -1,5 +1,6 @@
 """Papers in the index: indexed when their metadata arrives, a box above the debates,
 ``in:papers``, and the scoped search boxes on paper, repository and tag pages."""
+import pytest
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,6 +41,7 @@ def outcome(app, text, **kwargs):
         return search(text, **kwargs)
 
 
+@pytest.mark.index_at_commit
 def test_pending_papers_are_not_indexed_and_refresh_indexes_them(app):
     with app.app_context():
         make_thread(make_user(), title="Pores", body=f"See arXiv:{LUTTINGER}.")

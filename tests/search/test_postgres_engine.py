@@ -120,7 +120,7 @@ def test_changes_during_a_rebuild_are_kept_and_applied_to_the_new_tables(app):
     assert keys(app, "gills") == {f"post:{post.id}"}
 
 
-def test_a_search_costs_four_statements_however_many_threads_match(app):
+def test_a_search_and_its_papers_box_cost_two_statements_however_many_threads_match(app):
     with app.app_context():
         author = make_user()
         for n in range(3):  # enough results that did-you-mean is not asked either way
@@ -141,9 +141,10 @@ def test_a_search_costs_four_statements_however_many_threads_match(app):
             finally:
                 event.remove(db.engine, "before_cursor_execute", listener)
             counts.append((len(statements), page.total))
-    # the terms analyzed (once for the page and its papers box), the planner's estimate of
-    # the matches (rank every match, or the newest: reads.EXACT_UP_TO), the page, the papers
-    assert counts == [(4, 3), (4, 15)]
+    # the terms analyzed (once for the page and its papers box) with the planner's estimate
+    # of the matches (rank every match, or the newest: reads.EXACT_UP_TO), then the page
+    # with the papers box
+    assert counts == [(2, 3), (2, 15)]
 
 
 def test_concurrent_writers_of_one_thread_all_get_their_documents(app):
@@ -218,15 +219,20 @@ def _all_pages(app, query: str, sort: str = "relevance") -> list:
         page += 1
 
 
-@pytest.mark.parametrize("recent", [25, 4])  # 4: less than a page of threads: looks further
-@pytest.mark.parametrize("sort", ["relevance", "newest", "top"])
 def test_past_the_cap_the_count_is_about_and_paging_still_reaches_every_thread_once(
-        app, monkeypatch, sort, recent):
+        app, monkeypatch, subtests):
     from forum.search.postgres import reads
     made = _common_word_forum(app)
     monkeypatch.setattr(reads, "EXACT_UP_TO", 10)  # about 70 documents match
-    monkeypatch.setattr(reads, "RECENT_MATCHES", recent)
-    reads._HISTOGRAMS.clear()
+    for sort in ("relevance", "newest", "top"):  # one forum, read in every order...
+        for recent in (25, 4):  # ...and window (4: less than a page of threads: looks further)
+            with subtests.test(sort=sort, recent=recent):
+                monkeypatch.setattr(reads, "RECENT_MATCHES", recent)
+                reads._HISTOGRAMS.clear()
+                _every_thread_once_past_the_cap(app, made, sort)
+
+
+def _every_thread_once_past_the_cap(app, made: dict[int, str], sort: str) -> None:
     pages = _all_pages(app, "wombat", sort)
     total, exact, first, _ = pages[0]
     assert not exact and len(first) == 10  # the first page, from the newest matches only
@@ -265,3 +271,44 @@ def test_the_page_says_about_when_the_count_is_an_estimate(app, client, monkeypa
     monkeypatch.setattr(reads, "EXACT_UP_TO", 10_000)
     html = client.get("/search", query_string={"q": "wombat", "sort": "newest"}).get_data(as_text=True)
     assert "About " not in html and "30 threads matched" in html
+
+
+def test_the_papers_box_from_the_page_statement_is_the_one_asked_alone(app):
+    from tests.search.test_papers import LUTTINGER, MELTING, cite_and_refresh
+    cite_and_refresh(app, body=f"Density waves and a Luttinger liquid: arXiv:{LUTTINGER}, {MELTING}",
+                     title="Luttinger liquids and density waves")
+    with app.test_request_context():
+        parsed = parse("liquid OR waves")
+        get_backend().search(parsed)  # answers the papers box too, in its statement
+        statements = []
+        listener = lambda *args: statements.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            boxed = get_backend().search_papers(parsed, limit=3)
+            first = get_backend().search_papers(parsed, limit=1)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert statements == []  # both from the page's statement
+    with app.test_request_context():
+        alone = get_backend().search_papers(parse("liquid OR waves"), limit=3)
+    assert [s.key for s in boxed[0]] == [s.key for s in alone[0]] and len(alone[0]) == 2
+    assert [s.html for s in boxed[0]] == [s.html for s in alone[0]] and not boxed[1]
+    assert first[0] == boxed[0][:1] and first[1]
+
+
+@pytest.mark.parametrize("query", ["ocelot", '"spotted ocelot"', "ocelot -margay", "tag:cats ocelot",
+                                   "ocelot after:2020-01-01 before:2030-01-01", "ocelot in:replies",
+                                   "ocel* OR margay", "tag:cats", "the tag:cats"])
+def test_the_estimate_asked_with_the_terms_is_the_planners_own(app, query):
+    from forum.search.postgres import reads
+    from forum.search.postgres.tsquery import translate
+    with app.app_context():
+        thread = make_thread(make_user(), "Spotted ocelot", "An ocelot and a margay.")
+        make_reply(thread, make_user(), "A spotted ocelot again.")
+        db.session.execute(text("ANALYZE search_documents"))
+        db.session.commit()
+        connection = db.session.connection()
+        q = translate(connection, parse(query))
+        where, params = reads._where(q, q.kind == "paper")
+        assert q.estimate is not None
+        assert q.estimate == reads._estimate(connection, where, params)

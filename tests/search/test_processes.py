@@ -31,7 +31,8 @@ def _post_replies(config: dict, thread_id: int, author_id: int, worker: int, shi
 def test_two_processes_fifty_posts_each_all_found(sqlite_template, tmp_path):
     target = tmp_path / "forum.db"
     shutil.copy(sqlite_template, target)
-    config = {**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}"}
+    config = {**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}",
+              "SEARCH_INDEXER": "inline"}  # each process applies its own writes
     app = create_app(config)
     with app.app_context():
         author = make_user()

@@ -30,6 +30,7 @@ from forum.search.postgres.writes import WRITER_LOCK, lock_documents, write
 log = logging.getLogger(__name__)
 
 READY_FOR_S = 5.0
+PAPERS_BOX = 3  # papers the box above the debates shows (services.PAPERS_BOX)
 WRITER_WAIT_S = 10  # a drain waits this long for another process's drain
 OWED = "SELECT needs_rebuild FROM search_state LIMIT 1"
 NOT_BUILT = "the search documents are owed a rebuild (flask --app wsgi search reindex)"
@@ -120,19 +121,28 @@ class PostgresBackend:
         if q.nothing_to_search:
             return SearchPage(groups=[], page=page, per_page=per_page, nothing_to_search=True)
         papers = q.kind == "paper"
-        found, total, exact = reads.page_of(connection, q, sort=sort, page=page, per_page=per_page,
-                                     snippets=snippets, papers=papers)
+        # The papers box that services.search shows above a plain first page by relevance,
+        # answered by the page's statement (search_papers then needs no round trip of its own)
+        box = PAPERS_BOX if page == 1 and sort == "relevance" and q.kind is None else 0
+        answer = reads.page_of(connection, q, sort=sort, page=page, per_page=per_page,
+                               snippets=snippets, papers=papers, box=box)
+        if answer.box is not None:
+            g.setdefault("postgres_papers_box", {})[id(parsed)] = (parsed, box, answer.box)
         groups = []
-        for group_id, hits in found:
+        for group_id, hits in answer.found:
             groups.append(ResultGroup(
                 kind="paper" if papers else "thread", thread_id=None if papers else group_id,
                 paper_id=group_id if papers else None, keys=[hit.key for hit in hits],
                 snippets=[Snippet(key=hit.key, kind=hit.kind, post_id=hit.post_id, html=hit.html)
                           for hit in hits if hit.html is not None]))
-        return SearchPage(groups=groups, total=total, total_exact=exact, page=page,
+        return SearchPage(groups=groups, total=answer.total, total_exact=answer.exact, page=page,
                           per_page=per_page)
 
     def search_papers(self, parsed, *, limit: int = 3) -> tuple[list[Snippet], bool]:
+        boxed = g.get("postgres_papers_box", {}).get(id(parsed))
+        if boxed is not None and boxed[0] is parsed and limit <= boxed[1]:
+            found, more = boxed[2][:limit], len(boxed[2]) > limit  # asked by search() already
+            return [Snippet(key=h.key, kind="paper", post_id=None, html=h.html) for h in found], more
         connection, q = self._translated(parsed)
         if q.nothing_to_search:
             return [], False

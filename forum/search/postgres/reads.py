@@ -83,31 +83,56 @@ def _rank(q: Translated, sort: str = "relevance") -> str:
 
 
 def _where(q: Translated, papers: bool, *, indexed: bool = True) -> tuple[str, dict]:
-    where, params = q.where("d", indexed=indexed)
-    kind = "paper" if papers else q.kind
-    if kind is not None:
-        where += " AND d.kind = :kind"
-        params["kind"] = kind
-    else:
-        where += " AND d.kind <> 'paper'"
+    where, params = q.conditions("d", papers=papers, indexed=indexed)
     if q.marks is not None:
         params["marks"] = q.marks
     return where, params
 
 
+@dataclass
+class Page:
+    found: list[tuple[int, list[Hit]]]  # (thread or paper id, its hits best first)
+    total: int  # groups matching in all
+    exact: bool  # whether ``total`` is exact
+    box: list[Hit] | None = None  # with ``box``: the best papers, up to box + 1 of them
+
+
 def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, snippets: int,
-            papers: bool) -> tuple[list[tuple[int, list[Hit]]], int, bool]:
+            papers: bool, box: int = 0) -> Page:
     """The page's groups (thread or paper id, its matching documents best first, the first
     ``snippets`` with their snippet), how many groups match in all, and whether that count
     is exact. Up to about ``EXACT_UP_TO`` matching documents (the planner's estimate), or
     while reading them all costs less than the window would, every match is ranked and
     counted; past it, the page is ranked among the ``RECENT_MATCHES`` newest matches and
-    the count is an estimate."""
+    the count is an estimate.
+
+    ``box``: the best ``box`` papers too (``best_papers``, one more to tell whether there
+    are more), answered by the page's own statement: a round trip is what a loaded host
+    pays most for, and the papers box is shown above most first pages."""
     where, params = _where(q, papers)
     group = "d.paper_id" if papers else "d.thread_id"
     params.update(limit=per_page, offset=(page - 1) * per_page, snippets=snippets,
                   options=HEADLINE_OPTIONS, cutoff=None)
-    documents = _estimate(connection, where, params)
+    boxed: list[Hit] | None = None
+    if box and q.marks is not None:
+        box_where, box_params = _where(q, papers=True)
+        params.update(box_params, box_limit=box + 1)
+    else:
+        box_where = None
+
+    def run(recent_only: bool):
+        nonlocal boxed, box_where
+        sql = _page_sql(q, sort, where, group, papers, recent_only=recent_only)
+        if box_where is not None:  # only in the first statement of the page
+            sql = f"{sql}\nUNION ALL\n{_papers_sql(q, box_where, part=True)}"
+        rows = connection.execute(text(sql + "\nORDER BY part, o1, o2"), params).all()
+        if box_where is not None:
+            boxed = [_paper_hit(row[3:], q) for row in rows if row[0] == 1]
+            box_where = None
+        return [row[3:] for row in rows if row[0] == 0]
+
+    # the estimate asked with the terms (tsquery.translate), or now (a query not translated so)
+    documents = q.estimate if q.estimate is not None else _estimate(connection, where, params)
     bounds, everything = _histogram(connection) if documents > EXACT_UP_TO else (None, 0.0)
     # Of all documents, the newest this share (all of them: every match ranked, exactly).
     # The window reads a range of the ``created`` index as long as ``share`` of the table,
@@ -119,14 +144,12 @@ def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, s
         # Every page of a query picks the same cutoff (the first whose matches fill a first
         # page), so the order is the same on every page.
         params["cutoff"], share = _cutoff(bounds, share)
-        rows = connection.execute(text(_page_sql(q, sort, where, group, papers,
-                                                 recent_only=True)), params).all()
-        found, groups, recent_documents = _hits(rows, q, snippets)
+        found, groups, recent_documents = _hits(run(recent_only=True), q, snippets)
         if groups >= per_page:
             if len(found) == per_page:  # the page is within the recent matches' threads
                 # the window holds ``share`` of all documents: as many threads again in each
                 # such share (a thread whose matches span years is counted more than once)
-                return found, max(groups + 1, _about(groups / share)), False
+                return Page(found, max(groups + 1, _about(groups / share)), False, boxed)
             break
         # Fewer threads than a page: mostly an estimate too high (a phrase is estimated as
         # its words anywhere in a document). Correct it by what the window held: look
@@ -135,10 +158,8 @@ def page_of(connection, q: Translated, *, sort: str, page: int, per_page: int, s
         share = max(share * 2, RECENT_MATCHES / documents) if documents > EXACT_UP_TO else 1.0
         params["cutoff"] = None
     # a page past the recent matches' threads, or few enough matches: every match, exactly
-    rows = connection.execute(text(_page_sql(q, sort, where, group, papers, recent_only=False)),
-                              params).all()
-    found, total, _ = _hits(rows, q, snippets)
-    return found, total, True
+    found, total, _ = _hits(run(recent_only=False), q, snippets)
+    return Page(found, total, True, boxed)
 
 
 def _estimate(connection, where: str, params: dict) -> float:
@@ -190,7 +211,8 @@ def _page_sql(q: Translated, sort: str, where: str, group: str, papers: bool, *,
     cutoff no match is recent and the keys are over every match). ``docs``: every matching
     document of the page's groups, numbered best first (from ``hits``, or with
     ``recent_only`` read by their thread: building the GIN index's match set again would
-    cost more); ``ts_headline`` for the first ``:snippets``."""
+    cost more); ``ts_headline`` for the first ``:snippets``. Rows carry ``part`` 0 and
+    their order (``o1``, ``o2``) so the papers box can follow in the same statement."""
     recent = "true" if recent_only else "coalesce(d.created >= :cutoff, false)"
     source = "hits WHERE group_id IN (SELECT group_id FROM page)"
     if recent_only:  # the page's groups' older matches too, by their thread (or paper)
@@ -219,12 +241,12 @@ def _page_sql(q: Translated, sort: str, where: str, group: str, papers: bool, *,
                row_number() OVER (PARTITION BY group_id ORDER BY {DOC_ORDER[sort]}) AS place
         FROM {source}
     )
-    SELECT p.group_id, n.total, x.key, x.kind, x.post_id, x.place, t.title, t.body,
+    SELECT 0 AS part, p.position AS o1, x.place AS o2,
+           p.group_id, n.total, x.key, x.kind, x.post_id, x.place, t.title, t.body,
            {_headline(q)}, n.documents
     FROM (SELECT count(*) AS total, sum(matches) AS documents FROM grouped) n  -- even past the end
     LEFT JOIN (page p JOIN docs x ON x.group_id = p.group_id) ON true
-    LEFT JOIN search_texts t ON t.key = x.key AND x.place <= :snippets
-    ORDER BY p.position, x.place"""
+    LEFT JOIN search_texts t ON t.key = x.key AND x.place <= :snippets"""
 
 
 def _hits(rows, q: Translated, snippets: int) -> tuple[list[tuple[int, list[Hit]]], int, int]:
@@ -292,17 +314,40 @@ def best_papers(connection, q: Translated, limit: int) -> tuple[list[Hit], bool]
     if q.marks is None:
         return [], False
     where, params = _where(q, papers=True)
-    sql = f"""
-    SELECT x.paper_id, x.key, t.title, t.body,
+    params.update(box_limit=limit + 1, options=HEADLINE_OPTIONS)
+    rows = connection.execute(text(_papers_sql(q, where, part=False)), params).all()
+    return [_paper_hit(row, q) for row in rows[:limit]], len(rows) > limit
+
+
+def _papers_sql(q: Translated, where: str, *, part: bool) -> str:
+    """The best ``:box_limit`` papers with their snippets; with ``part``, as rows of part 1
+    after a page's (``_page_sql``'s columns, in their order)."""
+    if part:
+        return f"""
+    SELECT 1, row_number() OVER (ORDER BY x.rank DESC, x.created DESC NULLS LAST, x.key), 0,
+           x.paper_id, NULL, x.key, 'paper', NULL, NULL, t.title, t.body,
+           ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options),
+           ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options), NULL
+    FROM ({_best_papers_sql(q, where)}) x
+    JOIN search_texts t ON t.key = x.key"""
+    return f"""
+    SELECT x.paper_id, NULL, x.key, 'paper', NULL, NULL, t.title, t.body,
            ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options),
            ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)
-    FROM (SELECT d.paper_id, d.key, {_rank(q)} AS rank, d.created
-          FROM search_documents d WHERE {where}
-          ORDER BY rank DESC, d.created DESC NULLS LAST, d.key LIMIT :limit) x
+    FROM ({_best_papers_sql(q, where)}) x
     JOIN search_texts t ON t.key = x.key
     ORDER BY x.rank DESC, x.created DESC NULLS LAST, x.key"""
-    params.update(limit=limit + 1, options=HEADLINE_OPTIONS)
-    rows = connection.execute(text(sql), params).all()
-    found = [Hit(r[0], r[1], "paper", None, snippet_html(r[2], r[3], r[4], r[5], phrase=q.has_phrase))
-             for r in rows[:limit]]
-    return found, len(rows) > limit
+
+
+def _best_papers_sql(q: Translated, where: str) -> str:
+    return f"""SELECT d.paper_id, d.key, {_rank(q)} AS rank, d.created
+          FROM search_documents d WHERE {where}
+          ORDER BY rank DESC, d.created DESC NULLS LAST, d.key LIMIT :box_limit"""
+
+
+def _paper_hit(row, q: Translated) -> Hit:
+    """A row in ``_page_sql``'s columns (from ``group_id`` on) to a paper's hit."""
+    paper_id, key, title, body, body_mark, title_mark = (row[0], row[2], row[6], row[7],
+                                                         row[8], row[9])
+    return Hit(paper_id, key, "paper", None,
+               snippet_html(title or "", body or "", body_mark, title_mark, phrase=q.has_phrase))

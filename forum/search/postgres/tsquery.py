@@ -3,9 +3,11 @@
 Each term is normalized by PostgreSQL itself (``plainto_tsquery`` for a word,
 ``phraseto_tsquery`` for a phrase: ``<->``, or ``<2>`` over a stop word, as
 the documents were analyzed with the same ``english`` Snowball configuration),
-all in one round trip, and the pieces are joined here with ``&``, ``|`` and
-``!``; the result is cast with ``::tsquery``, which parses without analyzing
-again. A term that analyzes to nothing (a stop word) is left out, as in the
+and the pieces joined with ``&``, ``|`` and ``!``, all in one statement (the
+result is cast with ``::tsquery`` where used, which parses without analyzing
+again). The same statement asks the planner how many documents the search
+matches (``search_estimate``, migration ``0021p``), which ``reads.page_of``
+needs before its page: one round trip, not two. A term that analyzes to nothing (a stop word) is left out, as in the
 Whoosh engine. A prefix ``optim*`` is the stemmed prefix (``'optim':*``) OR the
 stems of the most frequent vocabulary words starting with it: documents hold
 stems, and "generaliz*" must find "generalization", whose stem is "general".
@@ -38,6 +40,7 @@ class Translated:
     has_phrase: bool = False
     nothing_to_search: bool = False
     owed_rebuild: bool = False  # the documents are incomplete (search_state)
+    estimate: float | None = None  # the planner's estimate of the documents ``conditions`` match
 
     def where(self, alias: str = "d", *, indexed: bool = True) -> tuple[str, dict]:
         """SQL conditions (joined by AND) and their parameters. ``indexed=False`` words the
@@ -59,6 +62,19 @@ class Translated:
             params["before"] = self.before
         return " AND ".join(parts) or "true", params
 
+    def conditions(self, alias: str = "d", *, papers: bool = False,
+                   indexed: bool = True) -> tuple[str, dict]:
+        """``where`` and the kind of document: papers (``papers``, or ``in:papers``), the
+        ``in:`` filter's kind, or else threads and replies (papers have their own box)."""
+        where, params = self.where(alias, indexed=indexed)
+        kind = "paper" if papers else self.kind
+        if kind is not None:
+            where += f" AND {alias}.kind = :kind"
+            params["kind"] = kind
+        else:
+            where += f" AND {alias}.kind <> 'paper'"
+        return where, params
+
 
 def _day(value) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
@@ -75,7 +91,8 @@ STATE = ["(SELECT needs_rebuild FROM search_state LIMIT 1) IS true",
 
 
 def translate(connection, parsed) -> Translated:
-    """``parsed`` to SQL pieces, with one round trip to analyze its terms."""
+    """``parsed`` to SQL pieces, with one round trip to analyze its terms and estimate its
+    matches."""
     out = Translated(tsquery=None, marks=None)
     for name, value in parsed.filters:
         if name in FACETS:
@@ -89,46 +106,64 @@ def translate(connection, parsed) -> Translated:
             day = _day(value)
             out.before = day if out.before is None else min(out.before, day)
     analyzer = _Analyzer()
-    required = [analyzer.add(term) for term in parsed.terms]
-    excluded = [analyzer.add(term) for term in parsed.excluded]
-    owed, analyzed = analyzer.run(connection)
+    positive = [analyzer.add(term) for term in parsed.terms]
+    negative = [analyzer.add(term) for term in parsed.excluded]
+    marks = _joined(positive)
+    tsquery = _joined(positive + [f"'!' || {n}" for n in negative])
+    owed, out.marks, out.tsquery, out.estimate = analyzer.run(
+        connection, marks, tsquery, _estimate_sql(out, bool(parsed.filters)))
     out.owed_rebuild = owed
-    positive = [p for p in (piece(analyzed) for piece in required) if p]
-    negative = [p for p in (piece(analyzed) for piece in excluded) if p]
     out.has_phrase = analyzer.has_phrase
-    if not positive and not parsed.filters:
+    if out.marks is None and not parsed.filters:
         out.nothing_to_search = True
-        return out
-    if positive:
-        out.marks = " & ".join(positive)
-        out.tsquery = " & ".join(positive + [f"!{p}" for p in negative])
-    elif negative:  # filters and exclusions only
-        out.tsquery = " & ".join(f"!{p}" for p in negative)
+        out.tsquery = None
     return out
 
 
+# The search's conditions as ``search_estimate`` takes them: each value a ``format`` literal
+ESTIMATED = {"d.tsv @@ CAST(:tsq AS tsquery)": "(%1$L IS NULL OR d.tsv @@ CAST(%1$L AS tsquery))",
+             "CAST(:facets AS text[])": "CAST(%2$L AS text[])", ":kind": "%3$L",
+             ":after": "CAST(%4$L AS timestamptz)", ":before": "CAST(%5$L AS timestamptz)"}
+
+
+def _estimate_sql(out: Translated, filters: bool) -> tuple[str, dict]:
+    """``search_estimate(...)`` of the conditions ``reads.page_of`` will search with, over the
+    tsquery the statement builds (``m.tsq``); NULL when there is nothing to search."""
+    probe = Translated(tsquery="", marks=None, facets=out.facets, kind=out.kind,
+                       after=out.after, before=out.before)
+    condition, _ = probe.conditions(papers=out.kind == "paper")
+    for placeholder, literal in ESTIMATED.items():
+        condition = condition.replace(placeholder, literal)
+    params = {"e_condition": condition, "e_facets": out.facets or None, "e_kind": out.kind,
+              "e_after": out.after, "e_before": out.before}
+    sql = ("search_estimate(:e_condition, m.tsq, CAST(:e_facets AS text[]), :e_kind, "
+           "CAST(:e_after AS timestamptz), CAST(:e_before AS timestamptz))")
+    return (sql if filters else f"CASE WHEN m.marks IS NULL THEN NULL ELSE {sql} END"), params
+
+
 class _Analyzer:
-    """Collects the SQL that analyzes each term; ``run`` sends it in one statement."""
+    """Collects the SQL that analyzes each term (columns ``a.c0``, ``a.c1``...) and the SQL
+    that joins their results into one tsquery text (NULL for nothing); ``run`` sends it all
+    in one statement."""
 
     def __init__(self):
         self.columns: list[str] = []
         self.params: dict = {}
         self.has_phrase = False
 
-    def _column(self, sql: str, value: str) -> int:
+    def _column(self, sql: str, value: str) -> str:
         at = len(self.columns)
         self.params[f"v{at}"] = value
-        self.columns.append(sql.replace(":v", f":v{at}"))
-        return at
+        self.columns.append(sql.replace(":v", f":v{at}") + f" AS c{at}")
+        return f"nullif(a.c{at}, '')"
 
-    def add(self, term):
-        """A function of the analyzed columns giving the term's tsquery text ('' if nothing)."""
+    def add(self, term) -> str:
+        """SQL of the term's tsquery text, NULL if it analyzes to nothing."""
         if term.kind == "or":
-            options = [self.add(option) for option in term.options]
-            return lambda analyzed: _or([o(analyzed) for o in options])
+            return _or([self.add(option) for option in term.options])
         if term.kind == "prefix":
             if len(term.text) < MIN_PREFIX:
-                return lambda analyzed: ""
+                return "NULL"
             stem = self._column(f"to_tsquery('{CONFIG}', quote_literal(lower(:v)) || ':*')::text",
                                 term.text)
             words = self._column(
@@ -137,18 +172,24 @@ class _Analyzer:
                 f"FROM (SELECT word FROM search_words WHERE word LIKE :v ESCAPE '\\' "
                 f"ORDER BY ndoc DESC, word LIMIT {PREFIX_WORDS}) w) e)",
                 _like_prefix(term.text.lower()))
-            return lambda analyzed: _or([analyzed[stem], analyzed[words]])
+            return _or([stem, words])
         if term.kind == "phrase":
             self.has_phrase = self.has_phrase or len(term.text.split()) > 1
             at = self._column(f"phraseto_tsquery('{CONFIG}', :v)::text", term.text)
         else:
             at = self._column(f"plainto_tsquery('{CONFIG}', :v)::text", term.text)
-        return lambda analyzed: _group(analyzed[at])
+        return _group(at)
 
-    def run(self, connection) -> tuple[bool, list[str]]:
-        values = connection.execute(text("SELECT " + ", ".join(STATE + self.columns)),
-                                    self.params).one()
-        return bool(values[0]), list(values[len(STATE):])
+    def run(self, connection, marks: str, tsquery: str, estimate: tuple[str, dict]
+            ) -> tuple[bool, str | None, str | None, float | None]:
+        """(rebuild owed, marks, tsquery, the planner's estimate of the matches)."""
+        columns = ", ".join(self.columns) or "NULL AS c"
+        values = connection.execute(text(
+            f"SELECT {', '.join(STATE)}, m.marks, m.tsq, {estimate[0]} "
+            f"FROM (SELECT {columns}) a, LATERAL (SELECT {marks} AS marks, {tsquery} AS tsq) m"),
+            {**self.params, **estimate[1]}).one()
+        owed, marks_text, tsquery_text, estimated = values[0], *values[len(STATE):]
+        return bool(owed), marks_text, tsquery_text, estimated
 
 
 def _like_prefix(prefix: str) -> str:
@@ -156,9 +197,16 @@ def _like_prefix(prefix: str) -> str:
 
 
 def _group(query: str) -> str:
-    return f"({query})" if query else ""
+    return f"('(' || {query} || ')')"
 
 
 def _or(pieces: list[str]) -> str:
-    pieces = [p for p in pieces if p]
-    return f"({' | '.join(pieces)})" if pieces else ""
+    return _joined(pieces, " | ", grouped=True)
+
+
+def _joined(pieces: list[str], operator: str = " & ", *, grouped: bool = False) -> str:
+    """SQL joining the pieces' texts that are not NULL with ``operator``; NULL if none is."""
+    if not pieces:
+        return "NULL"
+    joined = f"nullif(concat_ws('{operator}', {', '.join(pieces)}), '')"
+    return f"('(' || {joined} || ')')" if grouped else joined

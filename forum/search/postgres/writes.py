@@ -105,29 +105,32 @@ def write(connection, changes: Sequence[tuple[str, dict | None]], *,
     if docs:
         rows = [row(docs[key]) for key in sorted(docs)]
         columns = dict(zip(COLUMNS, map(list, zip(*rows))))
-        connection.execute(text(UPSERT.replace("{table}", table)), columns)
-        connection.execute(text(UPSERT_TEXTS.replace("{table}", texts)), columns)
-        texts = [f"{r[5]} {r[6]} {r[7]}" for r in rows]
-        connection.execute(text(ADD_WORDS.replace("{table}", words)), {"texts": texts})
+        # one statement (data-modifying CTEs): each is a round trip of the changing commit
+        connection.execute(text(
+            f"WITH documents AS ({UPSERT.replace('{table}', table)} RETURNING 1), "
+            f"texts AS ({UPSERT_TEXTS.replace('{table}', texts)} RETURNING 1) "
+            f"{ADD_WORDS.replace('{table}', words)}"),
+            {**columns, "texts": [f"{r[5]} {r[6]} {r[7]}" for r in rows]})
     return len(gone) + len(docs)
 
 
 def lock_documents(connection, keys: Iterable[str]) -> None:
     """Advisory locks (until the transaction ends) on the threads and papers of ``keys``,
-    in one sorted order, so two writers of one thread's documents take turns."""
+    in one sorted order, so two writers of one thread's documents take turns. One
+    statement (a reply's thread is looked up in it): each is a round trip of the commit."""
     thread_ids, post_ids, paper_ids = set(), set(), set()
     for key in keys:
         prefix, _, number = key.partition(":")
         {"thread": thread_ids, "post": post_ids, "paper": paper_ids}[prefix].add(int(number))
-    if post_ids:
-        thread_ids.update(connection.execute(
-            text("SELECT DISTINCT thread_id FROM posts WHERE id = ANY(CAST(:ids AS int[]))"),
-            {"ids": sorted(post_ids)}).scalars())
-    locks = sorted([(DOC_LOCK_THREAD, i) for i in thread_ids] + [(DOC_LOCK_PAPER, i) for i in paper_ids])
-    if locks:
-        connection.execute(text("SELECT pg_advisory_xact_lock(n, i) FROM unnest("
-                                "CAST(:n AS int[]), CAST(:i AS int[])) AS l(n, i) ORDER BY n, i"),
-                           {"n": [n for n, _ in locks], "i": [i for _, i in locks]})
+    if not (thread_ids or post_ids or paper_ids):
+        return
+    connection.execute(text(
+        "SELECT pg_advisory_xact_lock(n, i) FROM ("
+        "SELECT :thread AS n, unnest(CAST(:threads AS int[])) AS i "
+        "UNION SELECT :thread, thread_id FROM posts WHERE id = ANY(CAST(:posts AS int[])) "
+        "UNION SELECT :paper, unnest(CAST(:papers AS int[]))) AS l ORDER BY n, i"),
+        {"thread": DOC_LOCK_THREAD, "paper": DOC_LOCK_PAPER, "threads": sorted(thread_ids),
+         "posts": sorted(post_ids), "papers": sorted(paper_ids)})
 
 
 def rebuild_running(connection) -> bool:

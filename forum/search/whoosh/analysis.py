@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import re
 import threading
+import zlib
 from collections import Counter
 from functools import lru_cache
 from itertools import filterfalse
 
 from whoosh.analysis import (Analyzer, LowercaseFilter, RegexTokenizer, ShingleFilter,
                              StemFilter, StopFilter, Token)
+import numpy as np
 import Stemmer
 
 # Only true function words; "us", "it", "may", "can" ... stay searchable (US, IT, "can" in CAN bus).
@@ -93,11 +95,14 @@ def _words(value: str, morph: bool) -> list[str]:
     return words
 
 
-def remember_stems(value: str, words: list[str]) -> None:
+def remember_stems(value: str, words: list[str]) -> list[str]:
     """Tell ``_words`` that ``value``'s unstemmed words are ``words`` (as ``unstemmed_words``
-    gives them), so that analyzing ``value`` next only stems them. For a value joined from
-    parts already split: the words of ``"a\\nb"`` are those of ``a`` then those of ``b``."""
-    _last.entry = (value, True, list(map(_stem, words)))
+    gives them), so that analyzing ``value`` next only stems them, and return the stems.
+    For a value joined from parts already split: the words of ``"a\\nb"`` are those of
+    ``a`` then those of ``b``."""
+    stems = list(map(_stem, words))
+    _last.entry = (value, True, stems)
+    return stems
 
 
 def _pairs(words: list[str], common: frozenset[str] | None = None) -> list[str]:
@@ -175,6 +180,44 @@ def _has_phrase_analyzed(text: str, words: list[str]) -> bool:
         start = at + 1
 
 
+class _HashCache(dict):
+    """stem -> its CRC-32 (of its UTF-8 bytes, as the index stores the term), on first
+    sight, so that hashing a document's words is one C-level ``map``."""
+
+    def __missing__(self, stem: str) -> int:
+        if len(self) >= MAX_STEMS:
+            self.clear()
+        hashed = self[stem] = zlib.crc32(stem.encode())
+        return hashed
+
+
+STEM_HASHES = _HashCache()
+_SEQUENCE_DTYPE = np.dtype("<u4")
+
+
+def word_sequence(stems: list[str]) -> bytes:
+    """A document's analyzed words in order, as 4-byte hashes (little-endian CRC-32):
+    the ``sequence`` column, which phrase checks read instead of the stored text."""
+    return np.fromiter(map(STEM_HASHES.__getitem__, stems), dtype=_SEQUENCE_DTYPE,
+                       count=len(stems)).tobytes()
+
+
+def word_hash(stem: str) -> int:
+    return STEM_HASHES[stem]
+
+
+def has_run(sequence: bytes, needle: bytes) -> bool:
+    """Whether ``needle`` (a ``word_sequence``) occurs in ``sequence`` at a word boundary:
+    one C-level ``bytes.find`` per try, a few words' work where the stored-text check
+    decompressed, unpickled and split the whole post."""
+    at = sequence.find(needle)
+    while at != -1:
+        if at % 4 == 0:
+            return True
+        at = sequence.find(needle, at + 1)
+    return False
+
+
 def common_words(texts, share: float) -> frozenset[str]:
     """The analyzed words found in at least ``share`` of ``texts``."""
     counts: Counter = Counter()
@@ -204,7 +247,7 @@ class FastWordAnalyzer(Analyzer):
     With ``common`` (a set of analyzed words), pairs are made only of two common words
     ("neural network"), which are the pairs whose words alone would match too many
     documents; a phrase with a rarer word is found by its words and checked on the
-    stored text (``has_phrase``). The set is pickled with the schema, so every writer
+    document's words (``has_run``, ``has_phrase``). The set is pickled with the schema, so every writer
     of the index, and every query, sees the same one. None pairs every word.
     """
 

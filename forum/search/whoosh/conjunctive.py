@@ -18,7 +18,7 @@ same order of operations, so the scores are Whoosh's to the last bit (filters
 restrict but do not score, which does not change the order). An OR of words
 (an expanded prefix is one) adds its words' scores per document, as Whoosh's
 does. Date ranges and the newest/top sorts read the ``created`` and ``score``
-columns whole, once per segment. Phrase checks read stored text, best first,
+columns whole, once per segment. Phrase checks read word sequences, best first,
 only until the page is full. Anything else (an OR with a phrase inside, say)
 is left to Whoosh: ``rank()`` returns None for it. Total hit counts are never
 computed.
@@ -451,7 +451,7 @@ def _rank_segment(reader, offset, query: _Query, limit: int, best: list) -> None
         order = order[:limit]
     kept = 0
     ranked = zip(candidates[order].tolist(), zip(*(key[order].tolist() for key in keys)))
-    for docnum, key in ranked:  # best first; a phrase is checked on the stored text
+    for docnum, key in ranked:  # best first; a phrase is checked on the word sequence
         if query.checks and not all(check.check(reader, docnum) for check in query.checks):
             continue
         best.append((key, docnum + offset))

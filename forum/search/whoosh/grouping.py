@@ -53,7 +53,7 @@ def all_ranked(searcher, wquery, sort: str) -> tuple[np.ndarray, list]:
 
 
 def checked(reader, checks, ranked: np.ndarray, groups: np.ndarray, wanted: int):
-    """Keep the candidates whose stored text passes ``checks``, best first, until ``wanted``
+    """Keep the candidates whose words pass ``checks``, best first, until ``wanted``
     groups are found; the rest are not read. Returns (kept, their groups, exact, estimate):
     when candidates are left, the total is estimated from the share that passed ("about")."""
     kept: list[int] = []

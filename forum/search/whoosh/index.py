@@ -2,9 +2,9 @@
 
 This module, ``analysis.py`` (how text becomes terms), ``wquery.py`` (parsed
 queries to Whoosh queries), ``grouping.py`` (every match, per thread),
-``conjunctive.py`` (ranking the common query shape), ``bulk.py`` (a rebuild's
-segment writer), ``patches.py`` and ``backend.py`` are the only ones that import
-Whoosh.
+``conjunctive.py`` (ranking the common query shape), ``bulk.py`` and
+``postings.py`` (a rebuild's segment writer), ``patches.py`` and ``backend.py``
+are the only ones that import Whoosh.
 Everything else speaks in plain dicts (documents), keys (``"thread:1"``,
 ``"post:42"``) and the parsed query of ``forum.search.query``.
 
@@ -20,7 +20,8 @@ Why these settings (measured, see DESIGN.md "Known traps"):
 - each process keeps one long-lived searcher and ``refresh()``es it;
 - phrases are answered from a ``shingles`` field of adjacent pairs of common
   words (an AND of a few term look-ups) and, for a phrase with a rarer word,
-  its words then a check of the stored text (``wquery.PhraseCheck``), instead
+  its words then a check of the document's word sequence, a column of its words'
+  hashes (``wquery.PhraseCheck``), instead
   of Whoosh's position matching, which took 358 ms at p95 on a 100,000-post
   index; which words are common is decided by each rebuild (``paired_words``);
 - the analyzer keeps two-letter words (RL, GP, QA) and only drops a short
@@ -46,7 +47,8 @@ from forum.search.backend import ResultGroup, SearchPage, Snippet
 from forum.search.whoosh import conjunctive, grouping, patches
 from forum.search.whoosh.bulk import BulkWriter
 from forum.search.whoosh.analysis import (STOP_WORDS, analyzed, common_words, remember_stems,
-                                          shingle_analyzer, unstemmed_words, word_analyzer)
+                                          shingle_analyzer, unstemmed_words, word_analyzer,
+                                          word_sequence)
 from forum.search.whoosh.wquery import highlight_terms, stored_text, term_text, to_whoosh_query
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,10 @@ def make_schema(paired: frozenset[str] | None = None) -> fields.Schema:
         # ``spelling=True`` does (a quarter of a rebuild's time).
         spelling=fields.KEYWORD(),
         shingles=fields.TEXT(analyzer=shingle_analyzer(paired), phrase=False),
+        # The stored text's analyzed words in order, as 4-byte hashes (``word_sequence``):
+        # a phrase with a rarer word is checked on it with one ``bytes.find``
+        # (``wquery.PhraseCheck``) instead of decompressing and analyzing the stored text.
+        sequence=fields.COLUMN(columns.VarBytesColumn()),
         author=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         tag=fields.KEYWORD(lowercase=True, commas=True),
         paper=fields.KEYWORD(lowercase=True, commas=True),
@@ -127,7 +133,7 @@ def paired_words(sample: list[dict], total: int) -> frozenset[str]:
     ``PAIRED_MIN_DOCS`` of ``total`` documents, estimated on ``sample``.
 
     Any other phrase has a word in fewer documents than that, so its words alone
-    leave at most that many candidates to check on the stored text. Pairing only
+    leave at most that many candidates to check on their word sequences. Pairing only
     common words keeps the ``shingles`` field to about a tenth of its terms, which
     were most of a rebuild's time (nearly every pair of rarer words is a term of its
     own). A word that becomes common later is not paired until the next rebuild:
@@ -142,8 +148,8 @@ def paired_words(sample: list[dict], total: int) -> frozenset[str]:
 REQUIRED_FIELDS = frozenset(make_schema().names())
 # Bumped whenever the same fields hold different terms (2: Snowball stems, plain text of the
 # rendered posts, titles counted twice; 3: hyphenated words split; 4: ``created`` a column
-# only, without terms); a generation without this number is rebuilt.
-SCHEMA_VERSION = "4"
+# only, without terms; 5: the ``sequence`` column); a generation without this number is rebuilt.
+SCHEMA_VERSION = "5"
 SCHEMA_FILE = "forum-schema-version"
 
 
@@ -177,8 +183,8 @@ def to_whoosh_document(doc: dict, spelled: set[str] | None = None) -> dict:
     # stemmed (after the title's) they are what the text and shingles fields would find in
     # ``weighted``, so the analyzers are handed them (a long review was split three times).
     plain = unstemmed_words(text)
-    titled = unstemmed_words(doc["title"]) + plain if doc.get("title") else plain
-    remember_stems(weighted, titled)
+    title = unstemmed_words(doc["title"]) if doc.get("title") else []
+    stems = remember_stems(weighted, title + plain)
     out = {
         "key": doc["key"], "kind": doc["kind"], "thread_id": doc.get("thread_id") or 0,
         "post_id": doc.get("post_id") or 0, "title": doc.get("title") or "",
@@ -187,6 +193,7 @@ def to_whoosh_document(doc: dict, spelled: set[str] | None = None) -> dict:
         "author": ",".join(doc.get("authors") or []), "tag": ",".join(doc.get("tags") or []),
         "paper": ",".join(doc.get("papers") or []), "repo": ",".join(doc.get("repos") or []),
         "score": int(doc.get("score") or 0),
+        "sequence": word_sequence(stems[len(title):]),  # the words of ``text``, as stored
     }
     if doc.get("extra"):
         out["extra"] = doc["extra"]
@@ -379,7 +386,7 @@ class SearchIndex:
         ranked, tids = ranked[keep], tids[keep]
         groups = ranked if papers_wanted else tids
         wanted = page * per_page + 1
-        if checks:  # phrases checked on the stored text: best first, only as far as needed
+        if checks:  # phrases checked on each candidate's words: best first, only as far as needed
             ranked, groups, out.total_exact, estimate = grouping.checked(
                 searcher.reader(), checks, ranked, groups, wanted)
         order = grouping.first_appearances(groups)

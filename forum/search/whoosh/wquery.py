@@ -5,19 +5,27 @@ expanded over the unstemmed vocabulary, filters as single terms (dates as
 ranges). A phrase is an AND of its words, of those adjacent pairs that the
 ``shingles`` field holds (pairs of two common words, see ``analysis.py``), and,
 unless that pair alone says it all, a ``PhraseCheck`` that keeps only the
-documents whose stored text has the words in a row. Returns None when nothing
+documents whose words (the ``sequence`` column, or the stored text) have them in a row. Returns None when nothing
 searchable is left (only stop words, only exclusions...).
 """
 from __future__ import annotations
 
+import threading
+import zlib
+from bisect import bisect_right
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from itertools import islice
+
+import numpy as np
 
 from whoosh import query as wq
 from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.util.times import datetime_to_long
 
-from forum.search.whoosh.analysis import analyzed as _analyzed, has_phrase, is_common_pair, shingle_analyzer
+from forum.search.whoosh.analysis import (analyzed as _analyzed, has_phrase, has_run,
+                                          is_common_pair, shingle_analyzer, word_hash,
+                                          word_sequence)
 
 def _word_query(word: str):
     tokens = _analyzed(word)
@@ -89,7 +97,9 @@ def paired_words(schema) -> frozenset[str] | None:
 
 
 class PhraseCheck(wq.Query):
-    """Documents whose stored text has ``words`` (analyzed) in a row.
+    """Documents whose text has ``words`` (analyzed) in a row: read from the document's
+    ``sequence`` column (its words' hashes) when the phrase's hashes are unambiguous in
+    the segment, else from its stored text.
 
     Never alone: it sits in an AND with the phrase's words, which narrow the
     candidates first. ``conjunctive.py`` checks candidates lazily, best first, until
@@ -134,8 +144,52 @@ class PhraseCheck(wq.Query):
         return ListMatcher(checked, weights=[0.0] * len(checked)) if checked else NullMatcher
 
     def check(self, reader, docnum: int) -> bool:
-        """``docnum`` is the segment's (or single reader's) own number."""
+        """``docnum`` is ``reader``'s own number (a segment's, or the searcher's)."""
+        sequences, needle = self._prepared(reader)
+        if needle is not None:
+            return has_run(sequences[docnum], needle)
         return has_phrase(stored_text(reader.stored_fields(docnum)), self.words)
+
+    def _prepared(self, reader):
+        """(``reader``'s ``sequence`` column, the phrase as a word sequence), or (None,
+        None) when the check must read the stored text: an index without the column, or
+        a phrase word whose hash another word of the vocabulary shares (then equal
+        hashes would not mean equal words)."""
+        cached = getattr(self, "_cache", None)
+        if cached is not None and cached[0] is reader:
+            return cached[1], cached[2]
+        sequences = needle = None
+        leaves = reader.leaf_readers()
+        hashes = {word_hash(w) for w in self.words}
+        # each segment reader keeps its column reader (made once: it loads the offsets)
+        found = [_sequence_column(leaf) for leaf, _ in leaves]
+        if all(c is not None for c in found) and not any(
+                ambiguous_hashes(leaf) & hashes for leaf, _ in leaves):
+            sequences = found[0] if len(found) == 1 else \
+                _Sequences(found, [offset for _, offset in leaves])
+            needle = word_sequence(self.words)
+        self._cache = (reader, sequences, needle)
+        return sequences, needle
+
+
+def _sequence_column(segment_reader):
+    """The segment's ``sequence`` column reader (None without one), kept by Whoosh's
+    per-document reader as it keeps the stored fields' column."""
+    perdoc = getattr(segment_reader, "_perdoc", None)
+    if perdoc is None or "sequence" not in segment_reader.schema:
+        return None
+    return perdoc._cached_reader("sequence", segment_reader.schema["sequence"].column_type)
+
+
+class _Sequences:
+    """Several segments' ``sequence`` columns by the searcher's document numbers."""
+
+    def __init__(self, columns: list, offsets: list[int]):
+        self.columns, self.offsets = columns, offsets
+
+    def __getitem__(self, docnum: int) -> bytes:
+        at = bisect_right(self.offsets, docnum) - 1
+        return self.columns[at][docnum - self.offsets[at]]
 
 
 class DateFilter(wq.Query):
@@ -184,6 +238,34 @@ class DateFilter(wq.Query):
         found = conjunctive.documents_in_range(searcher.reader(), self)
         return ListMatcher(found.tolist(), weights=[0.0] * len(found)) if len(found) \
             else NullMatcher
+
+
+_AMBIGUOUS: OrderedDict = OrderedDict()  # segment id -> hashes two of its words share
+_AMBIGUOUS_SEGMENTS = 256
+_ambiguous_lock = threading.Lock()
+
+
+def ambiguous_hashes(segment_reader) -> frozenset[int]:
+    """The word hashes (``analysis.word_hash``) that two different words of the segment's
+    ``text`` vocabulary share. A document's words are all in its segment's vocabulary,
+    so a phrase none of whose hashes is here is found in a ``sequence`` exactly when its
+    words are in the text. Read once per segment (segments never change) and kept."""
+    segment = segment_reader.segment()
+    key = None if segment is None else segment.segment_id()
+    with _ambiguous_lock:
+        if key is not None and key in _AMBIGUOUS:
+            _AMBIGUOUS.move_to_end(key)
+            return _AMBIGUOUS[key]
+    words = list(segment_reader.lexicon("text")) if "text" in segment_reader.schema else []
+    hashes = np.fromiter(map(zlib.crc32, words), dtype=np.uint32, count=len(words))
+    values, counts = np.unique(hashes, return_counts=True)
+    found = frozenset(values[counts > 1].tolist())
+    if key is not None:
+        with _ambiguous_lock:
+            _AMBIGUOUS[key] = found
+            while len(_AMBIGUOUS) > _AMBIGUOUS_SEGMENTS:
+                _AMBIGUOUS.popitem(last=False)
+    return found
 
 
 def stored_text(stored: dict) -> str:
