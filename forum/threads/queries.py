@@ -8,13 +8,13 @@ from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, and_, bindparam, func, or_, select
-from sqlalchemy.orm import defer, joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from forum.accounts.models import User
 from forum.database import UTCDateTime, utcnow
 from forum.extensions import db
 from forum.threads import ranking
-from forum.threads.models import STANCES, Post, Revision, Tag, Thread, thread_tags
+from forum.threads.models import STANCES, Authored, Moderated, Post, Revision, Tag, Thread, thread_tags
 
 # Deeper replies are drawn at this indentation and say "in reply to @name".
 MAX_INDENT = 6
@@ -156,12 +156,14 @@ def tag_suggestions(limit: int = 200) -> list[str]:
 
 
 def thread_for_page(thread_id: int) -> Thread | None:
-    """A thread with what its page shows: author and tags."""
-    return db.session.scalar(_THREAD_FOR_PAGE, {"thread_id": thread_id})
+    """A thread with what its page shows: author and tags, in one statement."""
+    return db.session.scalars(_THREAD_FOR_PAGE, {"thread_id": thread_id}).unique().one_or_none()
 
 
 # Built once, as the reply statements below: every thread page (and the API's) runs it.
-_THREAD_FOR_PAGE = (select(Thread).options(joinedload(Thread.author), selectinload(Thread.tags))
+# Tags are joined rather than read by a second SELECT (selectinload): for one thread's
+# few tags the second statement and its loader cost more than the repeated thread columns.
+_THREAD_FOR_PAGE = (select(Thread).options(joinedload(Thread.author), joinedload(Thread.tags))
                     .where(Thread.id == bindparam("thread_id")))
 
 
@@ -219,9 +221,9 @@ def replies_by(user_id: int) -> Select:
 class ReplyRow:
     """One reply as the thread page draws it."""
 
-    post: Post
+    post: ShownReply | Post  # a Post when the tree was read ``with_source``
     depth: int
-    parent: Post | None
+    parent: ShownReply | Post | None
     masked: bool = False  # held or hidden, drawn as a placeholder because visible replies hang below
 
     @property
@@ -253,8 +255,9 @@ def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
     Two queries whatever the thread's size: the tree's outline (ids, parents,
     stances, votes, states: no bodies, no dates) of every reply, from which the order,
     the pagination and the debate summary are worked out; then the drawn
-    replies and their parents in full, with their authors. A 1,000-reply
-    thread thus builds full objects only for the page it shows.
+    replies and their parents, with their authors (``ShownReply``: what a page
+    draws; full ``Post`` objects ``with_source``, for the API). A 1,000-reply
+    thread thus reads bodies only for the page it shows.
 
     Replies are paginated by top-level reply, each with its whole subtree, so
     a conversation is never cut in half across pages. Siblings follow
@@ -291,9 +294,7 @@ def reply_tree(thread_id: int, page: int, per_page: int, *, sort: str = "best",
         stack.extend((child, depth + 1) for child in reversed(children.get(node.id, [])))
     wanted = {post_id for post_id, _ in drawn} | {parent_of[post_id] for post_id, _ in drawn}
     wanted.discard(None)
-    statement = _DRAWN_REPLIES_WITH_SOURCE if with_source else _DRAWN_REPLIES
-    posts = {post.id: post for post in db.session.scalars(
-        statement, {"ids": list(wanted)})} if wanted else {}
+    posts = (_drawn_replies(list(wanted), with_source) if wanted else {})
     rows = [ReplyRow(posts[post_id], depth, posts.get(parent_of[post_id]), post_id in masked)
             for post_id, depth in drawn]
     return ReplyTree(rows, len(roots), page, pages, sort, stance,
@@ -340,17 +341,63 @@ _PUBLIC_REPLY = and_(Post.held_at.is_(None), Post.hidden_at.is_(None))
 _OUTLINE = (select(Post.id, Post.parent_id, Post.author_id, Post.stance, Post.up_count,
                    Post.down_count, and_(_PUBLIC_REPLY, Post.deleted_at.is_(None)), _PUBLIC_REPLY)
             .where(Post.thread_id == bindparam("thread_id")).order_by(Post.created_at, Post.id))
-# The page shows body_html, and of each author only what a byline names: a joined author
-# comes once per reply, and reading (and converting the dates of) their other columns
-# hundreds of times a page cost more than the rest of the row. Other columns raise if read.
-_DRAWN_REPLIES = (select(Post)
-                  .options(joinedload(Post.author).load_only(
-                               User.username, User.display_name, User.affiliation, raiseload=True),
-                           defer(Post.body))
+# What a thread page draws of a reply and of its author (see ShownReply).
+# The states come as yes/no, as in the outline: a page asks whether, never when.
+_DRAWN_REPLIES = (select(Post.id, Post.author_id, Post.body_html, Post.stance, Post.score,
+                         Post.created_at, Post.edited_at, Post.deleted_at.is_not(None),
+                         Post.held_at.is_not(None), Post.hidden_at.is_not(None),
+                         User.username, User.display_name, User.affiliation)
+                  .join(User, User.id == Post.author_id)
                   .where(Post.id.in_(bindparam("ids", expanding=True))))
 # The API also gives each reply's Markdown source (``with_source``).
 _DRAWN_REPLIES_WITH_SOURCE = (select(Post).options(joinedload(Post.author))
                               .where(Post.id.in_(bindparam("ids", expanding=True))))
+
+
+def _drawn_replies(ids: list[int], with_source: bool) -> dict[int, ShownReply | Post]:
+    """Reply id -> the reply as drawn (``ShownReply``), or as a full ``Post`` ``with_source``."""
+    if with_source:
+        return {post.id: post for post in db.session.scalars(_DRAWN_REPLIES_WITH_SOURCE, {"ids": ids})}
+    rows = db.session.connection().execute(_DRAWN_REPLIES, {"ids": ids})
+    return {row[0]: ShownReply(*row[:10], Byline(row[1], *row[10:])) for row in rows}
+
+
+class Byline:
+    """A reply author as a thread page names them: the columns a byline draws, no more."""
+
+    __slots__ = ("id", "username", "display_name", "affiliation")
+
+    def __init__(self, id: int, username: str, display_name: str, affiliation: str):
+        self.id, self.username = id, username
+        self.display_name, self.affiliation = display_name, affiliation
+
+    name = User.name  # the same property: the display name, else the username
+
+
+class ShownReply(Authored, Moderated):
+    """A reply as a thread page draws it: plain attributes from one row of
+    ``_DRAWN_REPLIES``, with ``Post``'s own permission predicates.
+
+    Not an ORM object: a page draws hundreds of replies, and building and
+    registering an ORM instance (and its author) for each cost more than reading
+    the rows; the page only reads them. Whether it is deleted, held or hidden is
+    kept as yes/no (the predicates ask only that), not the dates; columns not
+    read here (those dates, the Markdown source, the thread) raise AttributeError,
+    as an unloaded column would.
+    """
+
+    __slots__ = ("id", "author_id", "body_html", "stance", "score", "created_at", "edited_at",
+                 "is_deleted", "is_held", "is_hidden", "is_public", "author")
+
+    def __init__(self, id, author_id, body_html, stance, score, created_at, edited_at,
+                 is_deleted, is_held, is_hidden, author: Byline):
+        self.id, self.author_id, self.body_html, self.stance, self.score = (
+            id, author_id, body_html, stance, score)
+        self.created_at, self.edited_at, self.author = created_at, edited_at, author
+        self.is_deleted, self.is_held, self.is_hidden = is_deleted, is_held, is_hidden
+        self.is_public = not (self.is_held or self.is_hidden)  # as Moderated.is_public
+
+    anchor = Post.anchor  # the same property as a Post's
 
 
 def _visible_outline(outline: list[_Node], viewer) -> tuple[list[_Node], set[int]]:

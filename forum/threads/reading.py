@@ -37,8 +37,13 @@ def last_read(user, thread_id: int) -> datetime | None:
     """When ``user`` last opened the thread (None: never, or a visitor)."""
     if not user.is_authenticated:
         return None
-    return db.session.scalar(select(ThreadRead.read_at).where(
-        ThreadRead.user_id == user.id, ThreadRead.thread_id == thread_id))
+    return db.session.connection().scalar(_LAST_READ, {"user_id": user.id, "thread_id": thread_id})
+
+
+# Built once and run on the session's connection, as the thread page's other reads are
+# (threads/queries.py): every page drawn for a member asks it.
+_LAST_READ = select(ThreadRead.read_at).where(ThreadRead.user_id == bindparam("user_id"),
+                                              ThreadRead.thread_id == bindparam("thread_id"))
 
 
 def visit_is_news(last_read: datetime | None, thread: Thread) -> bool:

@@ -87,8 +87,7 @@ def show(thread_id: int, slug: str | None = None):
                            last_read=last_read, first_unread=_first_unread(tree, last_read),
                            replies=widgets.ReplyPage.build(thread, tree, current_user._get_current_object(),
                                                            my_votes, last_read),
-                           form=ReplyForm(formdata=None), confirm=ConfirmForm(),
-                           vote_form=VoteForm(), stances=STANCES, sorts=ranking.REPLY_SORTS)
+                           form=ReplyForm(formdata=None), stances=STANCES, sorts=ranking.REPLY_SORTS)
     if reading.visit_is_news(last_read, thread):
         reading.record_visit(current_user, thread.id)
     return page

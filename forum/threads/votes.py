@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from forum.accounts.models import User
@@ -116,10 +116,15 @@ def _bump(model, target_id: int, old: int, new: int) -> None:
 
 def votes_by(user_id: int, thread_id: int) -> dict[str, int]:
     """The member's votes on a thread and its replies, keyed ``thread`` / ``post:<id>``."""
-    rows = db.session.execute(
-        select(Vote.thread_id, Vote.post_id, Vote.value).where(
-            Vote.user_id == user_id,
-            (Vote.thread_id == thread_id)
-            | Vote.post_id.in_(select(Post.id).where(Post.thread_id == thread_id)))
-    ).all()
-    return {("thread" if row.thread_id else f"post:{row.post_id}"): row.value for row in rows}
+    rows = db.session.connection().execute(_VOTES_BY, {"user_id": user_id, "thread_id": thread_id})
+    return {("thread" if voted_thread else f"post:{post_id}"): value
+            for voted_thread, post_id, value in rows}
+
+
+# Built once, with the member and thread as parameters, and run on the session's
+# connection: every thread page drawn for a member runs it, and building the
+# statement anew and passing it through the ORM cost more than running it.
+_VOTES_BY = select(Vote.thread_id, Vote.post_id, Vote.value).where(
+    Vote.user_id == bindparam("user_id"),
+    (Vote.thread_id == bindparam("thread_id"))
+    | Vote.post_id.in_(select(Post.id).where(Post.thread_id == bindparam("thread_id"))))

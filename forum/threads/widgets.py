@@ -16,7 +16,8 @@ Permissions are still the models' predicates, asked of each reply.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from functools import cached_property
+from datetime import datetime, timezone
 
 from flask import url_for
 from markupsafe import Markup, escape
@@ -46,12 +47,14 @@ def tag_links(names) -> Markup:
     return Markup(f'<ul class="tags" aria-label="Tags">{items}</ul>') if items else Markup("")
 
 
-def vote_box(target, kind: str, my_vote: int | None, viewer, action: str | None = None) -> Markup:
+def vote_box(target, kind: str, my_vote: int | None, viewer, action: str | None = None,
+             token: str | None = None) -> Markup:
     """Up/down buttons for those who may vote; everyone else sees the score alone.
 
     The buttons are a plain form POST; static/js/votes.js sends it without
     reloading. Those who cannot vote get no form, so no CSRF token is drawn.
-    ``action``, the form's link, may be given by a caller that has it at hand.
+    ``action``, the form's link, and ``token``, the CSRF token, may be given by
+    a caller that has them at hand.
     """
     if not target.can_be_voted_on_by(viewer):
         return Markup(f'<div class="vote-form" data-vote="0">'
@@ -62,7 +65,7 @@ def vote_box(target, kind: str, my_vote: int | None, viewer, action: str | None 
     up, down = ("true" if my_vote == 1 else "false"), ("true" if my_vote == -1 else "false")
     return Markup(
         f'<form method="post" action="{action}" class="vote-form" data-vote="{int(my_vote or 0)}">\n'
-        f'  <input type="hidden" name="csrf_token" value="{pagecache.csrf_token()}">\n'
+        f'  <input type="hidden" name="csrf_token" value="{token or pagecache.csrf_token()}">\n'
         f'  <button type="submit" name="value" value="up" class="vote-up" aria-pressed="{up}" '
         f'aria-label="Vote up" title="Vote up (again to take it back)">▲</button>\n'
         f'  <span class="score" aria-label="score">{int(target.score)}</span>\n'
@@ -71,11 +74,34 @@ def vote_box(target, kind: str, my_vote: int | None, viewer, action: str | None 
         f'</form>')
 
 
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is reading, as the models' permission predicates ask about them.
+
+    Those predicates run several times per reply; asked of a ``User``, each
+    question is a property that works its answer out again (``is_banned`` reads
+    the clock, ``can_participate`` asks two more). The answers cannot change
+    while one page is drawn, so they are worked out once, here.
+    """
+
+    is_authenticated: bool
+    id: int | None
+    is_moderator: bool
+    is_banned: bool
+    can_participate: bool
+
+    @classmethod
+    def of(cls, user) -> Viewer:
+        if not user.is_authenticated:
+            return cls(False, None, False, False, False)
+        return cls(True, user.id, user.is_moderator, user.is_banned, user.can_participate)
+
+
 @dataclass
 class ReplyPage:
     """What every reply on one thread page shares, worked out once per request."""
 
-    viewer: object  # the user itself, not ``current_user``: a proxy costs a lookup per attribute
+    viewer: Viewer  # what the permission predicates ask about the reader, answered once
     viewer_id: int | None  # None for a visitor
     my_votes: dict
     last_read: datetime | None
@@ -86,19 +112,25 @@ class ReplyPage:
     reply_url: str  # the reply form's link, up to the parent's id
     links: dict[str, tuple[str, str]]  # endpoint -> the link's text around a post id
     cite_pieces: tuple[str, ...]  # a reply's cite box cut around its id
+    now: datetime  # what "3 hours ago" counts from: one clock reading for the whole page
     authors: dict[int, str] = field(default_factory=dict)  # author id -> name and affiliation
 
     @classmethod
     def build(cls, thread, tree, viewer, my_votes: dict, last_read: datetime | None) -> ReplyPage:
         signed_in = viewer.is_authenticated
         return cls(
-            viewer=viewer, viewer_id=viewer.id if signed_in else None, my_votes=my_votes,
+            viewer=Viewer.of(viewer), viewer_id=viewer.id if signed_in else None, my_votes=my_votes,
             last_read=last_read, stance=tree.stance,
             can_reply=thread.can_be_replied_to_by(viewer), can_report=signed_in,
             is_moderator=signed_in and viewer.is_moderator,
             reply_url=str(escape(url_for("threads.reply", thread_id=thread.id, parent=""))),
             links={endpoint: link_around(endpoint, "post_id") for endpoint in POST_LINKS},
-            cite_pieces=cite_box_around("post"))
+            cite_pieces=cite_box_around("post"), now=datetime.now(timezone.utc))
+
+    @cached_property
+    def csrf(self) -> str:
+        """The forms' CSRF token, asked for once: only pages with a form need one."""
+        return pagecache.csrf_token()
 
     def link(self, endpoint: str, post_id: int) -> str:
         before, after = self.links[endpoint]
@@ -144,9 +176,9 @@ def reply_article(row, page: ReplyPage) -> str:
     deleted = post.is_deleted
     meta = [
         "" if deleted else vote_box(post, "post", page.my_votes.get(f"post:{post_id}"), viewer,
-                                    page.link("threads.vote_post", post_id)),
+                                    page.link("threads.vote_post", post_id), page.csrf),
         '<span class="deleted">[deleted]</span>' if deleted
-        else f"{page.author(post.author)}\n  · {time_tag(post.created_at)}",
+        else f"{page.author(post.author)}\n  · {time_tag(post.created_at, page.now)}",
         f'<span class="stance stance-{escape(post.stance)}">{escape(post.stance)}</span>'
         if post.stance and not deleted else "",
         '<span class="badge new-reply">new</span>'
@@ -191,7 +223,7 @@ def _edit_actions(post, page: ReplyPage) -> str:
     reason = _REASON if post.needs_reason_from(viewer) else ""
     return (f'\n          <a href="{page.link("threads.edit_post", post.id)}">Edit</a>\n'
             f'          <form method="post" action="{page.link("threads.delete_post", post.id)}" class="inline">\n'
-            f'            <input type="hidden" name="csrf_token" value="{pagecache.csrf_token()}">\n'
+            f'            <input type="hidden" name="csrf_token" value="{page.csrf}">\n'
             f'            {reason}\n'
             f'            <button type="submit" class="link-button danger" data-confirm="Delete this reply?">'
             f'Delete</button>\n          </form>\n        ')
