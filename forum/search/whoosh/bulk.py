@@ -33,7 +33,7 @@ import numpy as np
 from whoosh import columns, fields, formats
 from whoosh.analysis import (CommaSeparatedTokenizer, CompositeAnalyzer, IDTokenizer,
                              LowercaseFilter, RegexTokenizer, SpaceSeparatedTokenizer, StripFilter)
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
