@@ -87,17 +87,19 @@ def quick_external_url(endpoint: str, **values) -> str:
     return request.host_url.rstrip("/") + quick_url(endpoint, **values)
 
 
-def link_around(endpoint: str, name: str) -> tuple[str, str]:
-    """The text before and after one int value in ``endpoint``'s links: ``(before, after)``.
+def link_around(endpoint: str, *names: str) -> tuple[str, ...]:
+    """The texts around the values ``names`` in ``endpoint``'s links, in the link's order:
+    ``(before, after)`` for one value, ``(before, between, after)`` for two.
 
-    For a loop that draws the same link for many ids: it builds the link once
-    (as ``quick_url`` would) and the loop joins the two halves around each id,
-    with no call per link.
+    For a loop that draws the same link for many rows: it builds the link once
+    (as ``quick_url`` would) and the loop joins the pieces around each row's
+    values, with no call per link. The values must go into the link as they are
+    (ids, slugs: nothing to quote).
     """
-    pieces = _link_pieces(endpoint, [name])
-    if not pieces:
-        raise ValueError(f"{endpoint}: its {name} does not appear in the link as given")
-    return pieces[0], pieces[1][1]
+    pieces = _link_pieces(endpoint, list(names))
+    if not pieces or [name for name, _ in pieces[1:]] != list(names):
+        raise ValueError(f"{endpoint}: {', '.join(names)} do not appear in the link as given")
+    return (pieces[0], *(text for _, text in pieces[1:]))
 
 
 def _link_pieces(endpoint: str, names: list[str]) -> tuple:

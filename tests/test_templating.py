@@ -6,7 +6,7 @@ import pytest
 from flask import url_for
 
 from forum import create_app
-from forum.templating import quick_url, time_tag
+from forum.templating import link_around, quick_url, time_tag
 from tests.conftest import _base_config
 
 
@@ -42,3 +42,13 @@ def test_time_tag_has_the_exact_time_on_hover():
     tag = time_tag(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
     assert tag.startswith('<time datetime="2026-01-02T03:04:05+00:00" title="2026-01-02 03:04 UTC">')
     assert tag.endswith(" ago</time>") and time_tag(None) == ""
+
+
+def test_link_around_gives_the_pieces_between_values_in_link_order(plain_app):
+    with plain_app.test_request_context():
+        before, after = link_around("threads.vote_post", "post_id")
+        assert f"{before}42{after}" == url_for("threads.vote_post", post_id=42)
+        before, between, after = link_around("threads.show", "thread_id", "slug")
+        assert f"{before}7{between}a-slug{after}" == url_for("threads.show", thread_id=7, slug="a-slug")
+        with pytest.raises(ValueError):
+            link_around("threads.show", "slug", "thread_id")  # not the link's order

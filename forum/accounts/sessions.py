@@ -35,7 +35,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import OperationalError
 
 from forum.accounts.models import LoginSession, User
@@ -124,11 +124,9 @@ def user_for_token(token: str) -> User | None:
 @functools.cache
 def _user_for_token():
     """Built once (every request with a session cookie runs it); on first use, since the
-    notifications' model imports this package's."""
-    from forum.notifications.models import Notification
-    unread = (select(func.count()).select_from(Notification)
-              .where(Notification.user_id == User.id, Notification.read_at.is_(None))
-              .scalar_subquery())
+    notifications package imports this one."""
+    from forum.notifications.services import unread_count_statement
+    unread = unread_count_statement(User.id).scalar_subquery()
     return (select(User, LoginSession.id, LoginSession.last_seen_at, unread)
             .join(LoginSession, LoginSession.user_id == User.id)
             .where(LoginSession.token_hash == bindparam("token_hash")))

@@ -156,8 +156,14 @@ def unread_count(user_id: int) -> int:
     return db.session.connection().scalar(_UNREAD_COUNT, {"user_id": user_id}) or 0
 
 
-_UNREAD_COUNT = (select(func.count()).select_from(Notification)
-                 .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None)))
+def unread_count_statement(user_id):
+    """COUNT of the unread notifications of ``user_id`` (a value, a parameter or a column):
+    here, and correlated in the user loader's statement (accounts/sessions.py)."""
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None)))
+
+
+_UNREAD_COUNT = unread_count_statement(bindparam("user_id"))
 
 
 def forget_unread_count(user: User) -> None:

@@ -20,7 +20,7 @@ from flask import url_for
 from markupsafe import Markup, escape
 
 from forum.accounts.models import User
-from forum.templating import SAMPLE_VALUE, plural, quick_url, time_tag
+from forum.templating import link_around, plural, quick_url, time_tag
 from forum.threads import ranking
 from forum.threads.models import slugify
 from forum.threads.widgets import _author
@@ -29,7 +29,6 @@ from forum.threads.widgets import _author
 _BEFORE, _AFTER = "\n  \n  ", "\n  "
 _PINNED = '<span class="badge">pinned</span>'
 _PINNED_WHY = "Pinned by the moderators, so it stays on top. "
-_SLUG = "slugmarker"  # a slug no thread has; slugs are [a-z0-9-], so links need no quoting
 
 
 class _Author(NamedTuple):
@@ -50,9 +49,7 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
     the member never opened (empty for a visitor); ``cited`` is
     ``papers.queries.cited_titles``.
     """
-    show = url_for("threads.show", thread_id=SAMPLE_VALUE, slug=_SLUG)
-    before_id, rest = show.split(str(SAMPLE_VALUE))
-    between, after_slug = rest.split(_SLUG)
+    before_id, between, after_slug = link_around("threads.show", "thread_id", "slug")
     drawn: dict = {}  # author id, tag name or arXiv id -> its link, drawn once per page
     rows = []
     for thread in threads:
