@@ -23,6 +23,8 @@ READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
 # ``engine.execution_options(forum_read_only=True)``: a reader outside a request (the search
 # indexer's reads) begins deferred too, so it never waits for, or blocks, a writer.
 READ_ONLY = "forum_read_only"
+# ``connection.info`` key: this connection's transaction began IMMEDIATE (holds the write lock).
+WRITE_LOCK = "forum_write_lock"
 
 
 def utcnow() -> datetime:
@@ -67,6 +69,7 @@ def _on_connect(dbapi_connection, connection_record) -> None:
 def _on_begin(connection) -> None:
     read_only = is_read_only_request() or connection.get_execution_options().get(READ_ONLY)
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    connection.info[WRITE_LOCK] = not read_only
 
 
 def is_read_only_request() -> bool:

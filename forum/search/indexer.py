@@ -201,12 +201,28 @@ def changes_committed(app: Flask) -> None:
 def before_search(app: Flask) -> None:
     """Called before a search reads the index: ``on_search`` applies what waits."""
     if app.extensions.pop(PENDING, False) and mode(app) == "on_search":
-        _drain_here(app)
+        _drain_here(app, deleting_with=_write_lock_holder())
 
 
-def _drain_here(app: Flask) -> None:
+def _write_lock_holder():
+    """The caller's connection when its transaction holds SQLite's write lock, else None.
+
+    ``inline`` drains right after a commit, when the session holds no transaction; a
+    search that ``on_search`` drains for may come later in the same app context, whose
+    session has begun again IMMEDIATE (forum/database.py: outside GET requests), so a
+    delete on another connection would wait the whole busy timeout and fail."""
+    from forum.database import WRITE_LOCK
+    from forum.extensions import db
+    session = db.session()  # the scoped session's own
+    if not session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return None
+    connection = session.connection()
+    return connection if connection.info.get(WRITE_LOCK) else None
+
+
+def _drain_here(app: Flask, deleting_with=None) -> None:
     try:
-        result = outbox.drain()
+        result = outbox.drain(deleting_with=deleting_with)
         if result.unavailable:
             for_app(app).request_rebuild()
     except Exception:  # never fail the caller that already committed; the rows stay

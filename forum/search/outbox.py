@@ -182,9 +182,11 @@ def pending_count() -> int:
 
 
 def drain(batch: int = DRAIN_BATCH, max_batches: int | None = None, *,
-          wait: bool = True) -> DrainResult:
+          wait: bool = True, deleting_with=None) -> DrainResult:
     """Apply pending outbox rows to the index; rows that could not be applied stay.
-    Database errors propagate (nothing was deleted); index errors end in ``error``."""
+    Database errors propagate (nothing was deleted); index errors end in ``error``.
+    ``deleting_with``: a connection that already holds SQLite's write lock, to delete the
+    applied rows in its transaction rather than wait behind it (``indexer.before_search``)."""
     backend = get_backend()
     result = DrainResult()
     with backend.writer_lock(wait=wait) as lease:
@@ -216,9 +218,12 @@ def drain(batch: int = DRAIN_BATCH, max_batches: int | None = None, *,
             result.applied += len(rows)
             if lease.keep_rows:  # a rebuild will replace this index: apply them again after it
                 break
-            with db.engine.begin() as connection:
-                connection.execute(delete(SearchOutbox)
-                                   .where(SearchOutbox.id.in_([r[0] for r in rows])))
+            applied = delete(SearchOutbox).where(SearchOutbox.id.in_([r[0] for r in rows]))
+            if deleting_with is not None:
+                deleting_with.execute(applied)
+            else:
+                with db.engine.begin() as connection:
+                    connection.execute(applied)
             if len(rows) < batch:
                 break
     result.pending = pending_count()

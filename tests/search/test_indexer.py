@@ -228,3 +228,21 @@ def test_a_rebuild_asked_for_while_one_finishes_is_not_lost(background, client, 
     proceed.set()
     assert indexer.wait_until_indexed(background, timeout=REBUILD_WITHIN_S)
     assert "Sparse autoencoders" in _found(client, "sparse")
+
+
+def test_a_search_drains_even_when_its_own_session_holds_the_write_lock(app, caplog):
+    """The suite's ``on_search`` mode applies waiting rows at the next search. That search
+    may come in the same app context as the writes, whose session has begun again (on
+    SQLite IMMEDIATE, with the write lock): the applied rows are deleted in that
+    transaction, not on another connection that would wait out the busy timeout and fail."""
+    from forum.search.services import search
+    with app.app_context():
+        author = make_user()
+        thread = make_thread(author, title="Lock holders")
+        make_reply(thread, author, "A wombatine remark")
+        assert author.id  # the session begins again here (refreshing after the commit)
+        with app.test_request_context():
+            assert [r.group.thread_id for r in search("wombatine").results] == [thread.id]
+        db.session.commit()
+        assert outbox.pending_count() == 0
+    assert not [r for r in caplog.records if "drain failed" in r.getMessage()]
