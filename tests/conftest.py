@@ -33,6 +33,23 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 os.environ.setdefault("SEARCH_INDEXER", "on_search")
 
 
+# Modules whose tests each run for seconds (servers, subprocesses, a browser, fuzzing). They
+# are collected first so that, under `pytest -n 2`, they start while the other worker still has
+# plenty to do: left to the end, one of them keeps a worker busy while the other sits idle.
+SLOW_FIRST = ("tests/search/test_processes.py", "tests/search/test_two_hosts.py",
+              "tests/search/test_gunicorn.py", "tests/api/test_openapi.py",
+              "tests/test_cli_errors.py", "tests/test_browser.py",
+              "tests/search/test_postgres_engine.py",
+              "tests/search/test_indexer.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every worker collects the same order (xdist requires it); only the order changes."""
+    root = Path(str(config.rootpath))
+    slow = {str(root / name) for name in SLOW_FIRST}
+    items.sort(key=lambda item: str(item.path) not in slow)  # stable: the rest keep their order
+
+
 def _share_url_builders() -> None:
     """Compile each route's URL builder once per test process, not once per app.
 
