@@ -12,7 +12,7 @@ million posts). ``--reuse`` keeps that database and its search documents (no
 seeding; ``--rebuild`` still times a full rebuild on it) and the FTS5 table
 of the same corpus in ``--workdir`` (default ``$TMPDIR/bench-pg-fts5-<n>``), so
 a second run at a million posts makes no corpus at all and still compares
-with FTS5 side by side. ``--no-fts5`` leaves FTS5 out.
+with FTS5 side by side. ``--no-fts5`` leaves FTS5 out; ``--database NAME`` uses another database name.
 
 Printed: the full rebuild (``flask search reindex``'s path: documents read in
 batches, COPY, tsvectors computed as rows arrive, indexes after, swap), then
@@ -175,11 +175,13 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true",
                         help="with --reuse: still time a full rebuild of the search documents")
     parser.add_argument("--workdir", type=Path, help="where the FTS5 table is kept for --reuse")
+    parser.add_argument("--database", help="the database's name (default pg_bench_<n>), so that "
+                        "several people on one server each bench their own")
     args = parser.parse_args()
     args.corpus = None
     rare = shared.rarer_word_phrase(None)
     shared.QUERIES["phrase, rarer word"] = (rare, "relevance", 1, rare, None, None)
-    name = f"pg_bench_{args.posts}"
+    name = args.database or f"pg_bench_{args.posts}"
     folder = args.workdir or Path(tempfile.gettempdir()) / f"bench-pg-fts5-{args.posts}"
     print(f"start: {shared.load()}")
     reused = create_database(name, args.reuse)
