@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import (Integer, and_, bindparam, cast, func, literal_column, null, or_,
+                        select, union_all)
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -144,80 +145,98 @@ def _ask(call):
 
 
 def shown_results(groups: list[ResultGroup]) -> list[ShownResult]:
-    """What a results page shows of the engine's groups: each thread with its author and
-    tags, who wrote each shown snippet, the papers it cites (or, under ``in:papers``, each
-    paper with its citing threads). Two statements for a page of threads, whatever it
+    """What a results page shows of the engine's groups: each thread with its author,
+    tags and the papers it cites, who wrote each shown snippet (or, under ``in:papers``,
+    each paper with its citing threads). One statement for a page of threads, whatever it
     shows (three with papers listed)."""
     thread_ids = {g.thread_id for g in groups if g.kind != "paper"}
     post_ids = {s.post_id for g in groups if g.kind != "paper" for s in g.snippets
                 if s.post_id is not None}
-    threads, writers = _threads(thread_ids, post_ids)
+    threads, writers, cited = _threads(thread_ids, post_ids)
     papers = _paper_results([g.snippets[0] for g in groups if g.kind == "paper"])
-    cited = _cited_papers(thread_ids)
     return [ShownResult(g, threads.get(g.thread_id),
                         papers.get(g.snippets[0].key) if g.kind == "paper" else None,
                         cited.get(g.thread_id, []), writers)
             for g in groups]
 
 
+CITED_PER_RESULT = 5
+
+
 @cache
-def _page_statements() -> dict:
-    """The result page's statements, built once with their id lists as bound parameters:
-    building a select, its IN list and its cache key anew was about a third of each
-    statement's cost, and every search runs them."""
+def _page_statement():
+    """The result page's statement, built once with its id lists as bound parameters:
+    building a select, its IN list and its cache key anew was about a third of a
+    statement's cost, and every search runs it.
+
+    The threads joined to their authors and (outer) to ``extra``: one row per tag, per
+    shown reply (its author) and per cited paper (the first ``CITED_PER_RESULT`` by
+    arXiv id, each once; a held or deleted reply's citation does not count). Three
+    statements before (threads and tags, citations, snippet authors): every search
+    pays for each statement's ORM execution, and on PostgreSQL for its round trip. A
+    UNION rather than three outer joins, so a thread's rows add up instead of
+    multiplying (five tags, two replies and five papers: twelve rows, not fifty)."""
     from forum.accounts.models import User
     from forum.threads.models import Tag, thread_tags
 
     def ids(name: str = "ids"):
         return bindparam(name, expanding=True)
-    shown, writer = aliased(Post), aliased(User)
-    return {
-        # The shown replies' authors ride along (at most two snippets a thread, so a
-        # thread's rows are its tags times two at most): a statement less per search,
-        # which on PostgreSQL is a round trip less.
-        "threads": select(Thread, User, Tag, shown.id, writer)
-        .join(User, User.id == Thread.author_id)
-        .outerjoin(thread_tags, thread_tags.c.thread_id == Thread.id)
-        .outerjoin(Tag, Tag.id == thread_tags.c.tag_id)
-        .outerjoin(shown, and_(shown.thread_id == Thread.id, shown.id.in_(ids("post_ids"))))
-        .outerjoin(writer, writer.id == shown.author_id)
-        .where(Thread.id.in_(ids())).order_by(Thread.id, Tag.name, shown.id),
-        "cited": select(PaperMention.thread_id, Paper).join(Paper, Paper.id == PaperMention.paper_id)
-        .outerjoin(Post, Post.id == PaperMention.post_id)
-        .where(PaperMention.thread_id.in_(ids()),  # a held or deleted reply's citation: no
-               or_(PaperMention.post_id.is_(None), and_(Post.deleted_at.is_(None), Post.public())))
-        .order_by(PaperMention.thread_id, Paper.arxiv_id),
-    }
+    none = cast(null(), Integer)
+    tags = select(thread_tags.c.thread_id, literal_column("0").label("part"),
+                  thread_tags.c.tag_id, none.label("post_id"), none.label("author_id"),
+                  none.label("paper_id")).where(thread_tags.c.thread_id.in_(ids()))
+    replies = select(Post.thread_id, literal_column("1"), none, Post.id, Post.author_id,
+                     none).where(Post.id.in_(ids("post_ids")))
+    mentions = (select(PaperMention.thread_id, PaperMention.paper_id)
+                .outerjoin(Post, Post.id == PaperMention.post_id)
+                .where(PaperMention.thread_id.in_(ids()),
+                       or_(PaperMention.post_id.is_(None),
+                           and_(Post.deleted_at.is_(None), Post.public())))
+                .distinct().subquery())
+    ranked = (select(mentions.c.thread_id, mentions.c.paper_id, func.row_number().over(
+        partition_by=mentions.c.thread_id, order_by=Paper.arxiv_id).label("place"))
+        .join(Paper, Paper.id == mentions.c.paper_id).subquery())
+    papers = select(ranked.c.thread_id, literal_column("2"), none, none, none,
+                    ranked.c.paper_id).where(ranked.c.place <= CITED_PER_RESULT)
+    extra = union_all(tags, replies, papers).subquery("extra")
+    writer = aliased(User)
+    return (select(Thread, User, Tag, extra.c.post_id, writer, Paper)
+            .join(User, User.id == Thread.author_id)
+            .outerjoin(extra, extra.c.thread_id == Thread.id)
+            .outerjoin(Tag, Tag.id == extra.c.tag_id)
+            .outerjoin(writer, writer.id == extra.c.author_id)
+            .outerjoin(Paper, Paper.id == extra.c.paper_id)
+            .where(Thread.id.in_(ids()))
+            .order_by(Thread.id, extra.c.part, Tag.name, Paper.arxiv_id, extra.c.post_id))
 
 
-def _threads(ids: set[int], post_ids: set[int]) -> tuple[dict[int, Thread], dict]:
-    """The threads shown, with their authors and tags, and who wrote each shown snippet
-    (``"thread:<id>"`` or ``"post:<id>"`` -> User), in one plain query: the threads joined
-    to their authors and (outer) to their tags and shown replies with their authors, a row
-    per tag and reply. The same objects ``joinedload`` and ``selectinload`` would give,
-    for a third of the time those loader options take to set up, and every search pays
-    it; one round trip, not three."""
+def _threads(ids: set[int], post_ids: set[int]) -> tuple[dict[int, Thread], dict, dict]:
+    """The threads shown with their authors and tags, who wrote each shown snippet
+    (``"thread:<id>"`` or ``"post:<id>"`` -> User), and the papers each thread cites
+    (in its opening post or public replies), in one plain query (``_page_statement``).
+    The same objects ``joinedload`` and ``selectinload`` would give, for a third of the
+    time those loader options take to set up, and every search pays it."""
     if not ids:
-        return {}, {}
+        return {}, {}, {}
     found: dict[int, Thread] = {}
     tags: dict[int, list] = {}
     writers: dict = {}
-    rows = db.session.execute(_page_statements()["threads"],
-                              {"ids": list(ids), "post_ids": list(post_ids)})
-    for thread, author, tag, post_id, writer in rows:
+    cited: dict[int, list] = {}
+    rows = db.session.execute(_page_statement(), {"ids": list(ids), "post_ids": list(post_ids)})
+    for thread, author, tag, post_id, writer, paper in rows:
         if thread.id not in found:
             set_committed_value(thread, "author", author)
             found[thread.id] = thread
             writers[f"thread:{thread.id}"] = author
         if tag is not None:
-            listed = tags.setdefault(thread.id, [])
-            if not listed or listed[-1] is not tag:  # a tag's rows are together (ordered)
-                listed.append(tag)
+            tags.setdefault(thread.id, []).append(tag)
         if writer is not None:
             writers[f"post:{post_id}"] = writer
+        if paper is not None:
+            cited.setdefault(thread.id, []).append(paper)
     for thread_id, thread in found.items():
         set_committed_value(thread, "tags", tags.get(thread_id, []))
-    return found, writers
+    return found, writers, cited
 
 
 def _wants_papers_box(parsed: ParsedQuery, outcome: SearchOutcome) -> bool:
@@ -239,19 +258,3 @@ def _paper_results(snippets: list[Snippet]) -> dict[str, PaperResult]:
         .group_by(PaperMention.paper_id)).all())
     return {s.key: PaperResult(rows[i], counts.get(i, 0), s)
             for i, s in zip(ids, snippets) if i in rows}
-
-
-CITED_PER_RESULT = 5
-
-
-def _cited_papers(thread_ids: set[int]) -> dict[int, list]:
-    """The papers each thread cites (in its opening post or replies), in one query."""
-    if not thread_ids:
-        return {}
-    found: dict[int, list] = {}
-    rows = db.session.execute(_page_statements()["cited"], {"ids": list(thread_ids)})
-    for thread_id, paper in rows:
-        papers = found.setdefault(thread_id, [])
-        if len(papers) < CITED_PER_RESULT and paper not in papers:
-            papers.append(paper)
-    return found
