@@ -148,7 +148,7 @@ def shown_results(groups: list[ResultGroup]) -> list[ShownResult]:
     """What a results page shows of the engine's groups: each thread with its author,
     tags and the papers it cites, who wrote each shown snippet (or, under ``in:papers``,
     each paper with its citing threads). One statement for a page of threads, whatever it
-    shows (three with papers listed)."""
+    shows (two for a page of papers, under ``in:papers``)."""
     thread_ids = {g.thread_id for g in groups if g.kind != "paper"}
     post_ids = {s.post_id for g in groups if g.kind != "paper" for s in g.snippets
                 if s.post_id is not None}
