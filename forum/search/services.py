@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import (Integer, and_, bindparam, cast, func, literal_column, null, or_,
+                        select, union_all)
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forum.extensions import db
@@ -112,14 +114,7 @@ def search(text: str | None, *, sort: str = "relevance", page: int = 1) -> Searc
         outcome.notes.append(NOTHING_TO_SEARCH)
         outcome.nothing_to_search = True
         return outcome
-    threads = _threads({g.thread_id for g in result.groups if g.kind != "paper"})
-    papers = _paper_results([g.snippets[0] for g in result.groups if g.kind == "paper"])
-    cited = _cited_papers({g.thread_id for g in result.groups if g.kind != "paper"})
-    writers = _snippet_authors([g for g in result.groups if g.kind != "paper"], threads)
-    outcome.results = [ShownResult(g, threads.get(g.thread_id),
-                                   papers.get(g.snippets[0].key) if g.kind == "paper" else None,
-                                   cited.get(g.thread_id, []), writers)
-                       for g in result.groups]
+    outcome.results = shown_results(result.groups)
     outcome.has_next, outcome.total, outcome.total_exact = (
         result.has_next, result.total, result.total_exact)
     if _wants_papers_box(parsed, outcome):
@@ -149,60 +144,99 @@ def _ask(call):
         return call(backend)  # the test suite's mode: the rebuild already ran, here
 
 
+def shown_results(groups: list[ResultGroup]) -> list[ShownResult]:
+    """What a results page shows of the engine's groups: each thread with its author,
+    tags and the papers it cites, who wrote each shown snippet (or, under ``in:papers``,
+    each paper with its citing threads). One statement for a page of threads, whatever it
+    shows (two for a page of papers, under ``in:papers``)."""
+    thread_ids = {g.thread_id for g in groups if g.kind != "paper"}
+    post_ids = {s.post_id for g in groups if g.kind != "paper" for s in g.snippets
+                if s.post_id is not None}
+    threads, writers, cited = _threads(thread_ids, post_ids)
+    papers = _paper_results([g.snippets[0] for g in groups if g.kind == "paper"])
+    return [ShownResult(g, threads.get(g.thread_id),
+                        papers.get(g.snippets[0].key) if g.kind == "paper" else None,
+                        cited.get(g.thread_id, []), writers)
+            for g in groups]
+
+
+CITED_PER_RESULT = 5
+
+
 @cache
-def _page_statements() -> dict:
-    """The result page's statements, built once with their id lists as bound parameters:
-    building a select, its IN list and its cache key anew was about a third of each
-    statement's cost, and every search runs three of them."""
+def _page_statement():
+    """The result page's statement, built once with its id lists as bound parameters:
+    building a select, its IN list and its cache key anew was about a third of a
+    statement's cost, and every search runs it.
+
+    The threads joined to their authors and (outer) to ``extra``: one row per tag, per
+    shown reply (its author) and per cited paper (the first ``CITED_PER_RESULT`` by
+    arXiv id, each once; a held or deleted reply's citation does not count). Three
+    statements before (threads and tags, citations, snippet authors): every search
+    pays for each statement's ORM execution, and on PostgreSQL for its round trip. A
+    UNION rather than three outer joins, so a thread's rows add up instead of
+    multiplying (five tags, two replies and five papers: twelve rows, not fifty)."""
     from forum.accounts.models import User
     from forum.threads.models import Tag, thread_tags
 
-    def ids():
-        return bindparam("ids", expanding=True)
-    return {
-        "threads": select(Thread, User, Tag).join(User, User.id == Thread.author_id)
-        .outerjoin(thread_tags, thread_tags.c.thread_id == Thread.id)
-        .outerjoin(Tag, Tag.id == thread_tags.c.tag_id)
-        .where(Thread.id.in_(ids())).order_by(Thread.id, Tag.name),
-        "authors": select(Post.id, User).join(User, User.id == Post.author_id)
-        .where(Post.id.in_(ids())),
-        "cited": select(PaperMention.thread_id, Paper).join(Paper, Paper.id == PaperMention.paper_id)
-        .outerjoin(Post, Post.id == PaperMention.post_id)
-        .where(PaperMention.thread_id.in_(ids()),  # a held or deleted reply's citation: no
-               or_(PaperMention.post_id.is_(None), and_(Post.deleted_at.is_(None), Post.public())))
-        .order_by(PaperMention.thread_id, Paper.arxiv_id),
-    }
+    def ids(name: str = "ids"):
+        return bindparam(name, expanding=True)
+    none = cast(null(), Integer)
+    tags = select(thread_tags.c.thread_id, literal_column("0").label("part"),
+                  thread_tags.c.tag_id, none.label("post_id"), none.label("author_id"),
+                  none.label("paper_id")).where(thread_tags.c.thread_id.in_(ids()))
+    replies = select(Post.thread_id, literal_column("1"), none, Post.id, Post.author_id,
+                     none).where(Post.id.in_(ids("post_ids")))
+    mentions = (select(PaperMention.thread_id, PaperMention.paper_id)
+                .outerjoin(Post, Post.id == PaperMention.post_id)
+                .where(PaperMention.thread_id.in_(ids()),
+                       or_(PaperMention.post_id.is_(None),
+                           and_(Post.deleted_at.is_(None), Post.public())))
+                .distinct().subquery())
+    ranked = (select(mentions.c.thread_id, mentions.c.paper_id, func.row_number().over(
+        partition_by=mentions.c.thread_id, order_by=Paper.arxiv_id).label("place"))
+        .join(Paper, Paper.id == mentions.c.paper_id).subquery())
+    papers = select(ranked.c.thread_id, literal_column("2"), none, none, none,
+                    ranked.c.paper_id).where(ranked.c.place <= CITED_PER_RESULT)
+    extra = union_all(tags, replies, papers).subquery("extra")
+    writer = aliased(User)
+    return (select(Thread, User, Tag, extra.c.post_id, writer, Paper)
+            .join(User, User.id == Thread.author_id)
+            .outerjoin(extra, extra.c.thread_id == Thread.id)
+            .outerjoin(Tag, Tag.id == extra.c.tag_id)
+            .outerjoin(writer, writer.id == extra.c.author_id)
+            .outerjoin(Paper, Paper.id == extra.c.paper_id)
+            .where(Thread.id.in_(ids()))
+            .order_by(Thread.id, extra.c.part, Tag.name, Paper.arxiv_id, extra.c.post_id))
 
 
-def _threads(ids: set[int]) -> dict[int, Thread]:
-    """The threads shown, with their authors and tags, in one plain query: the threads
-    joined to their authors and (outer) to their tags, a row per tag. The same objects
-    ``joinedload`` and ``selectinload`` would give, for a third of the time those loader
-    options take to set up, and every search pays it; one round trip, not two."""
+def _threads(ids: set[int], post_ids: set[int]) -> tuple[dict[int, Thread], dict, dict]:
+    """The threads shown with their authors and tags, who wrote each shown snippet
+    (``"thread:<id>"`` or ``"post:<id>"`` -> User), and the papers each thread cites
+    (in its opening post or public replies), in one plain query (``_page_statement``).
+    The same objects ``joinedload`` and ``selectinload`` would give, for a third of the
+    time those loader options take to set up, and every search pays it."""
     if not ids:
-        return {}
-    statements = _page_statements()
+        return {}, {}, {}
     found: dict[int, Thread] = {}
     tags: dict[int, list] = {}
-    for thread, author, tag in db.session.execute(statements["threads"], {"ids": list(ids)}):
+    writers: dict = {}
+    cited: dict[int, list] = {}
+    rows = db.session.execute(_page_statement(), {"ids": list(ids), "post_ids": list(post_ids)})
+    for thread, author, tag, post_id, writer, paper in rows:
         if thread.id not in found:
             set_committed_value(thread, "author", author)
             found[thread.id] = thread
+            writers[f"thread:{thread.id}"] = author
         if tag is not None:
             tags.setdefault(thread.id, []).append(tag)
+        if writer is not None:
+            writers[f"post:{post_id}"] = writer
+        if paper is not None:
+            cited.setdefault(thread.id, []).append(paper)
     for thread_id, thread in found.items():
         set_committed_value(thread, "tags", tags.get(thread_id, []))
-    return found
-
-
-def _snippet_authors(groups: list[ResultGroup], threads: dict[int, Thread]) -> dict:
-    """Who wrote each shown snippet: thread authors are loaded already; replies' in one query."""
-    writers = {f"thread:{tid}": thread.author for tid, thread in threads.items()}
-    post_ids = {s.post_id for g in groups for s in g.snippets if s.post_id is not None}
-    # Asked even when no reply is shown, so a results page costs the same queries whatever it shows.
-    for post_id, user in db.session.execute(_page_statements()["authors"], {"ids": list(post_ids)}):
-        writers[f"post:{post_id}"] = user
-    return writers
+    return found, writers, cited
 
 
 def _wants_papers_box(parsed: ParsedQuery, outcome: SearchOutcome) -> bool:
@@ -224,19 +258,3 @@ def _paper_results(snippets: list[Snippet]) -> dict[str, PaperResult]:
         .group_by(PaperMention.paper_id)).all())
     return {s.key: PaperResult(rows[i], counts.get(i, 0), s)
             for i, s in zip(ids, snippets) if i in rows}
-
-
-CITED_PER_RESULT = 5
-
-
-def _cited_papers(thread_ids: set[int]) -> dict[int, list]:
-    """The papers each thread cites (in its opening post or replies), in one query."""
-    if not thread_ids:
-        return {}
-    found: dict[int, list] = {}
-    rows = db.session.execute(_page_statements()["cited"], {"ids": list(thread_ids)})
-    for thread_id, paper in rows:
-        papers = found.setdefault(thread_id, [])
-        if len(papers) < CITED_PER_RESULT and paper not in papers:
-            papers.append(paper)
-    return found

@@ -145,3 +145,49 @@ def test_highlighting_ascii_text_marks_what_stemming_every_word_marks():
         every_word = [m.span() for m in TOKEN.finditer(text) if (w := m.group(0).lower())
                       not in STOP_WORDS and stem_word(w) in terms]
         assert snippets._matches(text, terms) == every_word, (text, terms)
+
+
+def test_highlighting_phrases_in_ascii_text_marks_what_stemming_every_word_marks():
+    """With phrases, snippets of ASCII text stem only the words that start like a searched
+    term or phrase word; the marks must be those of stemming every word."""
+    import random
+    from forum.search.whoosh import snippets
+    from forum.search.whoosh.analysis import STOP_WORDS, TOKEN, analyzed, stem_word
+
+    def every_word(text, terms, phrases):  # the marks of stemming every word
+        stems, spans = [], []
+        for match in TOKEN.finditer(text):
+            if (word := match.group(0).lower()) not in STOP_WORDS:
+                stems.append(stem_word(word))
+                spans.append(match.span())
+        found = [span for stem, span in zip(stems, spans) if stem in terms]
+        for phrase in phrases:
+            for at in range(len(stems)):
+                if tuple(stems[at:at + len(phrase)]) == phrase:
+                    found.append((spans[at][0], spans[at + len(phrase) - 1][1]))
+        merged = []
+        for begin, end in sorted(found):
+            if merged and begin < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((begin, end))
+        return merged
+    vocabulary = ("generalization generalizing general dying die lying skies sky happy the of "
+                  "Gradient-descent descent x_1 GRADIENT 2301 self-attention O'Neil early neural "
+                  "network networks mixture experts").split()
+    rng = random.Random(7)
+    marked = 0
+    for _ in range(2000):
+        text = rng.choice([" ", ", ", "-", ".\n"]).join(rng.choices(vocabulary, k=rng.randint(1, 15)))
+        terms = frozenset(w for word in rng.choices(vocabulary, k=rng.randint(0, 2))
+                          for w in analyzed(word))
+        words = text.replace(",", " ").replace("-", " ").replace(".", " ").split()
+        picked = [rng.choices(vocabulary, k=3) if rng.random() < 0.3 else  # mostly from the text
+                  words[(at := rng.randrange(len(words))):at + rng.randint(2, 3)]
+                  for _ in range(rng.randint(1, 2))]
+        phrases = tuple(tokens for chosen in picked
+                        if len(tokens := tuple(analyzed(" ".join(chosen)))) > 1)
+        expected = every_word(text, terms, phrases)
+        marked += bool(expected)
+        assert snippets._matches(text, terms, phrases) == expected, (text, terms, phrases)
+    assert marked > 1000  # most texts have something marked: the phrases were found

@@ -451,8 +451,9 @@ def _rank_segment(reader, offset, query: _Query, limit: int, best: list) -> None
         order = order[:limit]
     kept = 0
     ranked = zip(candidates[order].tolist(), zip(*(key[order].tolist() for key in keys)))
+    tests = [check.tester(reader) for check in query.checks]
     for docnum, key in ranked:  # best first; a phrase is checked on the word sequence
-        if query.checks and not all(check.check(reader, docnum) for check in query.checks):
+        if tests and not all(test(docnum) for test in tests):
             continue
         best.append((key, docnum + offset))
         kept += 1

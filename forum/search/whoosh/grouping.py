@@ -59,8 +59,10 @@ def checked(reader, checks, ranked: np.ndarray, groups: np.ndarray, wanted: int)
     kept: list[int] = []
     seen: set[int] = set()
     stopped = None
+    tests = [check.tester(reader) for check in checks]
+    passes = tests[0] if len(tests) == 1 else lambda docnum: all(t(docnum) for t in tests)
     for at, docnum in enumerate(ranked.tolist()):
-        if all(check.check(reader, docnum) for check in checks):
+        if passes(docnum):
             kept.append(at)
             seen.add(int(groups[at]))
             if len(seen) >= wanted:

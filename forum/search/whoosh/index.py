@@ -435,9 +435,11 @@ class SearchIndex:
         """The best matching papers for the box above the debates, and whether there are more."""
         searcher = self.searcher()
         reader = searcher.reader()
+        if not reader.doc_frequency("kind", "paper"):  # asked first: no query to build then
+            return [], False
         prefixes: dict = {}
         wquery = to_whoosh_query(parsed, reader, prefixes)
-        if wquery is None or not reader.doc_frequency("kind", "paper"):
+        if wquery is None:
             return [], False
         ranked = grouping.ranked(searcher, wq.And([wquery, wq.Term("kind", "paper")]), limit + 1)
         marks = highlight_terms(parsed, reader, prefixes)

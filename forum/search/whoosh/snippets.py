@@ -33,12 +33,17 @@ def _matches(text: str, terms: frozenset[str], phrases: tuple[tuple[str, ...], .
     if not phrases:
         return [match.span() for match in TOKEN.finditer(text)
                 if (word := match.group(0).lower()) not in STOP_WORDS and stem_word(word) in terms]
+    # On ASCII text only the words starting like a term or a phrase's word are stemmed
+    # (see _words_starting_like); any other word still holds its place, so a phrase is
+    # still only found where its words follow one another. A phrase page highlights
+    # twenty texts, and stemming every word of each was most of the highlighting.
+    letters = _first_letters(terms, phrases) if text.isascii() else None
     stems: list[str] = []
     spans: list[tuple[int, int]] = []
     for match in TOKEN.finditer(text):
         word = match.group(0).lower()
         if word not in STOP_WORDS:
-            stems.append(stem_word(word))
+            stems.append(stem_word(word) if letters is None or word[0] in letters else "")
             spans.append(match.span())
     found = [span for stem, span in zip(stems, spans) if stem in terms]
     for phrase in phrases:
@@ -54,6 +59,13 @@ def _matches(text: str, terms: frozenset[str], phrases: tuple[tuple[str, ...], .
         else:
             merged.append((begin, end))
     return merged
+
+
+@lru_cache(maxsize=256)
+def _first_letters(terms: frozenset[str], phrases: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    """The first letters of ``terms`` and of the phrases' words: an ASCII word starting
+    with any other letter stems to none of them (an empty stem stands for it)."""
+    return frozenset(word[0] for word in (*terms, *(w for p in phrases for w in p)) if word)
 
 
 @lru_cache(maxsize=256)

@@ -10,6 +10,7 @@ searchable is left (only stop words, only exclusions...).
 """
 from __future__ import annotations
 
+import mmap
 import threading
 import zlib
 from bisect import bisect_right
@@ -140,15 +141,25 @@ class PhraseCheck(wq.Query):
         from forum.search.whoosh import conjunctive  # reads postings a segment at a time
         reader = searcher.reader()
         found = conjunctive.documents_with_all(reader, [("text", w) for w in set(self.words)])
-        checked = [int(d) for d in found if self.check(reader, int(d))]
+        test = self.tester(reader)
+        checked = [d for d in found.tolist() if test(d)]
         return ListMatcher(checked, weights=[0.0] * len(checked)) if checked else NullMatcher
 
     def check(self, reader, docnum: int) -> bool:
         """``docnum`` is ``reader``'s own number (a segment's, or the searcher's)."""
+        return self.tester(reader)(docnum)
+
+    def tester(self, reader):
+        """``check`` for one reader as a function of the document number, made once: a
+        phrase with a rarer word checks every candidate (hundreds), and the lookups
+        around each check cost as much as the check itself."""
         sequences, needle = self._prepared(reader)
-        if needle is not None:
-            return has_run(sequences[docnum], needle)
-        return has_phrase(stored_text(reader.stored_fields(docnum)), self.words)
+        if needle is None:
+            words = self.words
+            return lambda docnum: has_phrase(stored_text(reader.stored_fields(docnum)), words)
+        if isinstance(sequences, _MappedSequence):
+            return sequences.tester(needle)
+        return lambda docnum: has_run(sequences[docnum], needle)
 
     def _prepared(self, reader):
         """(``reader``'s ``sequence`` column, the phrase as a word sequence), or (None,
@@ -173,12 +184,65 @@ class PhraseCheck(wq.Query):
 
 
 def _sequence_column(segment_reader):
-    """The segment's ``sequence`` column reader (None without one), kept by Whoosh's
-    per-document reader as it keeps the stored fields' column."""
+    """The segment's ``sequence`` column (None without one): mapped into memory
+    (``_MappedSequence``) when it is a file of its own, else Whoosh's column reader. Both
+    are kept by Whoosh's per-document reader, as it keeps the stored fields' column."""
     perdoc = getattr(segment_reader, "_perdoc", None)
     if perdoc is None or "sequence" not in segment_reader.schema:
         return None
-    return perdoc._cached_reader("sequence", segment_reader.schema["sequence"].column_type)
+    column = perdoc._cached_reader("sequence", segment_reader.schema["sequence"].column_type)
+    if column is None:
+        return None
+    mapped = getattr(column, "_forum_mapped", None)
+    if mapped is None:
+        mapped = column._forum_mapped = _MappedSequence.of(column) or column
+    return mapped
+
+
+class _MappedSequence:
+    """A segment's ``sequence`` column read through ``mmap``: Whoosh's reader seeks and
+    reads its buffered file for each document (two system calls and an 8 KB buffer
+    refill), which was most of a phrase check's cost; a slice of the mapped file is a
+    copy of a few hundred bytes. The offsets and lengths are the column reader's own
+    (read once when Whoosh opened it). Segment files never change once written, and a
+    mapping outlives the file's removal by a newer generation (POSIX), so a mapped
+    column is never stale or cut short while its reader is alive."""
+
+    def __init__(self, mapped: mmap.mmap, base: int, offsets, lengths):
+        self.mapped, self.base = mapped, base
+        self.offsets, self.lengths = offsets, lengths
+
+    @classmethod
+    def of(cls, column) -> "_MappedSequence | None":
+        """None when the column is not a whole file on disk (a compound segment's part)."""
+        dbfile = getattr(column, "_dbfile", None)
+        if not getattr(dbfile, "is_real", False) or not hasattr(column, "_offsets"):
+            return None
+        try:
+            mapped = mmap.mmap(dbfile.file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # an empty file, or no mmap here: Whoosh's reader
+            return None
+        return cls(mapped, column._basepos, column._offsets, column._lengths)
+
+    def __getitem__(self, docnum: int) -> bytes:
+        start = self.base + self.offsets[docnum]
+        return self.mapped[start:start + self.lengths[docnum]]
+
+    def tester(self, needle: bytes):
+        """``has_run`` on a document's sequence, by document number, without the calls
+        between: one function per phrase and segment, called once per candidate."""
+        mapped, base, offsets, lengths = self.mapped, self.base, self.offsets, self.lengths
+
+        def test(docnum: int) -> bool:
+            start = base + offsets[docnum]
+            sequence = mapped[start:start + lengths[docnum]]
+            at = sequence.find(needle)
+            while at != -1:  # has_run, inlined
+                if at % 4 == 0:
+                    return True
+                at = sequence.find(needle, at + 1)
+            return False
+        return test
 
 
 class _Sequences:
