@@ -228,3 +228,21 @@ def test_a_rebuild_asked_for_while_one_finishes_is_not_lost(background, client, 
     proceed.set()
     assert indexer.wait_until_indexed(background, timeout=REBUILD_WITHIN_S)
     assert "Sparse autoencoders" in _found(client, "sparse")
+
+
+def test_a_reply_queues_its_own_document_not_its_threads(app):
+    """The thread's reply count and last activity are in no document: bumping them queues
+    nothing; a change to what a document holds (a vote's score) still does."""
+    with app.app_context():
+        thread = make_thread(make_user(), "Noise scales", "Does gradient noise help?")
+        db.session.commit()  # the read transaction ends: the drain writes (SQLite: one writer)
+        outbox.drain()
+        post = make_reply(thread, make_user(), "At small batch sizes, yes.")
+        queued = set(db.session.scalars(select(SearchOutbox.key)))
+        assert queued == {f"post:{post.id}"}
+        db.session.commit()
+        outbox.drain()
+        from forum.threads import votes
+        from forum.threads.models import Thread
+        votes.cast_vote(make_user(), db.session.get(Thread, thread.id), 1)
+        assert set(db.session.scalars(select(SearchOutbox.key))) == {f"thread:{thread.id}"}
