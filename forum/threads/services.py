@@ -8,6 +8,8 @@ Votes live in ``votes.py``.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -98,8 +100,14 @@ def delete_thread(thread: Thread) -> None:
 
 
 def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = None,
-          stance: str | None = None, submission_token: str | None = None) -> Post:
+          stance: str | None = None, submission_token: str | None = None,
+          before_commit: Callable[[Post], None] | None = None) -> Post:
     """A reply; the same ``submission_token`` sent again returns the reply it made.
+
+    ``before_commit`` is called with the new reply (it has its id) in its transaction: the
+    view reads there where the reply lands, for its redirect, at no transaction of its own
+    (on PostgreSQL a BEGIN and a ROLLBACK, two round trips; on SQLite a POST's transaction
+    takes the write lock, which a read after the commit would have queued for again).
 
     The token is not looked up first: every reply would pay that query for the rare copy
     sent again. A copy stops at the token's unique key (below) and gets the reply made;
@@ -127,6 +135,8 @@ def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = No
             # reply costs one commit; before the UPDATE below, which locks the thread's row
             # until the commit, so concurrent replies to the thread wait no longer for it.
             reply_published(post, thread, parent)
+        if before_commit is not None:
+            before_commit(post)
         if not held:  # the reply count and activity count public replies only
             db.session.execute(
                 update(Thread).where(Thread.id == thread_id)
