@@ -3,7 +3,9 @@
 - ``_record_changes`` (``after_flush``) inserts a ``SearchOutbox`` row for each
   thread or reply added, changed or deleted, and each paper whose arXiv
   metadata changed (``flask papers refresh``), on the flushing connection, so
-  the row commits or rolls back with the change itself.
+  the row commits or rolls back with the change itself. (With
+  ``SEARCH_BACKEND=postgres`` the keys wait in ``session.info`` instead: that
+  engine writes the documents in the same transaction, at its commit.)
 - ``_after_commit`` then only wakes this process's background indexer
   (``forum.search.indexer``): the request that committed returns at once and
   never waits for an index lock. (``SEARCH_INDEXER=inline``, for the test
@@ -100,7 +102,8 @@ def _record_changes(session: Session, flush_context) -> None:
 
 
 # Services also change rows with plain SQL statements (vote scores, tag links) that no
-# flush sees: note the keys they touch here and write their rows before commit.
+# flush sees: note the keys they touch here and write their rows before commit. (The
+# postgres engine's flushes note their keys in the same place: ``applied_at_commit``.)
 WATCHED_TABLES = {"threads": ("thread", "id"), "posts": ("post", "id"),
                   "thread_tags": ("thread", "thread_id")}
 STATEMENT_KEYS = "search_outbox_statement_keys"
