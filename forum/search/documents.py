@@ -19,7 +19,7 @@ from collections import defaultdict
 from html import unescape
 from typing import Iterator
 
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, cast, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from forum.accounts.models import User
@@ -55,23 +55,36 @@ def plain_text(html: str | None) -> str:
     return text.strip()
 
 
-def _citations(session: Session, thread_ids: set[int]) -> tuple[dict, dict]:
-    """(thread_id, post_id or None) -> arXiv ids, and -> repositories (owner/name, lower case)."""
+def _extras_of(session: Session, thread_ids: set[int]) -> tuple[dict, dict, dict]:
+    """The tags of each thread (by name), and (thread_id, post_id or None) -> cited arXiv
+    ids, and -> repositories (owner/name, lower case), in one statement: a reply's commit
+    asks for them (on PostgreSQL, before it can commit), and each statement is a round trip."""
+    tags: dict = defaultdict(list)
     papers: dict = defaultdict(list)
     repos: dict = defaultdict(list)
     if not thread_ids:
-        return papers, repos
-    for thread_id, post_id, arxiv_id in session.execute(
-            select(PaperMention.thread_id, PaperMention.post_id, Paper.arxiv_id)
-            .join(Paper, Paper.id == PaperMention.paper_id)
-            .where(PaperMention.thread_id.in_(thread_ids))):
-        papers[(thread_id, post_id)].append(arxiv_id.lower())
-    for thread_id, post_id, name in session.execute(
-            select(RepoMention.thread_id, RepoMention.post_id, Repository.full_name_lower)
-            .join(Repository, Repository.id == RepoMention.repository_id)
-            .where(RepoMention.thread_id.in_(thread_ids))):
-        repos[(thread_id, post_id)].append(name)
-    return papers, repos
+        return tags, papers, repos
+    no_post = cast(null(), Integer)
+    rows = session.execute(union_all(
+        select(literal_column("'tag'").label("kind"), thread_tags.c.thread_id,
+               no_post.label("post_id"), Tag.name.label("value"))
+        .join(Tag, Tag.id == thread_tags.c.tag_id).where(thread_tags.c.thread_id.in_(thread_ids)),
+        select(literal_column("'paper'"), PaperMention.thread_id, PaperMention.post_id,
+               Paper.arxiv_id)
+        .join(Paper, Paper.id == PaperMention.paper_id).where(PaperMention.thread_id.in_(thread_ids)),
+        select(literal_column("'repo'"), RepoMention.thread_id, RepoMention.post_id,
+               Repository.full_name_lower)
+        .join(Repository, Repository.id == RepoMention.repository_id)
+        .where(RepoMention.thread_id.in_(thread_ids)),
+    ).order_by("kind", "value"))
+    for kind, thread_id, post_id, value in rows:
+        if kind == "tag":
+            tags[thread_id].append(value)
+        elif kind == "paper":
+            papers[(thread_id, post_id)].append(value.lower())
+        else:
+            repos[(thread_id, post_id)].append(value)
+    return tags, papers, repos
 
 
 def thread_document(thread: Thread, papers: dict, repos: dict) -> dict | None:
@@ -141,8 +154,7 @@ def for_keys(session: Session, keys: list[tuple[str, str]]) -> list[tuple[str, d
     threads = {r.id: r for r in thread_rows if r.public}
     posts = {r.id: r for r in post_rows if r.public}
     involved = set(threads) | {r.thread_id for r in posts.values()}
-    tags = _tags_of(session, involved)
-    papers, repos = _citations(session, involved)
+    tags, papers, repos = _extras_of(session, involved)
     out = [(f"thread:{i}", _thread_doc(threads[i], tags, papers, repos) if i in threads else None)
            for i in sorted(thread_ids)]
     out += [(f"post:{i}", _post_doc(posts[i], tags, papers, repos) if i in posts else None)
@@ -182,17 +194,6 @@ def iter_all(session_factory) -> Iterator[dict]:
         yield from (doc for doc in docs if doc is not None)
 
 
-def _tags_of(session: Session, thread_ids: set[int]) -> dict[int, list[str]]:
-    tags: dict[int, list[str]] = defaultdict(list)
-    if not thread_ids:
-        return tags
-    for thread_id, name in session.execute(
-            select(thread_tags.c.thread_id, Tag.name).join(Tag, Tag.id == thread_tags.c.tag_id)
-            .where(thread_tags.c.thread_id.in_(thread_ids)).order_by(Tag.name)):
-        tags[thread_id].append(name)
-    return tags
-
-
 def _thread_rows(session: Session, condition, limit: int | None = None) -> list:
     """Threads (id order) with their author's name and whether they are public, in SQL by
     ``moderation.visibility`` (what ``Thread.is_public`` and ``deleted_at`` spell out)."""
@@ -228,8 +229,7 @@ def _thread_batch(session: Session, last: int) -> tuple[list[dict], int | None]:
     if not rows:
         return [], None
     shown = {r.id for r in rows if r.public}
-    tags = _tags_of(session, shown)
-    papers, repos = _citations(session, shown)
+    tags, papers, repos = _extras_of(session, shown)
     return [_thread_doc(r, tags, papers, repos) for r in rows if r.public], rows[-1].id
 
 
@@ -240,8 +240,7 @@ def _post_batch(session: Session, last: int) -> tuple[list[dict], int | None]:
         return [], None
     shown = [r for r in rows if r.public]
     thread_ids = {r.thread_id for r in shown}
-    tags = _tags_of(session, thread_ids)
-    papers, repos = _citations(session, thread_ids)
+    tags, papers, repos = _extras_of(session, thread_ids)
     return [_post_doc(r, tags, papers, repos) for r in shown], rows[-1].id
 
 

@@ -3,7 +3,9 @@
 - ``_record_changes`` (``after_flush``) inserts a ``SearchOutbox`` row for each
   thread or reply added, changed or deleted, and each paper whose arXiv
   metadata changed (``flask papers refresh``), on the flushing connection, so
-  the row commits or rolls back with the change itself.
+  the row commits or rolls back with the change itself. (With
+  ``SEARCH_BACKEND=postgres`` the keys wait in ``session.info`` instead: that
+  engine writes the documents in the same transaction, at its commit.)
 - ``_after_commit`` then only wakes this process's background indexer
   (``forum.search.indexer``): the request that committed returns at once and
   never waits for an index lock. (``SEARCH_INDEXER=inline``, for the test
@@ -72,18 +74,44 @@ def _outbox_rows(session: Session) -> list[dict]:
     return [{"key": key, "op": op, "created_at": now} for key, op in rows.items()]
 
 
+def applied_at_commit(session: Session) -> bool:
+    """True when the engine writes the documents in the changing transaction itself
+    (``SEARCH_BACKEND=postgres``, forum/search/postgres/transaction.py): the keys changed
+    wait in ``session.info`` for its commit, and no outbox row is written and deleted again
+    in the same transaction (two statements of every write's commit)."""
+    return (has_app_context() and current_app.config.get("SEARCH_BACKEND") == "postgres"
+            and session.get_bind().dialect.name == "postgresql")
+
+
+def note_keys(session: Session, changes: dict[str, str]) -> None:
+    """Add ``changes`` (key -> op) to the keys waiting in ``session.info``; "tags" wins."""
+    keys = session.info.setdefault(STATEMENT_KEYS, {})
+    for key, op in changes.items():
+        keys[key] = "tags" if op == "tags" or keys.get(key) == "tags" else op
+
+
 def _record_changes(session: Session, flush_context) -> None:
     rows = _outbox_rows(session)
-    if rows:
-        session.connection().execute(insert(SearchOutbox), rows)
-        session.info[PENDING] = True
+    if not rows:
+        return
+    if applied_at_commit(session):
+        note_keys(session, {row["key"]: row["op"] for row in rows})
+        return
+    session.connection().execute(insert(SearchOutbox), rows)
+    session.info[PENDING] = True
 
 
 # Services also change rows with plain SQL statements (vote scores, tag links) that no
-# flush sees: note the keys they touch here and write their rows before commit.
+# flush sees: note the keys they touch here and write their rows before commit. (The
+# postgres engine's flushes note their keys in the same place: ``applied_at_commit``.)
 WATCHED_TABLES = {"threads": ("thread", "id"), "posts": ("post", "id"),
                   "thread_tags": ("thread", "thread_id")}
 STATEMENT_KEYS = "search_outbox_statement_keys"
+# Columns no document is built from: an UPDATE that sets only these (every reply bumps its
+# thread's reply count and last activity) changes no document, and queueing one would make
+# each reply's commit read and write its thread's document again for nothing.
+NOT_SEARCHED = {"threads": frozenset({"reply_count", "last_activity_at"}),
+                "posts": frozenset({"up_count", "down_count"})}
 
 
 def _bound_values(clause, column_name: str) -> list:
@@ -107,6 +135,8 @@ def _watch_statements(state) -> None:
     if watched is None:
         return
     prefix, column = watched
+    if state.is_update and _sets_only(state.statement, NOT_SEARCHED.get(table.name)):
+        return
     if state.is_insert:
         params = state.parameters
         rows = params if isinstance(params, list) else [params or {}]
@@ -115,14 +145,20 @@ def _watch_statements(state) -> None:
         ids = _bound_values(state.statement.whereclause, column) \
             if state.statement.whereclause is not None else []
     op = "tags" if table.name == "thread_tags" else "update"
-    keys = state.session.info.setdefault(STATEMENT_KEYS, {})
-    for value in ids:
-        if value is not None:
-            key = f"{prefix}:{int(value)}"
-            keys[key] = "tags" if op == "tags" or keys.get(key) == "tags" else op
+    note_keys(state.session, {f"{prefix}:{int(value)}": op for value in ids if value is not None})
+
+
+def _sets_only(statement, columns) -> bool:
+    """True when the UPDATE's SET names only ``columns`` (values given in the statement)."""
+    values = getattr(statement, "_values", None)
+    if not columns or not values:
+        return False
+    return all(getattr(name, "key", name) in columns for name in values)
 
 
 def _record_statement_changes(session: Session) -> None:
+    if session.in_nested_transaction() or applied_at_commit(session):
+        return  # a SAVEPOINT's release: the rows wait for the commit; or the commit writes them
     keys = session.info.pop(STATEMENT_KEYS, None)
     if keys:
         now = utcnow()
@@ -132,6 +168,8 @@ def _record_statement_changes(session: Session) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: nothing is committed yet
+        return
     if not session.info.pop(PENDING, False) or not has_app_context():
         return
     from forum.search import indexer
@@ -154,7 +192,10 @@ def register_listeners() -> None:
     event.listen(Session, "do_orm_execute", _watch_statements)
     event.listen(Session, "before_commit", _record_statement_changes)
     event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_soft_rollback", lambda session, previous: _forget_after_rollback(session))
+    # Only when the whole transaction rolls back: a SAVEPOINT rolled back (a reply's
+    # notifications that failed) leaves the outer transaction's changes to record.
+    event.listen(Session, "after_soft_rollback",
+                 lambda session, previous: previous.parent is None and _forget_after_rollback(session))
     _registered = True
 
 

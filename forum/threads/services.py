@@ -8,6 +8,8 @@ Votes live in ``votes.py``.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -16,7 +18,7 @@ from forum.database import utcnow
 from forum.extensions import db
 from forum.markup import RenderTooComplex
 from forum.moderation import policy
-from forum.notifications.services import post_published
+from forum.notifications.services import post_published, reply_published
 from forum.threads.models import STANCES, Post, Revision, Tag, Thread, thread_tags
 from forum.threads import submissions
 from forum.threads.rendering import render_post_body
@@ -98,24 +100,27 @@ def delete_thread(thread: Thread) -> None:
 
 
 def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = None,
-          stance: str | None = None, submission_token: str | None = None) -> Post:
-    """A reply; the same ``submission_token`` sent again returns the reply it made."""
+          stance: str | None = None, submission_token: str | None = None,
+          before_commit: Callable[[Post], None] | None = None) -> Post:
+    """A reply; the same ``submission_token`` sent again returns the reply it made.
+
+    ``before_commit`` is called with the new reply (it has its id) in its transaction: the
+    view reads there where the reply lands, for its redirect, at no transaction of its own
+    (on PostgreSQL a BEGIN and a ROLLBACK, two round trips; on SQLite a POST's transaction
+    takes the write lock, which a read after the commit would have queued for again).
+
+    The token is not looked up first: every reply would pay that query for the rare copy
+    sent again. A copy stops at the token's unique key (below) and gets the reply made;
+    a copy refused here first (the thread locked since, say) gets it too, as before."""
     policy.ensure_can_participate(author)
-    earlier = submissions.earlier_reply(author.id, submission_token, thread.id)
-    if earlier is not None:
-        return earlier
-    _refuse_if_deleted(thread, "This thread was deleted; it takes no new replies.")
-    if not thread.can_be_seen_by(author):
-        raise PostingError("That thread does not exist.", 404)
-    if thread.locked:
-        raise PostingError("This thread is locked; it takes no new replies.", 403)
-    if stance is not None and stance not in STANCES:
-        raise PostingError(f"Unknown stance {stance!r}.", 400)
-    if parent_id is not None:
-        parent = db.session.get(Post, parent_id)
-        if parent is None or parent.thread_id != thread.id or not parent.can_be_seen_by(author):
-            raise PostingError("The reply you answered is not part of this thread.", 400)
-    body_html = _within_link_limit(author, _rendered(body))
+    try:
+        parent = _reply_allowed(thread, author, parent_id, stance)
+        body_html = _within_link_limit(author, _rendered(body))
+    except PostingError:
+        earlier = submissions.earlier_reply(author.id, submission_token, thread.id)
+        if earlier is not None:
+            return earlier
+        raise
     now = utcnow()
     held = policy.should_hold(author)
     post = Post(thread=thread, parent_id=parent_id, author=author, body=body,
@@ -125,20 +130,45 @@ def reply(thread: Thread, author: User, body: str, *, parent_id: int | None = No
         db.session.add(post)
         submissions.record(author_id, submission_token, post)
         db.session.flush()  # a second copy of the same form stops here (unique token)
+        if post.is_public:  # a held reply is announced when a moderator approves it
+            # In this transaction (in a savepoint: a failure there loses no reply), so the
+            # reply costs one commit; before the UPDATE below, which locks the thread's row
+            # until the commit, so concurrent replies to the thread wait no longer for it.
+            reply_published(post, thread, parent)
+        if before_commit is not None:
+            before_commit(post)
         if not held:  # the reply count and activity count public replies only
             db.session.execute(
                 update(Thread).where(Thread.id == thread_id)
                 .values(reply_count=Thread.reply_count + 1, last_activity_at=now)
             )
-        db.session.commit()
-    except IntegrityError:  # the same form, sent twice at the same moment: the other one won
+        _commit_keeping(post, thread)
+    except IntegrityError:  # the same form sent again, or twice at once: the token is taken
         db.session.rollback()
         if not submissions.is_valid_token(submission_token):
             raise
         return _already_sent(submissions.earlier_reply(author_id, submission_token, thread_id))
-    if post.is_public:  # a held reply is announced when a moderator approves it
-        post_published(post)
+    # The counters were changed in SQL: read again when asked for.
+    db.session.expire(thread, ["reply_count", "last_activity_at"])
     return post
+
+
+def _reply_allowed(thread: Thread, author: User, parent_id: int | None,
+                   stance: str | None) -> Post | None:
+    """The reply answered (None at the top level); PostingError when this reply is refused."""
+    _refuse_if_deleted(thread, "This thread was deleted; it takes no new replies.")
+    if not thread.can_be_seen_by(author):
+        raise PostingError("That thread does not exist.", 404)
+    if thread.locked:
+        raise PostingError("This thread is locked; it takes no new replies.", 403)
+    if stance is not None and stance not in STANCES:
+        raise PostingError(f"Unknown stance {stance!r}.", 400)
+    if parent_id is None:
+        return None
+    parent = db.session.get(Post, parent_id)
+    if parent is None or parent.thread_id != thread.id or not parent.can_be_seen_by(author):
+        raise PostingError("The reply you answered is not part of this thread.", 400)
+    return parent
 
 
 KEEP = object()  # "leave this as it is", where None is a meaningful value
@@ -182,6 +212,25 @@ def delete_post(post: Post) -> None:
             .values(reply_count=Thread.reply_count - 1)
         )
     db.session.commit()
+
+
+def _commit_keeping(*written) -> None:
+    """Commit, keeping what ``written`` hold (this transaction wrote them: what they hold is
+    what committed) and expiring everything else in the session, as a commit does.
+
+    The view reads the new reply and its thread to build the redirect to it: kept, that costs
+    no query to read again what was just written (one round trip each, at every reply)."""
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
+    kept = {id(obj) for obj in written}
+    for obj in list(session.identity_map.values()):
+        if id(obj) not in kept:
+            session.expire(obj)
 
 
 def _already_sent(earlier):

@@ -242,10 +242,12 @@ def reply(thread_id: int):
         form.form_errors.append(parent_error)
         return _render_form("threads/reply.html", form, form.body.data, 400, thread=thread)
     if form.validate_on_submit() and not form.preview.data:
+        located = {}  # the redirect's target, found in the reply's own transaction
         try:
             post = services.reply(thread, current_user, form.body.data,
                                   parent_id=parent and parent.id, stance=form.stance.data or None,
-                                  submission_token=form.submission_token.data)
+                                  submission_token=form.submission_token.data,
+                                  before_commit=lambda new: located.update(url=post_url(new, thread)))
         except services.PostingError as error:
             form.form_errors.append(error.message)
             return _render_form("threads/reply.html", form, form.body.data, error.status,
@@ -253,7 +255,7 @@ def reply(thread_id: int):
         if post.is_held:
             flash("Thanks! A new member's first posts wait for a moderator; yours will be "
                   "public once approved. Only you can see it until then.", "info")
-        return redirect(post_url(post, thread))
+        return redirect(located.get("url") or post_url(post, thread))  # or the earlier copy's
     if not thread.can_be_replied_to_by(current_user):
         form.form_errors.append("This thread takes no new replies.")
         return _render_form("threads/reply.html", form, form.body.data, 410, thread=thread, parent=parent)

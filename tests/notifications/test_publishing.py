@@ -154,3 +154,57 @@ def test_publishing_costs_a_constant_number_of_queries(app, watchers):
         assert created == watchers + 2  # the watchers, the parent's author, the mentioned member
         # post + thread + parent, mentions, watch rows, existing notifications, one bulk insert
         assert len(statements) == 5, statements
+
+
+def _refuse_notifications(connection, on: bool) -> None:
+    """A real database error at the notifications' INSERT (a trigger), on either database."""
+    if connection.dialect.name == "postgresql":
+        if on:
+            connection.exec_driver_sql(
+                "CREATE FUNCTION refuse_notification() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'notifications refused'; END $$")
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_notification BEFORE INSERT ON notifications "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_notification()")
+        else:
+            connection.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_notification ON notifications")
+            connection.exec_driver_sql("DROP FUNCTION IF EXISTS refuse_notification()")
+    elif on:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_notification BEFORE INSERT ON notifications "
+            "BEGIN SELECT RAISE(ABORT, 'notifications refused'); END")
+    else:
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_notification")
+
+
+def test_a_reply_and_its_notifications_commit_once(app):
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        commits = []
+        listener = lambda connection: commits.append(1)  # noqa: E731
+        event.listen(db.engine, "commit", listener)
+        try:
+            post = make_reply(thread, bob, "One commit")
+        finally:
+            event.remove(db.engine, "commit", listener)
+        assert commits == [1]  # the reply, its counters, its notifications (and search rows)
+        assert notified(post) == {alice.id: "thread_reply"}
+
+
+def test_notifications_that_fail_lose_no_reply(app, caplog):
+    with app.app_context():
+        alice, bob = make_user(), make_user()
+        thread = make_thread(alice)
+        _refuse_notifications(db.session.connection(), True)
+        db.session.commit()
+        try:
+            post = make_reply(thread, bob, "Saved all the same")
+        finally:
+            db.session.rollback()
+            _refuse_notifications(db.session.connection(), False)
+            db.session.commit()
+        assert db.session.get(Post, post.id).body == "Saved all the same"
+        assert db.session.get(Thread, thread.id).reply_count == 1
+        assert notified(post) == {}
+        assert "the reply itself is saved" in caplog.text

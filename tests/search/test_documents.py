@@ -39,7 +39,7 @@ def test_a_rebuild_reads_the_same_reply_documents_as_the_outbox(app):
             posts = session.scalars(select(Post).where(Post.id.in_(reply_ids))
                                     .order_by(Post.id).options(
                 selectinload(Post.author), selectinload(Post.thread).selectinload(Thread.tags))).all()
-            papers, repos = documents._citations(session, {p.thread_id for p in posts})
+            _, papers, repos = documents._extras_of(session, {p.thread_id for p in posts})
             orm = [documents.post_document(p, papers, repos) for p in posts]
             opened = [documents.thread_document(t, papers, repos) for t in session.scalars(
                 select(Thread).where(Thread.id.in_(opening_ids))

@@ -246,3 +246,21 @@ def test_a_search_drains_even_when_its_own_session_holds_the_write_lock(app, cap
         db.session.commit()
         assert outbox.pending_count() == 0
     assert not [r for r in caplog.records if "drain failed" in r.getMessage()]
+
+
+def test_a_reply_queues_its_own_document_not_its_threads(app):
+    """The thread's reply count and last activity are in no document: bumping them queues
+    nothing; a change to what a document holds (a vote's score) still does."""
+    with app.app_context():
+        thread = make_thread(make_user(), "Noise scales", "Does gradient noise help?")
+        db.session.commit()  # the read transaction ends: the drain writes (SQLite: one writer)
+        outbox.drain()
+        post = make_reply(thread, make_user(), "At small batch sizes, yes.")
+        queued = set(db.session.scalars(select(SearchOutbox.key)))
+        assert queued == {f"post:{post.id}"}
+        db.session.commit()
+        outbox.drain()
+        from forum.threads import votes
+        from forum.threads.models import Thread
+        votes.cast_vote(make_user(), db.session.get(Thread, thread.id), 1)
+        assert set(db.session.scalars(select(SearchOutbox.key))) == {f"thread:{thread.id}"}

@@ -19,7 +19,8 @@ from forum.search.postgres.writes import REBUILD_LOCK
 from forum.search.query import parse
 from forum.search.services import search
 from tests.conftest import _base_config, _empty_tables, _migrated
-from tests.factories import make_reply, make_thread, make_user
+from tests.factories import PASSWORD, make_reply, make_thread, make_user
+from tests.querycount import NOT_COUNTED
 
 
 @pytest.fixture
@@ -312,3 +313,59 @@ def test_the_estimate_asked_with_the_terms_is_the_planners_own(app, query):
         where, params = reads._where(q, q.kind == "paper")
         assert q.estimate is not None
         assert q.estimate == reads._estimate(connection, where, params)
+
+
+def test_a_reply_post_costs_one_commit_and_a_fixed_number_of_statements(app, client):
+    """The round trips of a reply (issue 13's target: p50 <= 50 ms with 4 writers): the
+    member and their unread count, the thread, the reply and its submission token, the
+    notifications in a savepoint, the thread's counters, the search documents (locks and
+    outbox in one statement, the reply's row, its thread's tags and citations, one write),
+    the page of the redirect; one commit."""
+    with app.app_context():
+        member = make_user()
+        thread = make_thread(make_user(), "Noise scales", "Does gradient noise help?")
+        make_reply(thread, make_user(), "A first reply.")
+        thread_id, username = thread.id, member.username
+    client.post("/auth/login", data={"login": username, "password": PASSWORD})
+    statements, commits = [], []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(NOT_COUNTED):
+            statements.append(" ".join(statement.split())[:60])
+
+    def commit(conn):
+        commits.append(conn)
+
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", commit)
+    try:
+        response = client.post(f"/t/{thread_id}/reply", data={
+            "body": "Noise helps at small batch sizes.", "submission_token": "t" * 24})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "commit", commit)
+    assert response.status_code == 302 and "#p" in response.headers["Location"]
+    assert len(commits) == 1
+    assert len(statements) == 14, "\n".join(statements)
+    post_id = response.headers["Location"].rsplit("#p", 1)[1]
+    assert keys(app, "batch") == {f"post:{post_id}"}  # committed with it
+    with app.app_context():
+        assert db.session.scalar(select(func.count(SearchOutbox.id))) == 0
+
+
+def test_a_reply_whose_notifications_fail_still_gets_its_document(app):
+    from tests.notifications.test_publishing import _refuse_notifications
+    with app.app_context():
+        thread = make_thread(make_user(), "Kernel methods", "About kernels.")
+        _refuse_notifications(db.session.connection(), True)
+        db.session.commit()
+        try:
+            post = make_reply(thread, make_user(), "A ridge regression note.")
+        finally:
+            db.session.rollback()
+            _refuse_notifications(db.session.connection(), False)
+            db.session.commit()
+        assert db.session.scalar(select(func.count(SearchOutbox.id))) == 0
+    assert keys(app, "ridge") == {f"post:{post.id}"}

@@ -116,3 +116,24 @@ def test_a_reply_sent_after_the_session_ended_keeps_its_text(app, client):
     assert "Two hours of careful argument" in page and "/auth/login" in page
     page_request = client.get(f"/t/{thread.id}/reply")
     assert page_request.status_code == 302 and "/auth/login?next=" in page_request.headers["Location"]
+
+
+def test_a_reply_redirects_to_the_page_it_lands_on_and_a_copy_sent_again_too(app, client, login):
+    """The page is found in the reply's own transaction; the same form sent again (its
+    token already used) redirects to the same place."""
+    app.config["REPLIES_PER_PAGE"] = 2
+    with app.app_context():
+        author = make_user()
+        thread = make_thread(author, title="Paged debate")
+        for n in range(2):
+            make_reply(thread, author, f"Earlier point {n}.")
+    login(author)
+    form = {"body": "A third point.", "submission_token": "s" * 24}
+    first = client.post(f"/t/{thread.id}/reply", data=form)
+    again = client.post(f"/t/{thread.id}/reply", data=form)
+    with app.app_context():
+        post = db.session.scalar(select(Post).where(Post.body == "A third point."))
+        assert db.session.get(Thread, thread.id).reply_count == 3
+    assert first.status_code == again.status_code == 302
+    assert first.headers["Location"] == again.headers["Location"] == \
+        f"/t/{thread.id}/paged-debate?page=2#p{post.id}"

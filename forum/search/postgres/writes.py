@@ -4,8 +4,8 @@ Why in the same transaction: the documents live in the database every web
 host reads, so a reply committed through one host is found through every
 other host at once, with no index files to copy and no indexer to wait for.
 ``apply_in_transaction`` runs at ``before_commit`` (registered by the backend):
-it flushes, takes this transaction's outbox rows (and any left by an earlier
-failure), builds their documents with ``forum.search.documents`` (the one
+it flushes, takes this transaction's keys (and any outbox rows left for this
+engine), builds their documents with ``forum.search.documents`` (the one
 definition of what is searchable, so a held, hidden or deleted post, or one in
 a deleted thread, has none) and upserts or deletes them before the commit. A
 failure there fails the commit: user data and its search document never
@@ -133,10 +133,42 @@ def lock_documents(connection, keys: Iterable[str]) -> None:
          "posts": sorted(post_ids), "papers": sorted(paper_ids)})
 
 
-def rebuild_running(connection) -> bool:
-    """True when a rebuild holds its lock; otherwise none can start before this transaction ends."""
-    return not connection.scalar(text("SELECT pg_try_advisory_xact_lock_shared(:k)"),
-                                 {"k": REBUILD_LOCK})
+# One statement, the first of a changing commit's search work (each statement is a round trip
+# of that commit): is a rebuild running (then nothing is taken: the rebuild applies the
+# outbox's rows), the outbox rows left for this engine (by a change made outside an app,
+# say) taken, and the documents' advisory locks taken (``lock_documents``'s, in the same
+# order) on the threads and papers of those keys and of ``:keys``, this transaction's.
+BEGIN = """
+WITH rebuild AS (SELECT NOT pg_try_advisory_xact_lock_shared(:rebuild) AS running),
+taken AS (DELETE FROM search_outbox WHERE id IN (
+            SELECT id FROM search_outbox WHERE NOT (SELECT running FROM rebuild)
+            ORDER BY id FOR UPDATE)
+          RETURNING id, key, op),
+keys AS (SELECT split_part(key, ':', 1) AS kind, split_part(key, ':', 2)::int AS id
+         FROM (SELECT key FROM taken UNION SELECT unnest(CAST(:keys AS text[]))) AS k),
+locks AS (SELECT pg_advisory_xact_lock(n, i) FROM (
+            SELECT :thread AS n, id AS i FROM keys WHERE kind = 'thread'
+            UNION SELECT :thread, posts.thread_id FROM keys JOIN posts ON posts.id = keys.id
+                  WHERE keys.kind = 'post'
+            UNION SELECT :paper, id FROM keys WHERE kind = 'paper') AS l ORDER BY n, i)
+SELECT rebuild.running, (SELECT count(*) FROM locks) AS locked, taken.key, taken.op
+FROM rebuild LEFT JOIN taken ON true ORDER BY taken.id
+"""
+
+
+def begin(connection, keys: Iterable[str]) -> tuple[bool, dict[str, str]]:
+    """(a rebuild is running, the outbox's keys taken, merged), the documents of those keys
+    and of ``keys`` locked: ``rebuild_running``, ``take_outbox`` and ``lock_documents`` at
+    once, when no rebuild runs (while one runs, nothing is taken: the caller keeps its rows
+    for the rebuild)."""
+    rows = connection.execute(text(BEGIN), {
+        "rebuild": REBUILD_LOCK, "thread": DOC_LOCK_THREAD, "paper": DOC_LOCK_PAPER,
+        "keys": sorted(keys)}).all()
+    merged: dict[str, str] = {}
+    for _, _, key, op in rows:
+        if key is not None:
+            merged[key] = "tags" if op == "tags" else merged.get(key, op)
+    return rows[0].running, merged
 
 
 def take_outbox(connection, *, keep: bool) -> dict[str, str]:
