@@ -20,7 +20,7 @@ from flask import url_for
 from markupsafe import Markup, escape
 
 from forum.accounts.models import User
-from forum.templating import link_around, plural, quick_url, time_tag
+from forum.templating import link_around, plural, quick_url, time_tag_text
 from forum.threads import ranking
 from forum.threads.models import slugify
 from forum.threads.widgets import _author
@@ -66,7 +66,7 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
             if author is None:  # (the row has both columns ``User.name`` reads)
                 author = drawn[author_id] = _author(_Author(username, User.name.fget(thread),
                                                             affiliation))
-            byline = f"{author}\n  · {time_tag(created_at, now)} · "
+            byline = f"{author}\n  · {time_tag_text(created_at, now)} · "
             tag_list = _tag_list(tags.get(thread_id, ()), drawn)
             papers = _cited(cited.get(thread_id) if cited else None, drawn)
         badge = (f' · <a class="badge unread-replies" href="{link}">{news} new</a>' if news else "")
@@ -82,26 +82,28 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
             f'      <span class="score" title="score">{plural(score, "point")}</span> ·\n'
             f'      {byline}\n'
             f'      {plural(reply_count, "reply", "replies")}{badge}\n'
-            f'      · last activity {time_tag(last_activity_at, now)}\n'
+            f'      · last activity {time_tag_text(last_activity_at, now)}\n'
             f'    </p>\n'
             f'    <details class="rank">\n'
             f'      <summary>Why here?</summary>\n'
             f'      <p>{_PINNED_WHY if pinned else ""}\n'
-            f'      {_why(thread, tab, now)}</p>\n'
+            f'      {_why(tab, score, reply_count, created_at, last_activity_at, now)}</p>\n'
             f'    </details>\n'
             f'  </li>{_AFTER}')
     return Markup("".join(rows))
 
 
-def _why(thread, tab: str, now: datetime) -> str:
-    """The "Why here?" sentence for the tab's order."""
+def _why(tab: str, score: int, replies: int, created_at: datetime, last_activity_at: datetime,
+         now: datetime) -> str:
+    """The "Why here?" sentence for the tab's order. Nothing in it needs escaping: it is
+    numbers, dates and fixed words (so no ``escape`` call per row)."""
     if tab == "hot":
-        return f"Hot rank: {escape(ranking.explain_hotness(thread, now))}.\n      "
+        return f"Hot rank: {ranking.hotness_explained(score, replies, created_at, now)}.\n      "
     if tab == "active":
-        return f"Ordered by latest activity: {thread.last_activity_at.strftime('%Y-%m-%d %H:%M UTC')}.\n      "
+        return f"Ordered by latest activity: {last_activity_at.strftime('%Y-%m-%d %H:%M UTC')}.\n      "
     if tab == "new":
-        return f"Ordered by creation: {thread.created_at.strftime('%Y-%m-%d %H:%M UTC')}.\n      "
-    return f"Ordered by score ({int(thread.score)}) among threads started in the period."
+        return f"Ordered by creation: {created_at.strftime('%Y-%m-%d %H:%M UTC')}.\n      "
+    return f"Ordered by score ({int(score)}) among threads started in the period."
 
 
 def _tag_list(names, drawn: dict) -> str:
