@@ -44,7 +44,7 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
     byline, replies (and how many are new to this member), and why it is listed here.
 
     ``threads`` are rows of ``queries.LISTED_COLUMNS`` (the thread's columns, and its
-    author's ``username``, ``display_name`` and ``affiliation``).
+    author's ``username``, ``display_name`` and ``affiliation``) and the listing's total.
     ``unread`` is ``reading.unread_counts``: thread id -> new replies, None for a thread
     the member never opened (empty for a visitor); ``cited`` is
     ``papers.queries.cited_titles``.
@@ -54,7 +54,7 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
     rows = []
     for thread in threads:
         (thread_id, title, author_id, created_at, last_activity_at, score, reply_count, pinned,
-         deleted_at, username, display_name, affiliation) = thread
+         deleted_at, username, display_name, affiliation, _) = thread
         deleted = deleted_at is not None
         link = f"{before_id}{thread_id}{between}{slugify(title)}{after_slug}"
         news = unread.get(thread_id) if unread else None
