@@ -177,6 +177,7 @@ def register(app) -> None:
     app.add_template_filter(time_tag)
     app.add_template_global(quick_url)
     app.add_template_global(fixed_url)
+    app.add_template_global(quick_external_url)  # the listings' feed links, drawn on every page
     app.add_template_global(is_first_invalid)
     app.add_template_filter(plural)
     app.add_template_filter(stance_count)

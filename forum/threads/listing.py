@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import NamedTuple
+from urllib.parse import quote
 
 from flask import url_for
 from markupsafe import Markup, escape
@@ -50,6 +51,7 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
     ``papers.queries.cited_titles``.
     """
     before_id, between, after_slug = link_around("threads.show", "thread_id", "slug")
+    before_user, after_user = link_around("accounts.profile", "username")
     drawn: dict = {}  # author id, tag name or arXiv id -> its link, drawn once per page
     rows = []
     for thread in threads:
@@ -64,8 +66,9 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
         else:
             author = drawn.get(author_id)
             if author is None:  # (the row has both columns ``User.name`` reads)
-                author = drawn[author_id] = _author(_Author(username, User.name.fget(thread),
-                                                            affiliation))
+                author = drawn[author_id] = _author(  # the profile link as quick_url draws it
+                    _Author(username, User.name.fget(thread), affiliation),
+                    f"{before_user}{quote(username, safe='')}{after_user}")
             byline = f"{author}\n  · {time_tag_text(created_at, now)} · "
             tag_list = _tag_list(tags.get(thread_id, ()), drawn)
             papers = _cited(cited.get(thread_id) if cited else None, drawn)
