@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import has_request_context, request
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, bindparam, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -78,3 +78,27 @@ def _on_begin(connection) -> None:
 def is_read_only_request() -> bool:
     """A GET, HEAD or OPTIONS request: its transactions begin deferred and never write."""
     return has_request_context() and request.method in READ_ONLY_METHODS
+
+
+def ids_in(column, arity: int):
+    """``column IN (:id_0, ..., :id_<arity-1>)``, for a statement built once per arity;
+    fill it with ``id_values``.
+
+    For the short id lists of a page (a listing's threads): an ``expanding`` parameter
+    makes SQLAlchemy rewrite the SQL text and its parameters on every execution, which
+    cost a listing page more than the lookups themselves. Lists are padded with NULLs
+    (which match nothing) up to a power of two, so a few arities serve every length.
+    """
+    return column.in_([bindparam(f"id_{n}", type_=column.type) for n in range(arity)])
+
+
+def ids_arity(count: int) -> int:
+    """The arity of the ``ids_in`` statement that holds ``count`` ids."""
+    return max(8, 1 << (max(count, 1) - 1).bit_length())
+
+
+def id_values(ids: list) -> dict:
+    """The parameters of an ``ids_in(column, ids_arity(len(ids)))`` statement."""
+    values = {f"id_{n}": None for n in range(ids_arity(len(ids)))}
+    values.update((f"id_{n}", value) for n, value in enumerate(ids))
+    return values

@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from forum.accounts.models import User
-from forum.database import UTCDateTime, utcnow
+from forum.database import UTCDateTime, id_values, ids_arity, ids_in, utcnow
 from forum.extensions import db
 from forum.threads import ranking
 from forum.threads.models import STANCES, Authored, Moderated, Post, Revision, Tag, Thread, thread_tags
@@ -59,7 +59,8 @@ class ListingPage(Pagination):
             **args["values"], "limit": self.per_page, "offset": self._query_offset}))
         self.tags: dict[int, list[str]] = {thread.id: [] for thread in threads}
         if threads:
-            for thread_id, name in connection.execute(_TAG_NAMES, {"ids": list(self.tags)}):
+            for thread_id, name in connection.execute(_tag_names(ids_arity(len(self.tags))),
+                                                      id_values(list(self.tags))):
                 self.tags[thread_id].append(name)
         return threads
 
@@ -137,10 +138,13 @@ def _listing_count(tab: str, dialect: str, tagged: bool, period: str) -> Select:
         _in_order(select(Thread.id), tab, dialect, tagged, period).order_by(None).subquery())
 
 
-_TAG_NAMES = (select(thread_tags.c.thread_id, Tag.name)
-              .join(Tag, Tag.id == thread_tags.c.tag_id)
-              .where(thread_tags.c.thread_id.in_(bindparam("ids", expanding=True)))
-              .order_by(Tag.name))
+@functools.cache
+def _tag_names(arity: int) -> Select:
+    """The tag names of a page's threads (``database.ids_in`` says why not ``expanding``)."""
+    return (select(thread_tags.c.thread_id, Tag.name)
+            .join(Tag, Tag.id == thread_tags.c.tag_id)
+            .where(ids_in(thread_tags.c.thread_id, arity))
+            .order_by(Tag.name))
 
 
 def all_tags() -> list[tuple[str, int]]:
