@@ -90,9 +90,10 @@ def hotness_explained(score: int, replies: int, created_at: datetime, now: datet
 
 
 def _explained(score: int, replies: int, age_hours: float, value: float) -> str:
-    return (f"score {score}, {replies} replies, {age_hours:.1f} h old: "
+    age = f"{age_hours:.1f}"
+    return (f"score {score}, {replies} replies, {age} h old: "
             f"({score} + {REPLY_WEIGHT} × {replies} + 1) / "
-            f"({age_hours:.1f} + {AGE_OFFSET_HOURS:g})^{GRAVITY} = {value:.4f}")
+            f"({age} + {AGE_OFFSET_HOURS:g})^{GRAVITY} = {value:.4f}")
 
 
 def wilson_lower_bound(up: int, down: int, z: float = WILSON_Z) -> float:
