@@ -106,6 +106,12 @@ def _fill_in_defaults(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'forum.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = settings.normalize_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A server may drop idle connections (restart, failover, idle timeout): test each one
+        # as it leaves the pool. A SQLite connection is a file handle that cannot go stale, and
+        # the ping was a statement of its own on every request.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True, **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     if not app.config.get("SEARCH_INDEX_DIR"):
         app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
     if not app.config.get("SECRET_KEY"):

@@ -79,7 +79,9 @@ def from_environment() -> dict:
 class Defaults:
     """Settings that are not read from the environment."""
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # pool_pre_ping (a "SELECT 1" on every checkout, so a server's dropped connection is
+    # replaced) is added for server databases by create_app: a SQLite file has no server.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -6,7 +6,7 @@ from forum.accounts.models import User
 from forum.extensions import db
 from forum.threads.models import Thread
 from forum.templating import timeago
-from tests.factories import make_user
+from tests.factories import make_thread, make_user
 
 
 def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
@@ -189,3 +189,16 @@ def test_thread_page_counts_are_grammatical(app, client):
                                   "/p/2147483648/history", "/moderation/post/9999999999"])
 def test_ids_beyond_the_database_columns_are_404_not_500(client, path):
     assert client.get(path).status_code in (404, 302, 401)  # moderation pages ask to log in first
+
+
+def test_id_lists_match_exactly_the_ids_given_at_any_length(app):
+    """database.ids_in: statements built per arity, padded with NULLs that match nothing."""
+    from forum.database import id_values, ids_arity, ids_in
+    with app.app_context():
+        user = make_user()
+        ids = [make_thread(user, title=f"Thread {n}").id for n in range(20)]
+        for wanted in ([], ids[:1], ids[:8], ids[:9], ids[3:20:2], ids):
+            found = db.session.scalars(select(Thread.id).where(ids_in(Thread.id, ids_arity(len(wanted)))),
+                                       id_values(wanted)).all()
+            assert sorted(found) == sorted(wanted)
+    assert [ids_arity(n) for n in (0, 1, 8, 9, 25, 33)] == [8, 8, 8, 16, 32, 64]

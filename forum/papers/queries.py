@@ -15,7 +15,7 @@ from typing import NamedTuple
 from sqlalchemy import Integer, bindparam, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import joinedload
 
-from forum.database import utcnow
+from forum.database import id_values, ids_arity, ids_in, utcnow
 from forum.extensions import db
 from forum.moderation.visibility import public_source
 from forum.papers.models import Paper, PaperMention, RepoMention, Repository
@@ -149,7 +149,8 @@ def cited_titles(thread_ids: list[int], limit: int | None = TITLES_PER_LIST_ITEM
     if not thread_ids:
         return {}
     cited: dict[int, list[CitedTitle]] = {}
-    rows = db.session.connection().execute(_CITED_TITLES, {"ids": thread_ids})  # no ORM step
+    rows = db.session.connection().execute(  # no ORM step
+        _cited_titles(ids_arity(len(thread_ids))), id_values(list(thread_ids)))
     for thread_id, arxiv_id, title in rows:
         papers = cited.setdefault(thread_id, [])
         if (limit is None or len(papers) < limit) and all(p.arxiv_id != arxiv_id for p in papers):
@@ -157,11 +158,13 @@ def cited_titles(thread_ids: list[int], limit: int | None = TITLES_PER_LIST_ITEM
     return cited
 
 
-_CITED_TITLES = (
-    _public(select(PaperMention.thread_id, Paper.arxiv_id, Paper.title)
-            .join(Paper, Paper.id == PaperMention.paper_id), PaperMention)
-    .where(PaperMention.thread_id.in_(bindparam("ids", expanding=True)))
-    .order_by(PaperMention.thread_id, PaperMention.created_at, PaperMention.id))
+@functools.cache
+def _cited_titles(arity: int):
+    """The statement of ``cited_titles`` (``database.ids_in`` says why not ``expanding``)."""
+    return (_public(select(PaperMention.thread_id, Paper.arxiv_id, Paper.title)
+                    .join(Paper, Paper.id == PaperMention.paper_id), PaperMention)
+            .where(ids_in(PaperMention.thread_id, arity))
+            .order_by(PaperMention.thread_id, PaperMention.created_at, PaperMention.id))
 
 
 @dataclass

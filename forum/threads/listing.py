@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import NamedTuple
+from urllib.parse import quote
 
 from flask import url_for
 from markupsafe import Markup, escape
 
 from forum.accounts.models import User
-from forum.templating import link_around, plural, quick_url, time_tag
+from forum.templating import link_around, plural, quick_url, time_tag_text
 from forum.threads import ranking
 from forum.threads.models import slugify
 from forum.threads.widgets import _author
@@ -44,17 +45,18 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
     byline, replies (and how many are new to this member), and why it is listed here.
 
     ``threads`` are rows of ``queries.LISTED_COLUMNS`` (the thread's columns, and its
-    author's ``username``, ``display_name`` and ``affiliation``).
+    author's ``username``, ``display_name`` and ``affiliation``) and the listing's total.
     ``unread`` is ``reading.unread_counts``: thread id -> new replies, None for a thread
     the member never opened (empty for a visitor); ``cited`` is
     ``papers.queries.cited_titles``.
     """
     before_id, between, after_slug = link_around("threads.show", "thread_id", "slug")
+    before_user, after_user = link_around("accounts.profile", "username")
     drawn: dict = {}  # author id, tag name or arXiv id -> its link, drawn once per page
     rows = []
     for thread in threads:
         (thread_id, title, author_id, created_at, last_activity_at, score, reply_count, pinned,
-         deleted_at, username, display_name, affiliation) = thread
+         deleted_at, username, display_name, affiliation, _) = thread
         deleted = deleted_at is not None
         link = f"{before_id}{thread_id}{between}{slugify(title)}{after_slug}"
         news = unread.get(thread_id) if unread else None
@@ -64,9 +66,10 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
         else:
             author = drawn.get(author_id)
             if author is None:  # (the row has both columns ``User.name`` reads)
-                author = drawn[author_id] = _author(_Author(username, User.name.fget(thread),
-                                                            affiliation))
-            byline = f"{author}\n  · {time_tag(created_at, now)} · "
+                author = drawn[author_id] = _author(  # the profile link as quick_url draws it
+                    _Author(username, User.name.fget(thread), affiliation),
+                    f"{before_user}{quote(username, safe='')}{after_user}")
+            byline = f"{author}\n  · {time_tag_text(created_at, now)} · "
             tag_list = _tag_list(tags.get(thread_id, ()), drawn)
             papers = _cited(cited.get(thread_id) if cited else None, drawn)
         badge = (f' · <a class="badge unread-replies" href="{link}">{news} new</a>' if news else "")
@@ -82,26 +85,28 @@ def thread_items(threads, *, tags: dict[int, list[str]], cited: dict, unread: di
             f'      <span class="score" title="score">{plural(score, "point")}</span> ·\n'
             f'      {byline}\n'
             f'      {plural(reply_count, "reply", "replies")}{badge}\n'
-            f'      · last activity {time_tag(last_activity_at, now)}\n'
+            f'      · last activity {time_tag_text(last_activity_at, now)}\n'
             f'    </p>\n'
             f'    <details class="rank">\n'
             f'      <summary>Why here?</summary>\n'
             f'      <p>{_PINNED_WHY if pinned else ""}\n'
-            f'      {_why(thread, tab, now)}</p>\n'
+            f'      {_why(tab, score, reply_count, created_at, last_activity_at, now)}</p>\n'
             f'    </details>\n'
             f'  </li>{_AFTER}')
     return Markup("".join(rows))
 
 
-def _why(thread, tab: str, now: datetime) -> str:
-    """The "Why here?" sentence for the tab's order."""
+def _why(tab: str, score: int, replies: int, created_at: datetime, last_activity_at: datetime,
+         now: datetime) -> str:
+    """The "Why here?" sentence for the tab's order. Nothing in it needs escaping: it is
+    numbers, dates and fixed words (so no ``escape`` call per row)."""
     if tab == "hot":
-        return f"Hot rank: {escape(ranking.explain_hotness(thread, now))}.\n      "
+        return f"Hot rank: {ranking.hotness_explained(score, replies, created_at, now)}.\n      "
     if tab == "active":
-        return f"Ordered by latest activity: {thread.last_activity_at.strftime('%Y-%m-%d %H:%M UTC')}.\n      "
+        return f"Ordered by latest activity: {last_activity_at.strftime('%Y-%m-%d %H:%M UTC')}.\n      "
     if tab == "new":
-        return f"Ordered by creation: {thread.created_at.strftime('%Y-%m-%d %H:%M UTC')}.\n      "
-    return f"Ordered by score ({int(thread.score)}) among threads started in the period."
+        return f"Ordered by creation: {created_at.strftime('%Y-%m-%d %H:%M UTC')}.\n      "
+    return f"Ordered by score ({int(score)}) among threads started in the period."
 
 
 def _tag_list(names, drawn: dict) -> str:

@@ -33,11 +33,14 @@ def byline(user, moment) -> Markup:
     return Markup(f'{_author(user)}\n  · {time_tag(moment)}')
 
 
-def _author(user) -> str:
+def _author(user, profile_url: str | None = None) -> str:
+    """The linked name and affiliation; ``profile_url``, the profile's link, when the caller
+    has it at hand."""
     affiliation = (f' <span class="affiliation">({escape(user.affiliation)})</span>'
                    if user.affiliation else "")
-    return (f'<a class="author" href="{quick_url("accounts.profile", username=user.username)}">'
-            f'{escape(user.name)}</a>{affiliation}')
+    if profile_url is None:
+        profile_url = quick_url("accounts.profile", username=user.username)
+    return f'<a class="author" href="{profile_url}">{escape(user.name)}</a>{affiliation}'
 
 
 def tag_links(names) -> Markup:

@@ -188,3 +188,33 @@ def test_the_table_keeps_no_usable_token(app):
 ])
 def test_describe_device(user_agent, device):
     assert sessions.describe_device(user_agent) == device
+
+
+def test_a_session_cookie_checked_once_is_checked_again_on_every_change(app, monkeypatch):
+    """forum.security.SessionCookies keeps cookies that verified: the same bytes under the
+    same key open the session, anything else takes the full check (and fails)."""
+    import time as clock
+
+    with app.app_context():
+        user = make_user()
+    browser = _logged_in(app, user)
+    cookie = browser.get_cookie("session").value
+    assert _opens_settings(browser) and _opens_settings(browser)  # the second one is kept
+    assert cookie in {key[-1] for key in app.session_interface._verified}
+
+    payload, signed_at, signature = cookie.rsplit(".", 2)
+    forged = app.test_client()
+    forged.set_cookie("session", f"{payload}.{signed_at}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}")
+    assert not _opens_settings(forged)
+
+    key = app.secret_key
+    app.secret_key = "another key"  # kept under the old key: refused under the new one
+    try:
+        assert not _opens_settings(_copy(browser, ["session"], app))
+    finally:
+        app.secret_key = key
+    assert _opens_settings(browser)
+
+    later = clock.time() + app.permanent_session_lifetime.total_seconds() + 5
+    monkeypatch.setattr(clock, "time", lambda: later)  # past its lifetime: expired, kept or not
+    assert not _opens_settings(_copy(browser, ["session"], app))

@@ -131,3 +131,14 @@ def test_replies_sort_best_oldest_newest_and_the_choice_survives_pagination(app,
     oldest = client.get(f"/t/{thread.id}/sorting-replies?sort=oldest").get_data(as_text=True)
     assert "Reply number 0" in oldest and "Reply number 1" in oldest and "Reply number 2" not in oldest
     assert client.get(f"/t/{thread.id}/sorting-replies?sort=loudest").status_code == 400
+
+
+@pytest.mark.parametrize("score, replies, hours", [(0, 0, 0.0), (3, 4, 5.26), (-2, 1, 700.0), (40, 13, -1.0)])
+def test_the_listing_explains_hotness_as_explain_hotness_does(score, replies, hours):
+    """listing.py draws the sentence from a row's values (ranking.hotness_explained)."""
+    from types import SimpleNamespace
+    now = utcnow()
+    created = now - timedelta(hours=hours)
+    thread = SimpleNamespace(score=score, reply_count=replies, created_at=created)
+    assert ranking.hotness_explained(score, replies, created, now) == str(ranking.explain_hotness(thread, now))
+    assert f"{max(hours, 0.0):.1f} h old" in ranking.hotness_explained(score, replies, created, now)

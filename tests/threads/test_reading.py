@@ -100,10 +100,11 @@ def test_re_reading_an_unchanged_thread_writes_nothing(app, client, login):
 def test_unread_counts_read_only_the_replies_after_the_visit(app):
     """The count walks the (thread, created) index from the visit on: a member who once
     opened a thousand-reply thread does not pay for a thousand rows on every list page."""
-    from forum.threads.reading import _UNREAD_COUNTS
+    from forum.database import id_values, ids_arity
+    from forum.threads.reading import _unread_counts
     with app.app_context():
         connection = db.session.connection()
-        sql = str(_UNREAD_COUNTS.params(user_id=1, ids=[1, 2])
+        sql = str(_unread_counts(ids_arity(2)).params(user_id=1, **id_values([1, 2]))
                   .compile(connection, compile_kwargs={"literal_binds": True}))
         if connection.dialect.name == "sqlite":
             explain = "EXPLAIN QUERY PLAN "

@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import select
 
 from forum.extensions import db
+from forum.threads import services
 from forum.threads.models import Post, Thread
 from tests.factories import make_reply, make_thread, make_user
 
@@ -125,3 +126,22 @@ def test_front_page_lists_by_latest_activity_with_pagination(app, client):
     assert "Second thread here" in page2 and "Page 2 of 2" in page2  # the total of a later page
     assert client.get("/?page=-4").status_code == 200
     assert client.get("/?page=999").status_code == 200
+
+
+def test_each_tab_and_tag_listing_counts_its_own_threads(app, client):
+    """The total comes with the page's rows (queries.ListingPage): the tab's, period's and
+    tag's own count, on the first page, a later one, and past the end."""
+    app.config["THREADS_PER_PAGE"] = 2
+    with app.app_context():
+        user = make_user()
+        for n in range(5):
+            services.start_thread(db.session.get(type(user), user.id), f"Thread {n}", "Body",
+                                  "tagged" if n < 3 else "other")
+    for query, pages in (("tab=hot", 3), ("tab=new", 3), ("tab=top&period=week", 3),
+                         ("tab=top&period=day", 3), ("tab=active", 3)):
+        assert f"Page 1 of {pages}" in client.get(f"/?{query}").get_data(as_text=True)
+        assert f"Page {pages} of {pages}" in client.get(f"/?{query}&page={pages}").get_data(as_text=True)
+    assert "Page 2 of 2" in client.get("/tags/tagged?tab=top&period=all&page=2").get_data(as_text=True)
+    assert "Page 1 of 2" in client.get("/tags/tagged?tab=hot").get_data(as_text=True)
+    past = client.get("/tags/tagged?page=7")
+    assert past.status_code == 200 and "Page 7" not in past.get_data(as_text=True)
