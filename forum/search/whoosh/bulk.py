@@ -26,7 +26,7 @@ updates and deletions go through Whoosh (``SearchIndex.apply``).
 """
 from __future__ import annotations
 
-from itertools import repeat
+from itertools import islice, repeat
 from pickle import dumps
 
 import numpy as np
@@ -37,7 +37,8 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
-from forum.search.whoosh.analysis import FastWordAnalyzer, _pairs, _words
+from forum.search.whoosh.analysis import (SHINGLE_SEPARATOR, FastWordAnalyzer, _pairs, _stem,
+                                          _words, word_hash)
 from forum.search.whoosh.postings import (FieldPostings, extend_growable, write_field,
                                           write_hash_tables)
 
@@ -53,6 +54,38 @@ def _is_comma_keywords(analyzer) -> bool:
             and type(items[1]) is StripFilter and type(items[2]) is LowercaseFilter)
 
 
+class _WordNumbers(dict):
+    """Lower-cased word -> its stem's term number in a word field (``FieldPostings.numbers``),
+    on first sight; with each stem's CRC-32 (``word_hash``, the ``sequence`` column's) and
+    whether it is paired (in the shingle analyzer's ``common``) in arrays by term number.
+
+    A rebuild's words repeat heavily (a few tens of thousands of distinct words in millions),
+    so a word costs one C-level dict lookup where it cost three (stem, term number, hash),
+    and a document's hashes and word pairs are NumPy takes over its numbers."""
+
+    def __init__(self, numbers: dict, common: frozenset[str] | None):
+        super().__init__()
+        self.numbers, self.common = numbers, common
+        self.stems: list[str] = []  # by term number (``numbers`` gives them in order)
+        self.hashes = np.zeros(1024, dtype="<u4")
+        self.paired = np.zeros(1024, dtype=bool)
+
+    def __missing__(self, word: str) -> int:
+        stem = _stem(word)
+        number = self[word] = self.numbers[stem]
+        known = len(self.stems)
+        if number >= known:  # a new stem (others may have been numbered by add_words)
+            new = [stem] if number == known else \
+                list(islice(reversed(self.numbers), number - known + 1))[::-1]
+            if number >= len(self.hashes):
+                self.hashes = np.resize(self.hashes, 2 * number)
+                self.paired = np.resize(self.paired, 2 * number)
+            self.hashes[known:number + 1] = list(map(word_hash, new))
+            self.paired[known:number + 1] = [s in self.common for s in new]
+            self.stems += new
+        return number
+
+
 class BulkWriter(SegmentWriter):
     """A ``SegmentWriter`` for a new index (no deletions, no other segments to merge):
     ``add_document`` and ``commit`` only. See the module docstring."""
@@ -65,6 +98,7 @@ class BulkWriter(SegmentWriter):
         self._stored: list[dict] = []  # each document's stored fields
         self._columns: dict[str, tuple[list, list] | None] = {}  # name -> (documents, values)
         self._fields = {}  # name -> see _plan
+        self._word_numbers: dict[str, _WordNumbers] = {}  # word field -> see add_analyzed
 
     def _plan(self, name: str):
         """How a field is recorded: (field, how it is indexed, its postings, its lengths
@@ -136,6 +170,61 @@ class BulkWriter(SegmentWriter):
         self._stored.append(stored)
         self._added = True
         self.docnum += 1
+
+    def add_analyzed(self, values: dict, words: list[str], *, text: str, skip: int,
+                     sequence: str, shingles: str, spelling: str, new_words) -> None:
+        """``add_document(**values)`` plus four fields given as words already split
+        (as ``analysis.unstemmed_words`` gives them: lower case, no stop words):
+
+        - ``text`` (a ``FastWordAnalyzer`` field): their stems;
+        - ``shingles`` (its shingle twin, with ``common`` words): adjacent stems both common;
+        - ``sequence`` (a bytes column): the hashes of their stems, after the first ``skip``;
+        - ``spelling`` (a space-separated KEYWORD): ``new_words`` as they are.
+
+        The same terms, lengths and column value as ``add_document`` given the joined text
+        to analyze (a test compares), but a word is looked up once (``_WordNumbers``)
+        instead of being stemmed, numbered, hashed and paired one lookup at a time, and
+        the spelling words are not joined into a string to be split again."""
+        docnum = self.docnum
+        plans = self._fields
+        _, how, postings, lengths, _, _ = plans.get(text) or self._plan(text)
+        pair_field, pair_how, pair_postings, pair_lengths, _, _ = \
+            plans.get(shingles) or self._plan(shingles)
+        common = pair_field.analyzer.common
+        if how != "words" or pair_how != "pairs" or common is None:
+            raise TypeError("add_analyzed needs a word field and its common-pair shingle field")
+        numbers = self._word_numbers.get(text)
+        if numbers is None:
+            numbers = self._word_numbers[text] = _WordNumbers(postings.numbers, common)
+        found = list(map(numbers.__getitem__, words))
+        if found:
+            postings.add_numbers(docnum, found)
+            if lengths is not None:
+                lengths[0].append(docnum)
+                lengths[1].append(len(found))
+            at = np.array(found, dtype=np.intp)
+            values[sequence] = numbers.hashes[at[skip:]].tobytes()
+            paired = numbers.paired[at]
+            starts = np.flatnonzero(paired[:-1] & paired[1:])
+            if len(starts):
+                stems = numbers.stems
+                pairs = [f"{stems[a]}{SHINGLE_SEPARATOR}{stems[b]}" for a, b in
+                         zip(at[starts].tolist(), at[starts + 1].tolist())]
+                pair_postings.add_words(docnum, pairs)
+                if pair_lengths is not None:
+                    pair_lengths[0].append(docnum)
+                    pair_lengths[1].append(len(pairs))
+        else:
+            values[sequence] = b""
+        if new_words:  # each word once: what splitting their join would give
+            _, spell_how, spelled, spell_lengths, _, _ = plans.get(spelling) or self._plan(spelling)
+            if spell_how != "split":
+                raise TypeError("add_analyzed's spelling field is a KEYWORD of words")
+            spelled.add_words(docnum, list(new_words))
+            if spell_lengths is not None:
+                spell_lengths[0].append(docnum)
+                spell_lengths[1].append(len(new_words))
+        self.add_document(**values)
 
     def commit(self, mergetype=None, optimize=None, merge=None):
         """Adds the segment as it is: merging other segments would go through the pool

@@ -63,6 +63,14 @@ class FieldPostings:
         self.run_docs.append(docnum)
         self.run_sizes.append(len(words))
 
+    def add_numbers(self, docnum: int, numbers: list[int]) -> None:
+        """``add_words`` for words already numbered (``numbers``' values)."""
+        if self.freqs:
+            self.freqs.extend(repeat(1, len(numbers)))
+        self.terms.extend(numbers)
+        self.run_docs.append(docnum)
+        self.run_sizes.append(len(numbers))
+
     def add_counted(self, docnum: int, term, freq: int) -> None:
         if not self.freqs and freq != 1:
             self.freqs.extend(repeat(1, len(self.terms)))
