@@ -341,15 +341,12 @@ class SearchIndex:
             writer.commit()
         return count
 
-    def build(self, folder: Path, docs: Iterator[dict], *, procs: int = 1,
-              progress=None) -> int:
+    def build(self, folder: Path, docs: Iterator[dict], *, progress=None) -> int:
         """Fill a fresh generation folder from ``docs`` (nothing else sees it yet).
 
-        One process writes it with ``bulk.BulkWriter`` (the postings sorted and written
-        in NumPy), a segment per ``BULK_SEGMENT_DOCS`` documents so that memory stays
-        bounded. ``procs`` is accepted for the callers that pass it and not used: one
-        bulk writer takes several times less CPU than Whoosh's writer on two
-        processes, and a rebuild competes with the web workers for the cores."""
+        Written with ``bulk.BulkWriter`` (the postings sorted and written in NumPy), a
+        segment per ``BULK_SEGMENT_DOCS`` documents so that memory stays bounded. (A
+        rebuild on several processes gives each its own folder: ``new_part``, ``adopt``.)"""
         ix = whoosh_index.open_dir(str(folder))
         # add_analyzed pairs only common words; an index pairing every word takes the fields
         add = add_to_bulk if ix.schema["shingles"].analyzer.common is not None else \
@@ -377,6 +374,40 @@ class SearchIndex:
         if writer is not None:
             writer.commit()
         return count
+
+    @staticmethod
+    def new_part(folder: Path, number: int) -> Path:
+        """An empty index of ``folder``'s schema in a subfolder, for ``build`` in another
+        process; ``adopt`` then moves its segments into ``folder``."""
+        part = folder / f"part-{number}"
+        part.mkdir()
+        whoosh_index.create_in(str(part), whoosh_index.open_dir(str(folder)).schema)
+        return part
+
+    @staticmethod
+    def adopt(folder: Path, parts: list[Path]) -> None:
+        """Append the segments of ``parts`` (``new_part`` folders, built) to ``folder``'s
+        index, in order: their files moved (a rename), one new table of contents."""
+        from whoosh.index import TOC
+        ix = whoosh_index.open_dir(str(folder))
+        lock = ix.lock("WRITELOCK")
+        if not lock.acquire():
+            raise IndexUnavailable("the new index folder is locked")
+        try:
+            info = ix._read_toc()
+            segments = list(info.segments)
+            for part in parts:
+                for segment in whoosh_index.open_dir(str(part))._read_toc().segments:
+                    prefix = f"{segment.segment_id()}."
+                    for name in os.listdir(part):
+                        if name.startswith(prefix):
+                            os.replace(part / name, folder / name)
+                    segments.append(segment)
+            TOC(info.schema, segments, info.generation + 1).write(ix.storage, ix.indexname)
+        finally:
+            lock.release()
+        for part in parts:
+            shutil.rmtree(part, ignore_errors=True)
 
     def doc_count(self) -> int:
         return self.searcher().doc_count()
