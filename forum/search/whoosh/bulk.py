@@ -69,6 +69,7 @@ class _WordNumbers(dict):
         self.stems: list[str] = []  # by term number (``numbers`` gives them in order)
         self.hashes = np.zeros(1024, dtype="<u4")
         self.paired = np.zeros(1024, dtype=bool)
+        self.pairs: _PairNumbers | None = None  # set by add_analyzed: the shingle field's
 
     def __missing__(self, word: str) -> int:
         stem = _stem(word)
@@ -83,6 +84,21 @@ class _WordNumbers(dict):
             self.hashes[known:number + 1] = list(map(word_hash, new))
             self.paired[known:number + 1] = [s in self.common for s in new]
             self.stems += new
+        return number
+
+
+class _PairNumbers(dict):
+    """Two stems' numbers (``first << 32 | second``, by ``_WordNumbers``) -> their pair's term
+    number in the shingle field, on first sight: a pair already seen costs an int lookup,
+    not the formatting and hashing of its string."""
+
+    def __init__(self, stems: list[str], numbers: dict):
+        super().__init__()
+        self.stems, self.numbers = stems, numbers
+
+    def __missing__(self, key: int) -> int:
+        first, second = self.stems[key >> 32], self.stems[key & 0xFFFFFFFF]
+        number = self[key] = self.numbers[f"{first}{SHINGLE_SEPARATOR}{second}"]
         return number
 
 
@@ -156,6 +172,9 @@ class BulkWriter(SegmentWriter):
                     for tbytes, freq, weight, _ in field.index(value):
                         postings.add_counted(docnum, tbytes, freq)
                         length += freq
+                elif len(words) == 1:  # key, kind, one author, one tag: no list to map
+                    postings.add_one(docnum, words[0])
+                    length = 1
                 else:
                     postings.add_words(docnum, words)
                     length = len(words)
@@ -196,6 +215,7 @@ class BulkWriter(SegmentWriter):
         numbers = self._word_numbers.get(text)
         if numbers is None:
             numbers = self._word_numbers[text] = _WordNumbers(postings.numbers, common)
+            numbers.pairs = _PairNumbers(numbers.stems, pair_postings.numbers)
         found = list(map(numbers.__getitem__, words))
         if found:
             postings.add_numbers(docnum, found)
@@ -207,10 +227,9 @@ class BulkWriter(SegmentWriter):
             paired = numbers.paired[at]
             starts = np.flatnonzero(paired[:-1] & paired[1:])
             if len(starts):
-                stems = numbers.stems
-                pairs = [f"{stems[a]}{SHINGLE_SEPARATOR}{stems[b]}" for a, b in
-                         zip(at[starts].tolist(), at[starts + 1].tolist())]
-                pair_postings.add_words(docnum, pairs)
+                pairs = list(map(numbers.pairs.__getitem__,
+                                 ((at[starts] << 32) | at[starts + 1]).tolist()))
+                pair_postings.add_numbers(docnum, pairs)
                 if pair_lengths is not None:
                     pair_lengths[0].append(docnum)
                     pair_lengths[1].append(len(pairs))

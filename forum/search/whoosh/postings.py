@@ -63,6 +63,14 @@ class FieldPostings:
         self.run_docs.append(docnum)
         self.run_sizes.append(len(words))
 
+    def add_one(self, docnum: int, term) -> None:
+        """``add_words(docnum, [term])``."""
+        if self.freqs:
+            self.freqs.append(1)
+        self.terms.append(self.numbers[term])
+        self.run_docs.append(docnum)
+        self.run_sizes.append(1)
+
     def add_numbers(self, docnum: int, numbers: list[int]) -> None:
         """``add_words`` for words already numbered (``numbers``' values)."""
         if self.freqs:
