@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from forum.search.whoosh import analysis, index as windex, patches
+from forum.search.whoosh import analysis, bulk, index as windex, patches
 from forum.search.whoosh.bulk import BulkWriter
 
 WORDS = ("gradient descent neural network attention kernel policy reward token graph "
@@ -97,12 +97,18 @@ def _by_whoosh_document_by_document(folder, docs, paired):
     return whoosh_index.open_dir(str(folder)).reader()
 
 
-@pytest.mark.parametrize("paired", [None, frozenset(), frozenset({"gradient", "descent", "the",
-                                                                  "model", "paper", "result"})])
-def test_a_rebuild_writes_what_whoosh_writes_document_by_document(tmp_path, paired):
-    """``SearchIndex.build`` (the rebuild's words handed to ``BulkWriter.add_analyzed``)
-    against Whoosh's writer given each document's fields, on real reviews and odd Unicode."""
+COMMON = frozenset({"gradient", "descent", "the", "model", "paper", "result"})
+
+
+@pytest.mark.parametrize("paired, batch", [(None, 2000), (frozenset(), 2000), (COMMON, 2000),
+                                           (COMMON, 7)])
+def test_a_rebuild_writes_what_whoosh_writes_document_by_document(tmp_path, monkeypatch,
+                                                                  paired, batch):
+    """``SearchIndex.build`` (the rebuild's words handed to ``BulkWriter.add_analyzed``, and
+    recorded ``batch`` documents at a time) against Whoosh's writer given each document's
+    fields, on real reviews and odd Unicode."""
     patches.apply()
+    monkeypatch.setattr(bulk, "PENDING_DOCS", batch)
     docs = _documents() + _real_and_odd_documents()
     theirs = _by_whoosh_document_by_document(tmp_path / "whoosh", docs, paired)
     index = windex.SearchIndex(tmp_path / "ours")

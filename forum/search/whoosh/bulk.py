@@ -26,7 +26,7 @@ updates and deletions go through Whoosh (``SearchIndex.apply``).
 """
 from __future__ import annotations
 
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from pickle import dumps
 
 import numpy as np
@@ -52,6 +52,27 @@ def _is_comma_keywords(analyzer) -> bool:
             and type(items[0]) is RegexTokenizer and not items[0].gaps
             and items[0].expression.pattern == _COMMAS.pattern
             and type(items[1]) is StripFilter and type(items[2]) is LowercaseFilter)
+
+
+PENDING_DOCS = 2_000  # add_analyzed's documents recorded at a time (a batch's word lists)
+
+
+def _comma_words(value: str) -> list[str]:
+    """A KEYWORD(lowercase=True, commas=True) value's terms: split at commas, stripped and
+    lower-cased, as its chain."""
+    return [value.strip().lower()] if "," not in value else \
+        [word.strip().lower() for word in _COMMAS.findall(value)]
+
+
+def _add_lengths(lengths: tuple[list, list] | None, docs, sizes: list[int]) -> None:
+    """Record the documents' field lengths (None: the field is not scored), the zeros left out."""
+    if lengths is None:
+        return
+    if 0 in sizes:
+        kept = [(docnum, size) for docnum, size in zip(docs, sizes) if size]
+        docs, sizes = [k[0] for k in kept], [k[1] for k in kept]
+    lengths[0].extend(docs)
+    lengths[1].extend(sizes)
 
 
 class _WordNumbers(dict):
@@ -114,7 +135,9 @@ class BulkWriter(SegmentWriter):
         self._stored: list[dict] = []  # each document's stored fields
         self._columns: dict[str, tuple[list, list] | None] = {}  # name -> (documents, values)
         self._fields = {}  # name -> see _plan
-        self._word_numbers: dict[str, _WordNumbers] = {}  # word field -> see add_analyzed
+        self._word_numbers: dict[str, _WordNumbers] = {}  # word field -> see _record_pending
+        self._pending: list[tuple] = []  # add_analyzed's documents not recorded yet
+        self._pending_names: tuple = ()
 
     def _plan(self, name: str):
         """How a field is recorded: (field, how it is indexed, its postings, its lengths
@@ -143,52 +166,14 @@ class BulkWriter(SegmentWriter):
 
     def add_document(self, **values):
         """What ``SegmentWriter.add_document`` records, kept in lists (see the module
-        docstring): a few Python steps per field, the words' steps in C."""
+        docstring)."""
         self._check_state()
-        docnum = self.docnum
-        stored = {}
-        plans = self._fields
-        for name in sorted(values):
-            value = values[name]
-            if value is None:
-                continue
-            field, how, postings, lengths, is_stored, column = plans.get(name) or self._plan(name)
-            if how is not None and (value or how == "id" or how == "field"):
-                if how == "words":
-                    words = _words(value, morph=True)
-                elif how == "pairs":
-                    words = _pairs(_words(value, morph=True), field.analyzer.common)
-                elif how == "id":
-                    words = [value]
-                elif how == "commas":  # split at commas, stripped, lower-cased, as its chain
-                    words = [value.strip().lower()] if "," not in value else \
-                        [word.strip().lower() for word in _COMMAS.findall(value)]
-                elif how == "split":
-                    words = field.analyzer.expression.findall(value)
-                else:
-                    words = None
-                if words is None:
-                    length = 0
-                    for tbytes, freq, weight, _ in field.index(value):
-                        postings.add_counted(docnum, tbytes, freq)
-                        length += freq
-                elif len(words) == 1:  # key, kind, one author, one tag: no list to map
-                    postings.add_one(docnum, words[0])
-                    length = 1
-                else:
-                    postings.add_words(docnum, words)
-                    length = len(words)
-                if length and lengths is not None:
-                    lengths[0].append(docnum)
-                    lengths[1].append(length)
-            if is_stored:
-                stored[name] = value
-            if column is not None:
-                column[0].append(docnum)
-                column[1].append(field.to_column_value(value))
-        self._stored.append(stored)
+        if self._pending:
+            self._record_pending()
+        self._stored.append(None)
         self._added = True
         self.docnum += 1
+        self._record_values(self.docnum - 1, [values])
 
     def add_analyzed(self, values: dict, words: list[str], *, text: str, skip: int,
                      sequence: str, shingles: str, spelling: str, new_words) -> None:
@@ -200,50 +185,124 @@ class BulkWriter(SegmentWriter):
         - ``sequence`` (a bytes column): the hashes of their stems, after the first ``skip``;
         - ``spelling`` (a space-separated KEYWORD): ``new_words`` as they are.
 
-        The same terms, lengths and column value as ``add_document`` given the joined text
-        to analyze (a test compares), but a word is looked up once (``_WordNumbers``)
-        instead of being stemmed, numbered, hashed and paired one lookup at a time, and
-        the spelling words are not joined into a string to be split again."""
-        docnum = self.docnum
+        The same terms, lengths and column values as ``add_document`` given the joined
+        text to analyze (a test compares), recorded ``PENDING_DOCS`` documents at a time
+        (``_record_pending``): a rebuild's time went to a few dozen small Python steps per
+        document, fields and words, which are now a few C-level loops per batch."""
+        self._check_state()
+        names = (text, sequence, shingles, spelling)
+        if self._pending and names != self._pending_names:
+            self._record_pending()
+        self._pending_names = names
+        self._pending.append((values, words, skip, new_words))
+        self._stored.append(None)
+        self._added = True
+        self.docnum += 1
+        if len(self._pending) >= PENDING_DOCS:
+            self._record_pending()
+
+    def _record_pending(self) -> None:
+        """The words of the documents given to ``add_analyzed`` since the last call, then
+        their other fields, a batch at a time: each word is one lookup (``_WordNumbers``:
+        its stem's term number) in one ``map`` over the batch, and the hashes, the pairs
+        of common words and each field's postings are NumPy or list operations over it."""
+        pending, self._pending = self._pending, []
+        first = self.docnum - len(pending)
+        docnums = range(first, self.docnum)
+        text, sequence, shingles, spelling = self._pending_names
         plans = self._fields
         _, how, postings, lengths, _, _ = plans.get(text) or self._plan(text)
         pair_field, pair_how, pair_postings, pair_lengths, _, _ = \
             plans.get(shingles) or self._plan(shingles)
+        _, spell_how, spelled, spell_lengths, _, _ = plans.get(spelling) or self._plan(spelling)
         common = pair_field.analyzer.common
-        if how != "words" or pair_how != "pairs" or common is None:
-            raise TypeError("add_analyzed needs a word field and its common-pair shingle field")
+        if how != "words" or pair_how != "pairs" or common is None or spell_how != "split":
+            raise TypeError("add_analyzed needs a word field, its common-pair shingle field "
+                            "and a space-separated KEYWORD field")
         numbers = self._word_numbers.get(text)
         if numbers is None:
             numbers = self._word_numbers[text] = _WordNumbers(postings.numbers, common)
             numbers.pairs = _PairNumbers(numbers.stems, pair_postings.numbers)
-        found = list(map(numbers.__getitem__, words))
-        if found:
-            postings.add_numbers(docnum, found)
-            if lengths is not None:
-                lengths[0].append(docnum)
-                lengths[1].append(len(found))
-            at = np.array(found, dtype=np.intp)
-            values[sequence] = numbers.hashes[at[skip:]].tobytes()
+        word_lists = [entry[1] for entry in pending]
+        sizes = list(map(len, word_lists))
+        found = list(map(numbers.__getitem__, chain.from_iterable(word_lists)))
+        postings.add_runs(docnums, found, sizes)
+        _add_lengths(lengths, docnums, sizes)
+        at = np.array(found, dtype=np.intp)
+        ends = np.cumsum(np.array(sizes, dtype=np.intp))
+        hashes = numbers.hashes[at].tobytes()
+        for (values, _, skip, _), end, size in zip(pending, ends.tolist(), sizes):
+            values[sequence] = hashes[4 * (end - size + skip):4 * end]
+        if len(at) > 1:  # pairs of adjacent common stems, never across two documents
             paired = numbers.paired[at]
-            starts = np.flatnonzero(paired[:-1] & paired[1:])
-            if len(starts):
+            both = paired[:-1] & paired[1:]
+            inner = ends[(ends > 0) & (ends < len(at))]
+            both[inner - 1] = False
+            where = np.flatnonzero(both)
+            if len(where):
                 pairs = list(map(numbers.pairs.__getitem__,
-                                 ((at[starts] << 32) | at[starts + 1]).tolist()))
-                pair_postings.add_numbers(docnum, pairs)
-                if pair_lengths is not None:
-                    pair_lengths[0].append(docnum)
-                    pair_lengths[1].append(len(pairs))
-        else:
-            values[sequence] = b""
-        if new_words:  # each word once: what splitting their join would give
-            _, spell_how, spelled, spell_lengths, _, _ = plans.get(spelling) or self._plan(spelling)
-            if spell_how != "split":
-                raise TypeError("add_analyzed's spelling field is a KEYWORD of words")
-            spelled.add_words(docnum, list(new_words))
-            if spell_lengths is not None:
-                spell_lengths[0].append(docnum)
-                spell_lengths[1].append(len(new_words))
-        self.add_document(**values)
+                                 ((at[where] << 32) | at[where + 1]).tolist()))
+                counts = np.bincount(np.searchsorted(ends, where, side="right"),
+                                     minlength=len(pending))
+                having = np.flatnonzero(counts)
+                pair_docs = (having + first).tolist()
+                pair_sizes = counts[having].tolist()
+                pair_postings.add_runs(pair_docs, pairs, pair_sizes)
+                _add_lengths(pair_lengths, pair_docs, pair_sizes)
+        new_words = [entry[3] for entry in pending]  # each word once, as splitting their join
+        spell_sizes = list(map(len, new_words))
+        spelled.add_runs(docnums, list(map(spelled.numbers.__getitem__,
+                                           chain.from_iterable(new_words))), spell_sizes)
+        _add_lengths(spell_lengths, docnums, spell_sizes)
+        self._record_values(first, [entry[0] for entry in pending])
+
+    def _record_values(self, first: int, dicts: list[dict]) -> None:
+        """The fields of documents ``first``, ``first + 1``... (``add_document``'s values),
+        a field at a time: postings, lengths, stored fields and column values."""
+        plans = self._fields
+        stored_rows = [{} for _ in dicts]
+        for name in sorted(set().union(*dicts)):
+            present = [(first + at, value) for at, values in enumerate(dicts)
+                       if (value := values.get(name)) is not None]
+            if not present:
+                continue
+            field, how, postings, lengths, is_stored, column = plans.get(name) or self._plan(name)
+            docs, found = zip(*present)
+            if how == "id":  # the whole value is the term, even an empty one
+                postings.add_runs(docs, list(map(postings.numbers.__getitem__, found)),
+                                  [1] * len(docs))
+                _add_lengths(lengths, docs, [1] * len(docs))
+            elif how in ("commas", "split", "words", "pairs"):  # nothing for an empty value
+                kept = [(docnum, value) for docnum, value in present if value]
+                if kept:
+                    kept_docs, kept_values = zip(*kept)
+                    if how == "commas":
+                        word_lists = list(map(_comma_words, kept_values))
+                    elif how == "split":
+                        word_lists = list(map(field.analyzer.expression.findall, kept_values))
+                    elif how == "words":
+                        word_lists = [_words(value, morph=True) for value in kept_values]
+                    else:
+                        word_lists = [_pairs(_words(value, morph=True), field.analyzer.common)
+                                      for value in kept_values]
+                    sizes = list(map(len, word_lists))
+                    postings.add_runs(kept_docs, list(map(postings.numbers.__getitem__,
+                                                          chain.from_iterable(word_lists))), sizes)
+                    _add_lengths(lengths, kept_docs, sizes)
+            elif how == "field":  # Whoosh's own Field.index, value by value
+                for docnum, value in present:
+                    length = 0
+                    for tbytes, freq, weight, _ in field.index(value):
+                        postings.add_counted(docnum, tbytes, freq)
+                        length += freq
+                    _add_lengths(lengths, [docnum], [length])
+            if is_stored:
+                for docnum, value in present:
+                    stored_rows[docnum - first][name] = value
+            if column is not None:
+                column[0].extend(docs)
+                column[1].extend(map(field.to_column_value, found))
+        self._stored[first:first + len(dicts)] = stored_rows
 
     def commit(self, mergetype=None, optimize=None, merge=None):
         """Adds the segment as it is: merging other segments would go through the pool
@@ -253,6 +312,8 @@ class BulkWriter(SegmentWriter):
         super().commit(merge=False)
 
     def _flush_segment(self):
+        if self._pending:
+            self._record_pending()
         self._write_per_document()
         writer = self.fieldwriter
         for name in sorted(self._postings):

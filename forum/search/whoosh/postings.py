@@ -63,13 +63,13 @@ class FieldPostings:
         self.run_docs.append(docnum)
         self.run_sizes.append(len(words))
 
-    def add_one(self, docnum: int, term) -> None:
-        """``add_words(docnum, [term])``."""
+    def add_runs(self, docs, numbers: list[int], sizes: list[int]) -> None:
+        """``add_numbers`` for several documents: ``sizes[i]`` of ``numbers`` for ``docs[i]``."""
         if self.freqs:
-            self.freqs.append(1)
-        self.terms.append(self.numbers[term])
-        self.run_docs.append(docnum)
-        self.run_sizes.append(1)
+            self.freqs.extend(repeat(1, len(numbers)))
+        self.terms.extend(numbers)
+        self.run_docs.extend(docs)
+        self.run_sizes.extend(sizes)
 
     def add_numbers(self, docnum: int, numbers: list[int]) -> None:
         """``add_words`` for words already numbered (``numbers``' values)."""
