@@ -27,6 +27,7 @@ updates and deletions go through Whoosh (``SearchIndex.apply``).
 from __future__ import annotations
 
 from itertools import chain, islice, repeat
+from operator import methodcaller
 from pickle import dumps
 
 import numpy as np
@@ -260,20 +261,25 @@ class BulkWriter(SegmentWriter):
         """The fields of documents ``first``, ``first + 1``... (``add_document``'s values),
         a field at a time: postings, lengths, stored fields and column values."""
         plans = self._fields
-        stored_rows = [{} for _ in dicts]
+        every = range(first, first + len(dicts))
+        stored_full: list[tuple[str, list]] = []  # stored fields that every document has
+        stored_some: list[tuple[str, tuple, tuple]] = []  # and the others
         for name in sorted(set().union(*dicts)):
-            present = [(first + at, value) for at, values in enumerate(dicts)
-                       if (value := values.get(name)) is not None]
-            if not present:
-                continue
+            found = list(map(methodcaller("get", name), dicts))
+            if None not in found:  # the usual case: every document has it (no Python per value)
+                docs = every
+            else:
+                present = [(docnum, value) for docnum, value in zip(every, found) if value is not None]
+                if not present:
+                    continue
+                docs, found = zip(*present)
             field, how, postings, lengths, is_stored, column = plans.get(name) or self._plan(name)
-            docs, found = zip(*present)
             if how == "id":  # the whole value is the term, even an empty one
                 postings.add_runs(docs, list(map(postings.numbers.__getitem__, found)),
                                   [1] * len(docs))
                 _add_lengths(lengths, docs, [1] * len(docs))
             elif how in ("commas", "split", "words", "pairs"):  # nothing for an empty value
-                kept = [(docnum, value) for docnum, value in present if value]
+                kept = [(docnum, value) for docnum, value in zip(docs, found) if value]
                 if kept:
                     kept_docs, kept_values = zip(*kept)
                     if how == "commas":
@@ -290,19 +296,28 @@ class BulkWriter(SegmentWriter):
                                                           chain.from_iterable(word_lists))), sizes)
                     _add_lengths(lengths, kept_docs, sizes)
             elif how == "field":  # Whoosh's own Field.index, value by value
-                for docnum, value in present:
+                for docnum, value in zip(docs, found):
                     length = 0
                     for tbytes, freq, weight, _ in field.index(value):
                         postings.add_counted(docnum, tbytes, freq)
                         length += freq
                     _add_lengths(lengths, [docnum], [length])
             if is_stored:
-                for docnum, value in present:
-                    stored_rows[docnum - first][name] = value
+                if docs is every:
+                    stored_full.append((name, found))
+                else:
+                    stored_some.append((name, docs, found))
             if column is not None:
                 column[0].extend(docs)
                 column[1].extend(map(field.to_column_value, found))
-        self._stored[first:first + len(dicts)] = stored_rows
+        # each document's stored dict, in C: dict(zip(names, its values)), then the rest
+        names = [name for name, _ in stored_full]
+        rows = list(map(dict, map(zip, repeat(names), zip(*(found for _, found in stored_full)))))\
+            if names else [{} for _ in dicts]
+        for name, docs, found in stored_some:
+            for docnum, value in zip(docs, found):
+                rows[docnum - first][name] = value
+        self._stored[first:first + len(dicts)] = rows
 
     def commit(self, mergetype=None, optimize=None, merge=None):
         """Adds the segment as it is: merging other segments would go through the pool
