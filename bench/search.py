@@ -22,7 +22,15 @@ in the same run.
    thread and counting matching threads are exercised as on a real forum. With
    ``--corpus`` (the OpenReview reviews), each paper is a thread and its
    reviews the replies, as they came.
-2. Times each engine's full rebuild from the database.
+2. Times each engine's full rebuild, wall and CPU time. The forum's engines rebuild
+   from the forum's database (``outbox.rebuild``: read every row, rendered HTML to
+   plain text, build and write the index; with ``--procs``, the Whoosh rebuild's
+   workers' CPU included). FTS5 is timed twice, with ``--rebuilds`` turns of all
+   three in a row: ``fts5`` is the INSERT of rows prepared in Python from the
+   in-memory corpus (the baseline of the earlier figures: no database read, the
+   raw text), ``fts5 from the database`` reads the same documents the forum's
+   rebuild indexes (``documents.iter_all``: the rendered posts as plain text, tags,
+   dates) and inserts them, the same work up to the index itself: the fair baseline.
 3. Times each query kind through the engine's whole search path: for the
    forum's engines ``services.search`` (parse, rank, group per thread with the
    exact count, highlight, load the threads); for FTS5 the equivalent SQL (one
@@ -270,11 +278,23 @@ QUERIES = {
 PER_PAGE = services.PER_PAGE
 
 
+@dataclass
+class Rebuild:
+    """One rebuild: what it wrote, its wall time and CPU time (workers included)."""
+    count: int
+    what: str
+    wall: float
+    cpu: float
+
+    def __str__(self) -> str:
+        return f"{self.count:,} {self.what} in {self.wall:.1f} s wall, {self.cpu:.1f} s CPU"
+
+
 class Engine:
     name = ""
 
-    def build(self) -> str:
-        """Rebuild the whole index; returns one line (time, size)."""
+    def build(self) -> Rebuild:
+        """Rebuild the whole index."""
         raise NotImplementedError
 
     def search(self, text: str, sort: str = "relevance", page: int = 1, spec=None) -> list[int]:
@@ -294,14 +314,13 @@ class ForumEngine(Engine):
     def __init__(self, name: str, app, procs: int):
         self.name, self.app, self.procs = name, app, procs
 
-    def build(self) -> str:
+    def build(self) -> Rebuild:
         with self.app.app_context():
             before, started = os.times(), time.perf_counter()
             options = {"procs": self.procs} if self.name == "whoosh" else {}
             count = outbox.rebuild(**options)
             wall, after = time.perf_counter() - started, os.times()
-            cpu = sum(after[:4]) - sum(before[:4])
-        return f"{count:,} documents in {wall:.1f} s wall, {cpu:.1f} s CPU (workers included)"
+        return Rebuild(count, "documents", wall, sum(after[:4]) - sum(before[:4]))
 
     def search(self, text, sort="relevance", page=1, spec=None):
         with self.app.test_request_context():
@@ -323,16 +342,19 @@ class Fts5Engine(Engine):
     shows: threads grouped by their best post, the count of matching threads, snippets."""
 
     name = "fts5"
+    CREATE = ("CREATE VIRTUAL TABLE fts USING fts5(title, body, thread UNINDEXED, "
+              "tag UNINDEXED, created UNINDEXED, tokenize='porter unicode61')")
 
-    def __init__(self, corpus: Corpus, path: Path):
-        self.corpus, self.path, self.conn = corpus, path, None
+    def __init__(self, corpus: Corpus, path: Path, app=None):
+        self.corpus, self.path, self.conn, self.app = corpus, path, None, app
 
-    def build(self) -> str:
+    def build(self) -> Rebuild:
+        """The earlier baseline: only the INSERT of rows made in Python from the corpus in
+        memory (the raw text; no database read), this process's CPU."""
         self.path.unlink(missing_ok=True)
         dates = [d.date().isoformat() for d in post_dates(len(self.corpus.posts), random.Random(7))]
         conn = sqlite3.connect(self.path)
-        conn.execute("CREATE VIRTUAL TABLE fts USING fts5(title, body, thread UNINDEXED, "
-                     "tag UNINDEXED, created UNINDEXED, tokenize='porter unicode61')")
+        conn.execute(self.CREATE)
         seen: set[int] = set()
         rows = []
         for at, (thread, text) in enumerate(self.corpus.posts):
@@ -344,7 +366,31 @@ class Fts5Engine(Engine):
         conn.commit()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         conn.close()
-        return f"{len(rows):,} rows in {wall:.1f} s wall, {cpu:.1f} s CPU"
+        return Rebuild(len(rows), "rows", wall, cpu)
+
+    def build_from_database(self) -> Rebuild:
+        """The fair baseline: the documents the forum's rebuild indexes, read from the
+        forum's database as it reads them (``documents.iter_all``: rows, rendered HTML to
+        plain text, tags, dates), inserted into a table of their own (the queries keep
+        the ``build`` table). Timed from the first read to the commit."""
+        from sqlalchemy.orm import Session
+        from forum.search import documents
+        path = self.path.with_name("fts-db.db")
+        path.unlink(missing_ok=True)
+        with self.app.app_context():
+            before, started = os.times(), time.perf_counter()
+            conn = sqlite3.connect(path)
+            conn.execute(self.CREATE)
+            reading = db.engine.execution_options(forum_read_only=True)
+            conn.executemany("INSERT INTO fts VALUES (?, ?, ?, ?, ?)", (
+                (doc["title"], doc["body"], doc.get("thread_id") or 0, ",".join(doc["tags"]),
+                 doc["created"].date().isoformat())
+                for doc in documents.iter_all(lambda: Session(reading))))
+            conn.commit()
+            wall, after = time.perf_counter() - started, os.times()
+        count = conn.execute("SELECT count(*) FROM fts").fetchone()[0]
+        conn.close()
+        return Rebuild(count, "documents", wall, sum(after[:4]) - sum(before[:4]))
 
     def search(self, text, sort="relevance", page=1, spec=None):
         return self.page_of(text, sort, page, spec)[0]
@@ -506,17 +552,33 @@ def forum_app(folder: Path, corpus: Corpus, args, **config):
 
 def make_engines(names: list[str], folder: Path, corpus: Corpus, args) -> list[Engine]:
     engines: list[Engine] = []
+    app = forum_app(folder, corpus, args)  # FTS5's fair baseline reads its database too
     for name in names:
         if name == "whoosh":
-            engines.append(ForumEngine("whoosh", forum_app(folder, corpus, args), args.procs))
+            engines.append(ForumEngine("whoosh", app, args.procs))
         elif name == "fts5":
-            engines.append(Fts5Engine(corpus, folder / "fts.db"))
+            engines.append(Fts5Engine(corpus, folder / "fts.db", app))
         else:  # the PostgreSQL backend joins here: ForumEngine("postgres", app over PostgreSQL)
             raise SystemExit(f"unknown engine {name!r}; known: whoosh, fts5")
     forum = next((e for e in engines if isinstance(e, ForumEngine)), None)
     if "fts5" in names and forum is not None:  # the second baseline: FTS5 plus the page's threads
         engines.append(Fts5PageEngine(corpus, folder / "fts.db", forum.app))
     return engines
+
+
+def compare_rebuilds(rebuilds: dict[str, list[Rebuild]]) -> None:
+    """Each forum engine's median rebuild against each FTS5 baseline's, wall and CPU."""
+    medians = {name: (statistics.median(r.wall for r in done), statistics.median(r.cpu for r in done))
+               for name, done in rebuilds.items()}
+    for name, (wall, cpu) in medians.items():
+        if name.startswith("fts5"):
+            continue
+        for base in ("fts5", "fts5 from the database"):
+            if base in medians:
+                bwall, bcpu = medians[base]
+                print(f"rebuild {name} / {base} (median of {len(rebuilds[name])}): wall {wall:.1f} / "
+                      f"{bwall:.1f} s = {wall / max(bwall, 1e-3):.1f}x, CPU {cpu:.1f} / {bcpu:.1f} s "
+                      f"= {cpu / max(bcpu, 1e-3):.1f}x")
 
 
 def main() -> None:
@@ -527,7 +589,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--replies", type=int, default=100)
     parser.add_argument("--known-items", type=int, default=300)
-    parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--procs", type=int, default=2,
+                        help="the Whoosh rebuild's processes (search reindex --procs)")
+    parser.add_argument("--rebuilds", type=int, default=1,
+                        help="rebuild each engine this many times, in turns; medians compared")
     parser.add_argument("--workdir", type=Path, help="keep (and reuse) the database and index here")
     parser.add_argument("--no-reindex", action="store_true",
                         help="with --workdir: reuse the indexes too instead of timing rebuilds")
@@ -543,12 +608,21 @@ def main() -> None:
     print(f"corpus ({corpus.label}): {corpus.spread()}")
     engines = make_engines(args.engines.split(","), folder, corpus, args)
     print(f"ready in {time.perf_counter() - started:.1f} s")
-    for engine in engines:
-        if args.no_reindex and (engine.name != "fts5" or (folder / "fts.db").exists()) \
-                and (engine.name == "fts5" or (folder / "index" / "current").exists()):
-            print(f"{engine.name} rebuild: skipped (--no-reindex)")
-        else:
-            print(f"{engine.name} rebuild: {engine.build()} ({load()})")
+    rebuilds: dict[str, list[Rebuild]] = {}
+    for turn in range(args.rebuilds):
+        for engine in engines:
+            if args.no_reindex and (engine.name != "fts5" or (folder / "fts.db").exists()) \
+                    and (engine.name == "fts5" or (folder / "index" / "current").exists()):
+                print(f"{engine.name} rebuild: skipped (--no-reindex)")
+                continue
+            builds = [(engine.name, engine.build)]
+            if isinstance(engine, Fts5Engine) and engine.app is not None:
+                builds.append(("fts5 from the database", engine.build_from_database))
+            for name, build in builds:
+                done = build()
+                rebuilds.setdefault(name, []).append(done)
+                print(f"{name} rebuild: {done} ({load()})")
+    compare_rebuilds(rebuilds)
     timings = {engine.name: time_queries(engine, args.repeats) for engine in engines}
     replies = {engine.name: time_replies(engine, args.replies)
                for engine in engines if isinstance(engine, ForumEngine)}

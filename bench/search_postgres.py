@@ -207,7 +207,7 @@ def main() -> None:
             print(f"database {name}: seeded with COPY in {time.perf_counter() - started:.1f} s")
     if not reused or args.rebuild:
         started = time.perf_counter()
-        line = engines[0].build()
+        line = str(engines[0].build())
         seconds = time.perf_counter() - started
         print(f"postgres rebuild: {line} ({shared.load()})")
         target = REBUILD_TARGET_S.get(args.posts)

@@ -19,7 +19,7 @@ from collections import defaultdict
 from html import unescape
 from typing import Iterator
 
-from sqlalchemy import Integer, cast, literal_column, null, or_, select, union_all
+from sqlalchemy import Integer, and_, cast, func, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from forum.accounts.models import User
@@ -166,32 +166,51 @@ def for_keys(session: Session, keys: list[tuple[str, str]]) -> list[tuple[str, d
     return out
 
 
-def iter_all(session_factory) -> Iterator[dict]:
-    """Every live document, read in short transactions of ``BATCH`` rows (keyset by id).
+def iter_all(session_factory, after: tuple[int, int] = (0, 0),
+             until: tuple[int, int] | None = None) -> Iterator[dict]:
+    """Every live document, read in short transactions of ``BATCH`` rows (keyset by id):
+    threads, then replies, then papers, each in id order. ``after`` and ``until`` (a
+    ``(stage, id)`` position: stage 0 threads, 1 replies, 2 papers, as ``parts`` gives
+    them) keep the rows after one position, up to and including another.
 
     The same documents ``for_keys`` builds, read with plain column queries instead of ORM
     objects: a rebuild reads every row of the forum, and building an ORM object (with its
     author, thread and tags) per row cost several times more than the document itself.
     What is public is decided in SQL by ``moderation.visibility.public``, the definition
     ``Thread.is_public``/``Post.is_public`` and ``deleted_at`` spell out row by row."""
-    for read in (_thread_batch, _post_batch):
-        last = 0
+    for stage, read in enumerate((_thread_batch, _post_batch, _paper_batch)):
+        if stage < after[0] or (until is not None and stage > until[0]):
+            continue
+        last = after[1] if stage == after[0] else 0
+        upto = until[1] if until is not None and stage == until[0] else None
         while True:
             with session_factory() as session:
-                docs, last = read(session, last)
+                docs, last = read(session, last, upto)
             if last is None:
                 break
             yield from docs
-    last = 0
-    while True:  # papers are few: their documents come from the ORM rows as in for_keys
-        with session_factory() as session:
-            ids = list(session.scalars(select(Paper.id).where(Paper.id > last)
-                                       .order_by(Paper.id).limit(BATCH)))
-            if not ids:
-                break
-            docs = [paper_document(p) for p in _papers(session, ids)]
-        last = ids[-1]
-        yield from (doc for doc in docs if doc is not None)
+
+
+STAGES = (Thread, Post, Paper)  # iter_all's order
+
+
+def parts(session: Session, count: int) -> list[tuple[tuple[int, int], tuple[int, int] | None]]:
+    """``iter_all``'s rows cut into ``count`` runs of about as many rows, in order, as
+    ``(after, until)`` pairs for it (the last one's ``until`` None: to the end)."""
+    sizes = [session.scalar(select(func.count(model.id))) or 0 for model in STAGES]
+    total = sum(sizes)
+    cuts = []
+    for number in range(1, count):
+        at, stage = total * number // count, 0  # the first row of the next run
+        while stage < len(sizes) - 1 and at >= sizes[stage]:
+            at -= sizes[stage]
+            stage += 1
+        model = STAGES[stage]
+        last = session.scalar(select(model.id).order_by(model.id).offset(at - 1).limit(1)) \
+            if at else 0
+        cuts.append((stage, last or 0))
+    starts = [(0, 0)] + cuts
+    return list(zip(starts, cuts + [None]))
 
 
 def _thread_rows(session: Session, condition, limit: int | None = None) -> list:
@@ -223,9 +242,15 @@ def _post_doc(r, tags: dict, papers: dict, repos: dict) -> dict:
                          r.stance, r.created_at, r.score, papers, repos)
 
 
-def _thread_batch(session: Session, last: int) -> tuple[list[dict], int | None]:
-    """``thread_document`` for the next ``BATCH`` threads after id ``last``, and the last id read."""
-    rows = _thread_rows(session, Thread.id > last, BATCH)
+def _after(model, last: int, upto: int | None):
+    return model.id > last if upto is None else and_(model.id > last, model.id <= upto)
+
+
+def _thread_batch(session: Session, last: int, upto: int | None = None
+                  ) -> tuple[list[dict], int | None]:
+    """``thread_document`` for the next ``BATCH`` threads after id ``last`` (up to ``upto``),
+    and the last id read (None: no more)."""
+    rows = _thread_rows(session, _after(Thread, last, upto), BATCH)
     if not rows:
         return [], None
     shown = {r.id for r in rows if r.public}
@@ -233,15 +258,28 @@ def _thread_batch(session: Session, last: int) -> tuple[list[dict], int | None]:
     return [_thread_doc(r, tags, papers, repos) for r in rows if r.public], rows[-1].id
 
 
-def _post_batch(session: Session, last: int) -> tuple[list[dict], int | None]:
-    """``post_document`` for the next ``BATCH`` replies after id ``last``, and the last id read."""
-    rows = _post_rows(session, Post.id > last, BATCH)
+def _post_batch(session: Session, last: int, upto: int | None = None
+                ) -> tuple[list[dict], int | None]:
+    """``post_document`` for the next ``BATCH`` replies after id ``last`` (up to ``upto``),
+    and the last id read (None: no more)."""
+    rows = _post_rows(session, _after(Post, last, upto), BATCH)
     if not rows:
         return [], None
     shown = [r for r in rows if r.public]
     thread_ids = {r.thread_id for r in shown}
     tags, papers, repos = _extras_of(session, thread_ids)
     return [_post_doc(r, tags, papers, repos) for r in shown], rows[-1].id
+
+
+def _paper_batch(session: Session, last: int, upto: int | None = None
+                 ) -> tuple[list[dict], int | None]:
+    """Papers are few: their documents come from the ORM rows, as in ``for_keys``."""
+    ids = list(session.scalars(select(Paper.id).where(_after(Paper, last, upto))
+                               .order_by(Paper.id).limit(BATCH)))
+    if not ids:
+        return [], None
+    docs = [paper_document(p) for p in _papers(session, ids)]
+    return [doc for doc in docs if doc is not None], ids[-1]
 
 
 def count_all(session: Session) -> int:

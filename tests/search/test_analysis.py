@@ -7,6 +7,7 @@ from forum.search.whoosh.analysis import FastWordAnalyzer, common_words, has_phr
 from forum.search.whoosh.snippets import snippet
 
 TEXTS = [
+    "".join(map(chr, range(128))) + " ab_c" + "".join(map(chr, range(127, -1, -1))),  # every ASCII
     "Gradient descent with momentum converges; gradients explode without clipping.",
     "Self-attention isn't O(n²): RL, GP & QA in the U.S.A. — naïve Über-Straße",
     "İstanbul ǅemal ﬁne x86-64 3.14 cs.LG hep-th/9901001 arXiv:1706.03762v2",

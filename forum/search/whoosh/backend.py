@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import logging
+import multiprocessing
 import os
 import pickle
 import struct
@@ -33,6 +34,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from flask import current_app
 from sqlalchemy.orm import Session
 from whoosh.index import IndexError as WhooshIndexError
 
@@ -46,6 +48,9 @@ from forum.search.whoosh.index import (PAIR_SAMPLE_DOCS, WRITER_TIMEOUT_S, Index
 log = logging.getLogger(__name__)
 
 LOCK_POLL_S = 0.02
+# A rebuild's rows per process at least (``procs``): a part costs a fork and a segment of
+# its own, worth it only for a large forum; its first part also holds the pairing sample.
+PART_MIN_ROWS = 25_000
 # Errors that mean "these index files cannot be read", not "this query is wrong".
 UNREADABLE = (IndexMissing, WhooshIndexError, OSError, EOFError, struct.error,
               pickle.UnpicklingError)
@@ -139,20 +144,64 @@ class WhooshBackend:
                 if not quiet:
                     raise SearchUnavailable("an outbox drain held the index for a minute")
                 reading = db.engine.execution_options(forum_read_only=True)
-                docs = documents.iter_all(lambda: Session(reading))
-                sample = list(islice(docs, PAIR_SAMPLE_DOCS))  # which words to pair
                 with Session(reading) as session:
                     total = documents.count_all(session)
+                    runs = documents.parts(session, max(1, min(procs, total // PART_MIN_ROWS)))
+                docs = documents.iter_all(lambda: Session(reading), *runs[0])
+                sample = list(islice(docs, PAIR_SAMPLE_DOCS))  # which words to pair
                 try:
                     folder = self.index.new_generation(paired_words(sample, total))
                 except OSError as error:
                     raise SearchUnavailable(f"cannot write the search index in {self.base} "
                                             f"({error.strerror or error})") from error
-                count = self.index.build(folder, chain(sample, docs), procs=procs,
-                                         progress=progress)
+                count = self._build(folder, chain(sample, docs), runs[1:], progress)
                 self.index.switch_to(folder)
                 self._broken = None
                 return count
+
+    def _build(self, folder: Path, docs, others: list, progress) -> int:
+        """Fill ``folder`` with ``docs`` here and each of the ``others`` runs of rows
+        (``documents.parts``) in a forked process of its own, into a folder of its own whose
+        segments then join this one's, in order: the same documents in the same order as
+        one process writes, in a fraction of the time on a machine with spare cores.
+
+        The rebuild is CPU work per document (analysis, postings, stored fields), so a
+        process per part (not threads, which the GIL would serialize) is what shortens it.
+        Fork, not spawn: a child starts with the app, its imports and its configuration
+        (no pickling), and opens its own database connections."""
+        if not others:
+            return self.index.build(folder, docs, progress=progress)
+        context = multiprocessing.get_context("fork")
+        app = current_app._get_current_object()
+        children = []
+        try:
+            for number, run in enumerate(others, 1):
+                part = self.index.new_part(folder, number)
+                receive, send = context.Pipe(duplex=False)
+                child = context.Process(target=_build_part, args=(app, self.index, part, run, send),
+                                        name=f"search-rebuild-{number}", daemon=True)
+                child.start()
+                send.close()
+                children.append((child, receive, part))
+            count = self.index.build(folder, docs, progress=progress)
+            for child, receive, part in children:
+                try:
+                    done = receive.recv()
+                except EOFError:
+                    done = f"the process ended ({child.exitcode})"
+                child.join()
+                if not isinstance(done, int) or child.exitcode:
+                    raise SearchUnavailable(f"a rebuild process failed: {done}")
+                count += done
+                if progress is not None:
+                    progress(done)
+            self.index.adopt(folder, [part for _, _, part in children])
+            return count
+        finally:
+            for child, _, _ in children:
+                if child.is_alive():
+                    child.terminate()
+                    child.join()
 
     # -- searching --
     def _read(self, call):
@@ -190,3 +239,16 @@ class WhooshBackend:
 
     def close(self) -> None:
         self.index.close()
+
+
+def _build_part(app, index: SearchIndex, folder: Path, run: tuple, send) -> None:
+    """A forked rebuild process: ``run``'s rows (``documents.parts``) into ``folder``; sends
+    the count of documents written, or the error."""
+    try:
+        with app.app_context():
+            db.engine.dispose(close=False)  # the parent's connections stay the parent's
+            reading = db.engine.execution_options(forum_read_only=True)
+            send.send(index.build(folder, documents.iter_all(lambda: Session(reading), *run)))
+    except BaseException as error:
+        send.send(f"{type(error).__name__}: {error}")
+        raise

@@ -185,15 +185,36 @@ def to_whoosh_document(doc: dict, spelled: set[str] | None = None) -> dict:
     plain = unstemmed_words(text)
     title = unstemmed_words(doc["title"]) if doc.get("title") else []
     stems = remember_stems(weighted, title + plain)
+    out = _other_fields(doc)
+    out.update(text=weighted, shingles=weighted, spelling=_spelling(plain, spelled),
+               sequence=word_sequence(stems[len(title):]))  # the words of ``text``, as stored
+    return out
+
+
+def add_to_bulk(writer: BulkWriter, doc: dict, spelled: set[str]) -> None:
+    """``writer.add_document(**to_whoosh_document(doc, spelled))``, the words handed over
+    split (``BulkWriter.add_analyzed``): the same terms and columns (a test compares
+    with Whoosh's writer), each word looked up once instead of once per field."""
+    text = stored_text(doc)
+    plain = unstemmed_words(text)
+    title = unstemmed_words(doc["title"]) if doc.get("title") else []
+    new_words = set(plain)
+    new_words -= spelled
+    spelled |= new_words
+    writer.add_analyzed(_other_fields(doc), title + plain, text="text", skip=len(title),
+                        sequence="sequence", shingles="shingles", spelling="spelling",
+                        new_words=new_words)
+
+
+def _other_fields(doc: dict) -> dict:
+    """The Whoosh fields of ``doc`` besides its words (text, shingles, spelling, sequence)."""
     out = {
         "key": doc["key"], "kind": doc["kind"], "thread_id": doc.get("thread_id") or 0,
         "post_id": doc.get("post_id") or 0, "title": doc.get("title") or "",
-        "body": doc.get("body") or "", "text": weighted, "shingles": weighted,
-        "spelling": _spelling(plain, spelled),
+        "body": doc.get("body") or "",
         "author": ",".join(doc.get("authors") or []), "tag": ",".join(doc.get("tags") or []),
         "paper": ",".join(doc.get("papers") or []), "repo": ",".join(doc.get("repos") or []),
         "score": int(doc.get("score") or 0),
-        "sequence": word_sequence(stems[len(title):]),  # the words of ``text``, as stored
     }
     if doc.get("extra"):
         out["extra"] = doc["extra"]
@@ -320,16 +341,16 @@ class SearchIndex:
             writer.commit()
         return count
 
-    def build(self, folder: Path, docs: Iterator[dict], *, procs: int = 1,
-              progress=None) -> int:
+    def build(self, folder: Path, docs: Iterator[dict], *, progress=None) -> int:
         """Fill a fresh generation folder from ``docs`` (nothing else sees it yet).
 
-        One process writes it with ``bulk.BulkWriter`` (the postings sorted and written
-        in NumPy), a segment per ``BULK_SEGMENT_DOCS`` documents so that memory stays
-        bounded. ``procs`` is accepted for the callers that pass it and not used: one
-        bulk writer takes several times less CPU than Whoosh's writer on two
-        processes, and a rebuild competes with the web workers for the cores."""
+        Written with ``bulk.BulkWriter`` (the postings sorted and written in NumPy), a
+        segment per ``BULK_SEGMENT_DOCS`` documents so that memory stays bounded. (A
+        rebuild on several processes gives each its own folder: ``new_part``, ``adopt``.)"""
         ix = whoosh_index.open_dir(str(folder))
+        # add_analyzed pairs only common words; an index pairing every word takes the fields
+        add = add_to_bulk if ix.schema["shingles"].analyzer.common is not None else \
+            (lambda writer, doc, spelled: writer.add_document(**to_whoosh_document(doc, spelled)))
         count = 0
         spelled: set[str] = set()
         writer = None
@@ -339,7 +360,7 @@ class SearchIndex:
                     writer = BulkWriter(ix, compound=False, codec=_codec())
                 if count % SPELLING_CHUNK == 0:  # each word again in every chunk: a word
                     spelled = set()  # stays known unless all those documents are deleted
-                writer.add_document(**to_whoosh_document(doc, spelled))
+                add(writer, doc, spelled)
                 count += 1
                 if progress is not None:
                     progress(1)
@@ -353,6 +374,40 @@ class SearchIndex:
         if writer is not None:
             writer.commit()
         return count
+
+    @staticmethod
+    def new_part(folder: Path, number: int) -> Path:
+        """An empty index of ``folder``'s schema in a subfolder, for ``build`` in another
+        process; ``adopt`` then moves its segments into ``folder``."""
+        part = folder / f"part-{number}"
+        part.mkdir()
+        whoosh_index.create_in(str(part), whoosh_index.open_dir(str(folder)).schema)
+        return part
+
+    @staticmethod
+    def adopt(folder: Path, parts: list[Path]) -> None:
+        """Append the segments of ``parts`` (``new_part`` folders, built) to ``folder``'s
+        index, in order: their files moved (a rename), one new table of contents."""
+        from whoosh.index import TOC
+        ix = whoosh_index.open_dir(str(folder))
+        lock = ix.lock("WRITELOCK")
+        if not lock.acquire():
+            raise IndexUnavailable("the new index folder is locked")
+        try:
+            info = ix._read_toc()
+            segments = list(info.segments)
+            for part in parts:
+                for segment in whoosh_index.open_dir(str(part))._read_toc().segments:
+                    prefix = f"{segment.segment_id()}."
+                    for name in os.listdir(part):
+                        if name.startswith(prefix):
+                            os.replace(part / name, folder / name)
+                    segments.append(segment)
+            TOC(info.schema, segments, info.generation + 1).write(ix.storage, ix.indexname)
+        finally:
+            lock.release()
+        for part in parts:
+            shutil.rmtree(part, ignore_errors=True)
 
     def doc_count(self) -> int:
         return self.searcher().doc_count()

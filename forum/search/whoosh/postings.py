@@ -19,14 +19,17 @@ the per-term ``_TermWriter``.
 """
 from __future__ import annotations
 
+import hashlib
 import zlib
 from array import array
+from functools import partial
 from itertools import chain, repeat
+from operator import itemgetter, methodcaller
 from pickle import dumps
 
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
-from whoosh.filedb.filetables import _lengths as _HASH_ENTRY, _pointer as _POINTER
+from whoosh.filedb.filetables import _lengths as _HASH_ENTRY, _pointer as _POINTER, md5_hash
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
@@ -62,6 +65,22 @@ class FieldPostings:
         self.terms.extend(map(self.numbers.__getitem__, words))
         self.run_docs.append(docnum)
         self.run_sizes.append(len(words))
+
+    def add_runs(self, docs, numbers: list[int], sizes: list[int]) -> None:
+        """``add_numbers`` for several documents: ``sizes[i]`` of ``numbers`` for ``docs[i]``."""
+        if self.freqs:
+            self.freqs.extend(repeat(1, len(numbers)))
+        self.terms.extend(numbers)
+        self.run_docs.extend(docs)
+        self.run_sizes.extend(sizes)
+
+    def add_numbers(self, docnum: int, numbers: list[int]) -> None:
+        """``add_words`` for words already numbered (``numbers``' values)."""
+        if self.freqs:
+            self.freqs.extend(repeat(1, len(numbers)))
+        self.terms.extend(numbers)
+        self.run_docs.append(docnum)
+        self.run_sizes.append(len(numbers))
 
     def add_counted(self, docnum: int, term, freq: int) -> None:
         if not self.freqs and freq != 1:
@@ -223,10 +242,22 @@ def add_terms(tindex, keys: list[bytes], values: list[bytes]) -> None:
     dbfile.write(b"".join(chain.from_iterable(
         zip(map(_HASH_ENTRY.pack, key_lengths, value_lengths), keys, values))))
     buckets = tindex.buckets
-    for hashed, position in zip(map(tindex.hashfn, keys), positions):
+    for hashed, position in zip(_hashes(tindex.hashfn, keys), positions):
         buckets[hashed & 255].append((hashed, position))
     extend_growable(tindex.index, positions)
     tindex.lastkey = keys[-1]
+
+
+_MD5 = partial(hashlib.md5, usedforsecurity=False)
+
+
+def _hashes(hashfn, keys: list[bytes]):
+    """``map(hashfn, keys)``; Whoosh's ``md5_hash`` (the low 32 bits of the MD5 digest: its
+    last eight hex digits) as C-level maps, not a Python call per term (a test compares)."""
+    if hashfn is not md5_hash:
+        return map(hashfn, keys)
+    return map(int, map(itemgetter(slice(-8, None)), map(methodcaller("hexdigest"),
+                                                         map(_MD5, keys))), repeat(16))
 
 
 def write_hash_tables(tindex) -> None:
