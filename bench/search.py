@@ -27,9 +27,9 @@ in the same run.
    plain text, build and write the index; with ``--procs``, the Whoosh rebuild's
    workers' CPU included). FTS5 is timed twice, with ``--rebuilds`` turns of all
    three in a row: ``fts5`` is the INSERT of rows prepared in Python from the
-   in-memory corpus (the baseline of the earlier figures: no database read, the
-   raw text), ``fts5 from the database`` reads the same documents the forum's
-   rebuild indexes (``documents.iter_all``: the rendered posts as plain text, tags,
+   in-memory corpus (no database read, the raw text; kept so ratios stay
+   comparable with the issue's first baseline), ``fts5 from the database``
+   reads the same documents the forum's rebuild indexes (``documents.iter_all``: the rendered posts as plain text, tags,
    dates) and inserts them, the same work up to the index itself: the fair baseline.
 3. Times each query kind through the engine's whole search path: for the
    forum's engines ``services.search`` (parse, rank, group per thread with the

@@ -23,7 +23,7 @@ same headers as the load generator, and the cookie jar it ends with is what
 every member request sends: the session a real browser holds (``_user_id``,
 ``_id``, ``_fresh``, ``csrf_token``). A hand-made cookie without ``_id`` or
 ``csrf_token`` made every request rewrite the session and send ``Set-Cookie``,
-work no browser causes; the bench now refuses a member answer that sets a
+work no browser causes, so the bench refuses a member answer that sets a
 cookie.
 
 Targets (issue 12): thread page p50 <= 35 ms in process, drawn for a member, with
