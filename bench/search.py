@@ -141,8 +141,10 @@ def real_corpus(path: Path, n: int) -> list[dict]:
     with gzip.open(path, "rt") as handle:
         for line in handle:
             row = json.loads(line)
-            found.append({"text": row["text"][:6000], "thread": row["forum_id"],
-                          "title": row["paper_title"][:200]})
+            # NUL bytes, which some reviews hold, never reach the forum's database: its
+            # forms refuse them (and PostgreSQL's text cannot store them)
+            found.append({"text": row["text"].replace("\x00", "")[:6000], "thread": row["forum_id"],
+                          "title": row["paper_title"].replace("\x00", "")[:200]})
             if len(found) >= n:
                 break
     return found

@@ -152,6 +152,22 @@ def test_title_matches_weigh_more_than_body_matches(app):
     assert titles(app, "capybara") == ["Capybara habitats", "Field notes"]
 
 
+def test_words_joined_by_dots_slashes_and_at_signs_are_each_found(app):
+    """PostgreSQL's parser reads "torch.linalg.lstsq", "mint/cifar", a URL's host or
+    an e-mail address as one token each; every engine finds each word in them, as Whoosh's
+    ``\\w+`` does."""
+    with app.app_context():
+        author = make_user()
+        make_thread(author, "Least squares", "We call torch.linalg.lstsq on mint/cifar splits.")
+        make_thread(author, "A workshop", "See https://openaccess.thecvf.com/content and "
+                                          "mail ada@lab.example.org today.")
+    for word in ("linalg", "lstsq", "mint", "cifar", "torch.linalg"):
+        assert titles(app, word) == ["Least squares"], word
+    for word in ("openaccess", "thecvf", "lab"):
+        assert titles(app, word) == ["A workshop"], word
+    assert titles(app, '"linalg lstsq"') == ["Least squares"]
+
+
 # ---------------------------------------------------------------------------
 # Grouping per thread, exact counts, pagination, sorting
 

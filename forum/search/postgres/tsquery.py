@@ -24,6 +24,19 @@ from datetime import datetime, timezone
 from sqlalchemy import text
 
 CONFIG = "english"
+# Characters that PostgreSQL's parser binds words with into one token (a host, a file path, a
+# URL, an e-mail address, an entity: "torch.linalg.lstsq", "mint/cifar", "&nbsp;"), where the
+# Whoosh engine's ``\w+`` sees separate words. Both documents and query terms pass through
+# ``plain_words``, so "linalg" finds "torch.linalg" on both engines; hyphens stay, since the
+# parser already gives a hyphenated word and its parts.
+JOINERS = "./:@&;~=?#+"  # no "%" or "\\": never special in SQL text or its parameters
+
+
+def plain_words(sql: str) -> str:
+    """SQL of ``sql`` (text) with each ``JOINERS`` character made a space (length kept)."""
+    return f"translate({sql}, '{JOINERS}', '{' ' * len(JOINERS)}')"
+
+
 MIN_PREFIX = 2  # "a*" would be most of the vocabulary (as the Whoosh engine)
 PREFIX_WORDS = 64  # vocabulary words a prefix stands for, the most frequent first
 FACETS = ("author", "tag", "paper", "repo", "stance")
@@ -164,8 +177,8 @@ class _Analyzer:
         if term.kind == "prefix":
             if len(term.text) < MIN_PREFIX:
                 return "NULL"
-            stem = self._column(f"to_tsquery('{CONFIG}', quote_literal(lower(:v)) || ':*')::text",
-                                term.text)
+            stem = self._column(f"to_tsquery('{CONFIG}', quote_literal(lower({plain_words(':v')})) "
+                                f"|| ':*')::text", term.text)
             words = self._column(
                 f"(SELECT coalesce(string_agg(DISTINCT q, ' | '), '') FROM ("
                 f"SELECT nullif(plainto_tsquery('{CONFIG}', w.word)::text, '') AS q "
@@ -175,9 +188,9 @@ class _Analyzer:
             return _or([stem, words])
         if term.kind == "phrase":
             self.has_phrase = self.has_phrase or len(term.text.split()) > 1
-            at = self._column(f"phraseto_tsquery('{CONFIG}', :v)::text", term.text)
+            at = self._column(f"phraseto_tsquery('{CONFIG}', {plain_words(':v')})::text", term.text)
         else:
-            at = self._column(f"plainto_tsquery('{CONFIG}', :v)::text", term.text)
+            at = self._column(f"plainto_tsquery('{CONFIG}', {plain_words(':v')})::text", term.text)
         return _group(at)
 
     def run(self, connection, marks: str, tsquery: str, estimate: tuple[str, dict]

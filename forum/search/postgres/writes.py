@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import text
 
-from forum.search.postgres.tsquery import CONFIG
+from forum.search.postgres.tsquery import CONFIG, plain_words
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,9 @@ COLUMNS = ("key", "kind", "thread_id", "post_id", "paper_id", "title", "body", "
 
 def tsvector_sql(title: str, body: str, extra: str) -> str:
     """Title weighs A, body and a paper's extra words D (see reads.RANK_WEIGHTS)."""
-    return (f"setweight(to_tsvector('{CONFIG}', {title}), 'A') || "
-            f"setweight(to_tsvector('{CONFIG}', {body} || ' ' || {extra}), 'D')")
+    rest = plain_words(f"{body} || ' ' || {extra}")
+    return (f"setweight(to_tsvector('{CONFIG}', {plain_words(title)}), 'A') || "
+            f"setweight(to_tsvector('{CONFIG}', {rest}), 'D')")
 
 
 def row(doc: dict) -> tuple:
