@@ -41,16 +41,25 @@ class Translated:
     nothing_to_search: bool = False
     owed_rebuild: bool = False  # the documents are incomplete (search_state)
     estimate: float | None = None  # the planner's estimate of the documents ``conditions`` match
+    pairs: str | None = None  # the adjacent word pairs every match holds (phrases; see PAIRS)
 
-    def where(self, alias: str = "d", *, indexed: bool = True) -> tuple[str, dict]:
+    def where(self, alias: str = "d", *, indexed: bool = True,
+              pairs: bool = True) -> tuple[str, dict]:
         """SQL conditions (joined by AND) and their parameters. ``indexed=False`` words the
         text and facet tests so no GIN index can answer them: for rows already narrowed
-        by another index, where building the GIN index's whole match set would cost more."""
+        by another index, where building the GIN index's whole match set would cost more.
+
+        A phrase's pairs are a test beside the tsvector's, never instead of it: they only
+        narrow the candidates. Their index is used even with ``indexed=False``: a phrase's
+        pairs are few documents, fewer than the rows of a page's threads."""
         parts, params = [], {}
         test = "{} IS TRUE" if not indexed else "{}"
         if self.tsquery is not None:
             parts.append(test.format(f"{alias}.tsv @@ CAST(:tsq AS tsquery)"))
             params["tsq"] = self.tsquery
+            if self.pairs is not None and pairs:
+                parts.append(f"{alias}.pairs @@ CAST(:pairs AS tsquery)")
+                params["pairs"] = self.pairs
         if self.facets:
             parts.append(test.format(f"{alias}.facets @> CAST(:facets AS text[])"))
             params["facets"] = self.facets
@@ -66,8 +75,9 @@ class Translated:
                    indexed: bool = True) -> tuple[str, dict]:
         """``where`` and the kind of document: papers (``papers``, or ``in:papers``), the
         ``in:`` filter's kind, or else threads and replies (papers have their own box)."""
-        where, params = self.where(alias, indexed=indexed)
         kind = "paper" if papers else self.kind
+        # papers: their own small GIN index (kind = 'paper') beats the pairs of every document
+        where, params = self.where(alias, indexed=indexed, pairs=kind != "paper")
         if kind is not None:
             where += f" AND {alias}.kind = :kind"
             params["kind"] = kind
@@ -110,8 +120,10 @@ def translate(connection, parsed) -> Translated:
     negative = [analyzer.add(term) for term in parsed.excluded]
     marks = _joined(positive)
     tsquery = _joined(positive + [f"'!' || {n}" for n in negative])
-    owed, out.marks, out.tsquery, out.estimate = analyzer.run(
-        connection, marks, tsquery, _estimate_sql(out, bool(parsed.filters)))
+    # the phrases every match holds (ANDed at the top of the tsquery), not those in an OR
+    pairs = _joined([analyzer.pairs(term) for term in parsed.terms if term.kind == "phrase"])
+    owed, out.marks, out.tsquery, out.estimate, out.pairs = analyzer.run(
+        connection, marks, tsquery, pairs, _estimate_sql(out, bool(parsed.filters)))
     out.owed_rebuild = owed
     out.has_phrase = analyzer.has_phrase
     if out.marks is None and not parsed.filters:
@@ -139,6 +151,15 @@ def _estimate_sql(out: Translated, filters: bool) -> tuple[str, dict]:
     sql = ("search_estimate(:e_condition, m.tsq, CAST(:e_facets AS text[]), :e_kind, "
            "CAST(:e_after AS timestamptz), CAST(:e_before AS timestamptz))")
     return (sql if filters else f"CASE WHEN m.marks IS NULL THEN NULL ELSE {sql} END"), params
+
+
+# A phrase's adjacent word pairs as a tsquery text ('a b' & 'b c'), NULL when it has none
+# (one word, or only gaps): ``search_pairs`` (migration 0023pp) over the phrase's own
+# tsvector, whose positions are the phrase's ``<->`` and ``<2>`` (``phraseto_tsquery``
+# analyzes alike), so a document matching the phrase holds every one of these pairs.
+# Each pair is quoted as a one-lexeme tsvector prints it, which tsquery reads back as is.
+PAIRS = (f"(SELECT string_agg(array_to_tsvector(ARRAY[p])::text, ' & ') FROM "
+         f"unnest(tsvector_to_array(search_pairs(to_tsvector('{CONFIG}', :v)))) p)")
 
 
 class _Analyzer:
@@ -180,16 +201,21 @@ class _Analyzer:
             at = self._column(f"plainto_tsquery('{CONFIG}', :v)::text", term.text)
         return _group(at)
 
-    def run(self, connection, marks: str, tsquery: str, estimate: tuple[str, dict]
-            ) -> tuple[bool, str | None, str | None, float | None]:
-        """(rebuild owed, marks, tsquery, the planner's estimate of the matches)."""
+    def pairs(self, term) -> str:
+        """SQL of a phrase's pairs as tsquery text (``PAIRS``), NULL if it has none."""
+        return self._column(PAIRS, term.text)
+
+    def run(self, connection, marks: str, tsquery: str, pairs: str, estimate: tuple[str, dict]
+            ) -> tuple[bool, str | None, str | None, float | None, str | None]:
+        """(rebuild owed, marks, tsquery, the planner's estimate of the matches, pairs)."""
         columns = ", ".join(self.columns) or "NULL AS c"
         values = connection.execute(text(
-            f"SELECT {', '.join(STATE)}, m.marks, m.tsq, {estimate[0]} "
-            f"FROM (SELECT {columns}) a, LATERAL (SELECT {marks} AS marks, {tsquery} AS tsq) m"),
+            f"SELECT {', '.join(STATE)}, m.marks, m.tsq, {estimate[0]}, m.pairs "
+            f"FROM (SELECT {columns}) a, "
+            f"LATERAL (SELECT {marks} AS marks, {tsquery} AS tsq, {pairs} AS pairs) m"),
             {**self.params, **estimate[1]}).one()
-        owed, marks_text, tsquery_text, estimated = values[0], *values[len(STATE):]
-        return bool(owed), marks_text, tsquery_text, estimated
+        owed, marks_text, tsquery_text, estimated, pairs_text = values[0], *values[len(STATE):]
+        return bool(owed), marks_text, tsquery_text, estimated, pairs_text
 
 
 def _like_prefix(prefix: str) -> str:
