@@ -16,10 +16,11 @@ Where the time goes, and what each step does about it:
 - The build tables are UNLOGGED while they fill (no WAL record per row, no
   full-page images after each checkpoint) and are switched to LOGGED in one
   pass before their indexes exist (a rewrite with indexes would build them twice).
-- The GIN index over the tsvectors is the longest index build; it gets
-  ``BUILD_MEMORY`` (a GIN build that fits in memory writes its posting lists
-  once instead of merging dumps) and runs on its own connection while another
-  builds the keys, the other indexes and the vocabulary. Writers that commit during the rebuild keep their outbox
+- The GIN indexes over the tsvectors and over the word pairs are the longest
+  index builds; they get ``BUILD_MEMORY`` (a GIN build that fits in memory
+  writes its posting lists once instead of merging dumps) and run on two
+  connections, the pairs' index first on the one that then builds the keys,
+  the other indexes and the vocabulary. Writers that commit during the rebuild keep their outbox
 rows (they cannot take ``REBUILD_LOCK`` shared); the final short transaction
 locks the live table, applies those rows to the new one, and swaps the tables.
 
