@@ -96,9 +96,10 @@ def test_every_phrase_match_holds_its_pairs_and_the_pairs_mean_adjacent(app):
         assert connection.scalar(text("SELECT search_pairs(to_tsvector('english', 'the a of'))")) == ""
 
 
-def test_a_three_word_phrase_is_answered_from_the_pairs_index(app):
+def test_a_three_word_phrase_is_answered_from_the_pairs_index(app, monkeypatch):
     """Many documents hold the three words apart, few side by side: the page's statement
-    reads the pairs' GIN index, not every document holding the words."""
+    reads the pairs' GIN index, not every document holding the words. Pairs the planner
+    expects in more than ``PAIRS_UP_TO`` documents are left out, and the page is the same."""
     start = datetime(2024, 1, 1, tzinfo=timezone.utc)
     docs = []
     for n in range(900):  # under reads.EXACT_UP_TO: every match ranked, no window of dates
@@ -131,3 +132,8 @@ def test_a_three_word_phrase_is_answered_from_the_pairs_index(app):
         cursor.execute("EXPLAIN " + statement, parameters)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "ix_search_documents_pairs" in plan, plan
+    monkeypatch.setattr(tsquery, "PAIRS_UP_TO", 0)
+    with app.test_request_context():
+        assert tsquery.translate(db.session.connection(),
+                                 parse('"neural network gradient"')).pairs is None
+    assert _page(app, '"neural network gradient"') == page

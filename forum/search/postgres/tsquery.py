@@ -27,6 +27,11 @@ CONFIG = "english"
 MIN_PREFIX = 2  # "a*" would be most of the vocabulary (as the Whoosh engine)
 PREFIX_WORDS = 64  # vocabulary words a prefix stands for, the most frequent first
 FACETS = ("author", "tag", "paper", "repo", "stance")
+# A phrase's pairs narrow its candidates only while they are few: the documents holding a
+# common pair ('neural network', a tenth of a forum) are read from their GIN index at a
+# cost the tsvector's index and the dates' range already pay, and ANDing that in made the
+# page slower. Past this many (the planner's estimate of the pairs alone) they are left out.
+PAIRS_UP_TO = 1000
 
 
 @dataclass
@@ -122,8 +127,10 @@ def translate(connection, parsed) -> Translated:
     tsquery = _joined(positive + [f"'!' || {n}" for n in negative])
     # the phrases every match holds (ANDed at the top of the tsquery), not those in an OR
     pairs = _joined([analyzer.pairs(term) for term in parsed.terms if term.kind == "phrase"])
-    owed, out.marks, out.tsquery, out.estimate, out.pairs = analyzer.run(
+    owed, out.marks, out.tsquery, out.estimate, out.pairs, paired = analyzer.run(
         connection, marks, tsquery, pairs, _estimate_sql(out, bool(parsed.filters)))
+    if paired is None or paired > PAIRS_UP_TO:
+        out.pairs = None
     out.owed_rebuild = owed
     out.has_phrase = analyzer.has_phrase
     if out.marks is None and not parsed.filters:
@@ -160,6 +167,10 @@ def _estimate_sql(out: Translated, filters: bool) -> tuple[str, dict]:
 # Each pair is quoted as a one-lexeme tsvector prints it, which tsquery reads back as is.
 PAIRS = (f"(SELECT string_agg(array_to_tsvector(ARRAY[p])::text, ' & ') FROM "
          f"unnest(tsvector_to_array(search_pairs(to_tsvector('{CONFIG}', :v)))) p)")
+
+PAIRS_ESTIMATE = ("search_estimate('d.pairs @@ CAST(%1$L AS tsquery)', m.pairs, "
+                  "CAST(NULL AS text[]), NULL, CAST(NULL AS timestamptz), "
+                  "CAST(NULL AS timestamptz))")
 
 
 class _Analyzer:
@@ -206,16 +217,17 @@ class _Analyzer:
         return self._column(PAIRS, term.text)
 
     def run(self, connection, marks: str, tsquery: str, pairs: str, estimate: tuple[str, dict]
-            ) -> tuple[bool, str | None, str | None, float | None, str | None]:
-        """(rebuild owed, marks, tsquery, the planner's estimate of the matches, pairs)."""
+            ) -> tuple[bool, str | None, str | None, float | None, str | None, float | None]:
+        """(rebuild owed, marks, tsquery, the planner's estimate of the matches, pairs, the
+        planner's estimate of the documents holding the pairs)."""
         columns = ", ".join(self.columns) or "NULL AS c"
         values = connection.execute(text(
-            f"SELECT {', '.join(STATE)}, m.marks, m.tsq, {estimate[0]}, m.pairs "
+            f"SELECT {', '.join(STATE)}, m.marks, m.tsq, {estimate[0]}, m.pairs, "
+            f"CASE WHEN m.pairs IS NULL THEN NULL ELSE {PAIRS_ESTIMATE} END "
             f"FROM (SELECT {columns}) a, "
             f"LATERAL (SELECT {marks} AS marks, {tsquery} AS tsq, {pairs} AS pairs) m"),
             {**self.params, **estimate[1]}).one()
-        owed, marks_text, tsquery_text, estimated, pairs_text = values[0], *values[len(STATE):]
-        return bool(owed), marks_text, tsquery_text, estimated, pairs_text
+        return bool(values[0]), *values[len(STATE):]
 
 
 def _like_prefix(prefix: str) -> str:
