@@ -16,11 +16,12 @@ Where the time goes, and what each step does about it:
 - The build tables are UNLOGGED while they fill (no WAL record per row, no
   full-page images after each checkpoint) and are switched to LOGGED in one
   pass before their indexes exist (a rewrite with indexes would build them twice).
-- The GIN indexes over the tsvectors and over the word pairs are the longest
+- The GIN indexes over the word pairs and over the tsvectors are the longest
   index builds; they get ``BUILD_MEMORY`` (a GIN build that fits in memory
-  writes its posting lists once instead of merging dumps) and run on two
-  connections, the pairs' index first on the one that then builds the keys,
-  the other indexes and the vocabulary. Writers that commit during the rebuild keep their outbox
+  writes its posting lists once instead of merging dumps). The pairs' index
+  (a key per distinct pair: three times as long as the tsvectors') runs on its
+  own connection while another builds the tsvectors' index, the keys, the
+  other indexes and the vocabulary. Writers that commit during the rebuild keep their outbox
 rows (they cannot take ``REBUILD_LOCK`` shared); the final short transaction
 locks the live table, applies those rows to the new one, and swaps the tables.
 
@@ -99,7 +100,6 @@ GIN_INDEX = [f"CREATE INDEX ix_search_documents_build_tsv ON search_documents_bu
 PAIRS_INDEX = ("CREATE INDEX ix_search_documents_build_pairs ON search_documents_build "
                f"USING gin (pairs) WITH (gin_pending_list_limit = {GIN_PENDING_KB})")
 INDEXES = [  # and the constraints, before the swap: only renames wait under its lock
-    PAIRS_INDEX,  # about as long as the other GIN build: each connection gets one
     "CREATE UNIQUE INDEX pk_search_texts_build ON search_texts_build (key)",
     "ALTER TABLE search_texts_build ADD CONSTRAINT pk_search_texts_build "
     "PRIMARY KEY USING INDEX pk_search_texts_build",
@@ -157,7 +157,8 @@ def _build_and_swap(engine, progress) -> int:
             connection.execute(text(statement))
     count = _copy_documents(engine, progress)
     _run_side_by_side(engine, [LOGGED[:1], LOGGED[1:]])
-    _run_side_by_side(engine, [GIN_INDEX, INDEXES])
+    # the pairs' index is the longest build (a key per word pair): alone on its connection
+    _run_side_by_side(engine, [[PAIRS_INDEX], GIN_INDEX + INDEXES])
     with engine.begin() as connection:
         connection.execute(text(PRIMARY_KEY))
     with engine.begin() as connection:

@@ -160,7 +160,8 @@ def _estimate_sql(out: Translated, filters: bool) -> tuple[str, dict]:
     return (sql if filters else f"CASE WHEN m.marks IS NULL THEN NULL ELSE {sql} END"), params
 
 
-# A phrase's adjacent word pairs as a tsquery text ('a b' & 'b c'), NULL when it has none
+# A phrase's adjacent word pairs as a tsquery text ('5e1f0' & '0c3ab', hashes of 'a b' and
+# 'b c'), NULL when it has none
 # (one word, or only gaps): ``search_pairs`` (migration 0023pp) over the phrase's own
 # tsvector, whose positions are the phrase's ``<->`` and ``<2>`` (``phraseto_tsquery``
 # analyzes alike), so a document matching the phrase holds every one of these pairs.
