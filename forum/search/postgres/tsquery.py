@@ -161,10 +161,10 @@ def _estimate_sql(out: Translated, filters: bool) -> tuple[str, dict]:
 
 
 # A phrase's adjacent word pairs as a tsquery text ('5e1f0' & '0c3ab', hashes of 'a b' and
-# 'b c'), NULL when it has none
-# (one word, or only gaps): ``search_pairs`` (migration 0023pp) over the phrase's own
-# tsvector, whose positions are the phrase's ``<->`` and ``<2>`` (``phraseto_tsquery``
-# analyzes alike), so a document matching the phrase holds every one of these pairs.
+# 'b c'), NULL when it has none (one word, or only gaps): ``search_pairs`` (migration
+# 0023pp) over the phrase's own tsvector, whose positions are the phrase's ``<->`` and
+# ``<2>`` (``phraseto_tsquery`` analyzes alike), so a document matching the phrase holds
+# every one of these pairs.
 # Each pair is quoted as a one-lexeme tsvector prints it, which tsquery reads back as is.
 PAIRS = (f"(SELECT string_agg(array_to_tsvector(ARRAY[p])::text, ' & ') FROM "
          f"unnest(tsvector_to_array(search_pairs(to_tsvector('{CONFIG}', :v)))) p)")
