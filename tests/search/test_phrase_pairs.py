@@ -32,11 +32,13 @@ PHRASES = [
     '"gating network"', '"of experts mixture"', '"neural network"', '"neural the network"',
     '"sparse attention heads"', '"attention heads"', '"attention heads pruned"',
     '"sparse attention"', '"loss loss curve"', '"curve loss loss curve"', '"loss curve loss"',
-    '"loss loss"', '"deep networks train"', '"self-attention layer-norm"', '"layer norm"', '"Müller\'s café"',
+    '"loss loss"', '"deep networks train"', '"self-attention layer-norm"', '"layer norm"',
+    '"Müller\'s café"',
     '"café naïve résumé"', '"back\\slash it\'s"', '"quoted text"', '"深度 学习"',
     '"ada@example.org or https://example.org/a_b?c=d"', '"🚀 rocket launch"', '"rocket launch"',
     '"experts" "gating network"', '"gating network" -"mixture experts"',
-    '"gating network" OR "sparse attention"', '"sparse attention" heads', '"attention heads" in:replies',
+    '"gating network" OR "sparse attention"', '"sparse attention" heads',
+    '"attention heads" in:replies',
     '"deep networks" after:2020-01-01', '"experts"', '"of the"',
 ]
 
@@ -98,7 +100,8 @@ def test_every_phrase_match_holds_its_pairs_and_the_pairs_mean_adjacent(app):
             "= array_to_tsvector(ARRAY[left(md5('network neural'), 5), "
             "left(md5('neural network'), 5)])"))
         assert pairs
-        assert connection.scalar(text("SELECT search_pairs(to_tsvector('english', 'the a of'))")) == ""
+        assert connection.scalar(text(
+            "SELECT search_pairs(to_tsvector('english', 'the a of'))")) == ""
 
 
 def test_a_three_word_phrase_is_answered_from_the_pairs_index(app, monkeypatch):

@@ -23,9 +23,10 @@ TextArray = ARRAY(Text()).with_variant(JSON(), "sqlite")
 class SearchDocument(db.Model):
     """A document of ``forum.search.documents`` with its weighted ``tsvector``
     (title A, body and a paper's extra words D) and its adjacent word pairs (``pairs``, no
-    positions: what narrows a phrase's candidates, see ``writes.PAIRS_FUNCTION``). ``facets`` holds every equality
-    filter as ``name:value`` (``tag:rl``, ``author:ada``, ``paper:2301.12345``,
-    ``repo:owner/name``, ``stance:challenges``) so one GIN index serves them all."""
+    positions: what narrows a phrase's candidates, see the comment above ``writes.UPSERT``).
+    ``facets`` holds every equality filter as ``name:value`` (``tag:rl``, ``author:ada``,
+    ``paper:2301.12345``, ``repo:owner/name``, ``stance:challenges``) so one GIN index
+    serves them all."""
 
     __tablename__ = "search_documents"
     __table_args__ = (
@@ -55,7 +56,7 @@ class SearchDocument(db.Model):
     created: Mapped[datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int] = mapped_column(Integer, default=0)
     tsv: Mapped[str] = mapped_column(TsVector)
-    pairs: Mapped[str] = mapped_column(TsVector)  # search_pairs(tsv): see writes.PAIRS_FUNCTION
+    pairs: Mapped[str] = mapped_column(TsVector)  # search_pairs(tsv), migration 0023pp
 
 
 class SearchText(db.Model):

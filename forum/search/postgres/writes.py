@@ -69,12 +69,13 @@ ROWS = """unnest(CAST(:key AS text[]), CAST(:kind AS text[]), CAST(:thread_id AS
             CAST(:created AS timestamptz[]), CAST(:score AS int[]))
      AS d(key, kind, thread_id, post_id, paper_id, title, body, extra, facets, created, score)"""
 # ``search_pairs(tsv)`` (migration 0023pp): one lexeme per two ADJACENT positions of the
-# tsvector (a short hash of 'mixtur expert'), no positions of its own. A phrase ``a <-> b <-> c`` can only
-# match a document holding the pairs 'a b' and 'b c'; the tsvector's GIN index has no
-# positions, so without them every document holding the three words anywhere is a
-# candidate whose tsvector must be read to test the phrase. A stop word leaves a gap in the
-# positions and so makes no pair, as ``<2>`` in the phrase is no ``<->``; both sides of a
-# search use the same function (tsquery.PAIRS), so the pairs mean what ``<->`` means.
+# tsvector (a short hash of 'mixtur expert'), no positions of its own. A phrase
+# ``a <-> b <-> c`` can only match a document holding the pairs 'a b' and 'b c'; the
+# tsvector's GIN index has no positions, so without them every document holding the three
+# words anywhere is a candidate whose tsvector must be read to test the phrase. A stop word
+# leaves a gap in the positions and so makes no pair, as ``<2>`` in the phrase is no
+# ``<->``; both sides of a search use the same function (tsquery.PAIRS), so the pairs mean
+# what ``<->`` means.
 UPSERT = f"""
 INSERT INTO {{table}} (key, kind, thread_id, post_id, paper_id, facets, created, score, tsv,
                        pairs)
