@@ -22,9 +22,11 @@ TextArray = ARRAY(Text()).with_variant(JSON(), "sqlite")
 
 class SearchDocument(db.Model):
     """A document of ``forum.search.documents`` with its weighted ``tsvector``
-    (title A, body and a paper's extra words D). ``facets`` holds every equality
-    filter as ``name:value`` (``tag:rl``, ``author:ada``, ``paper:2301.12345``,
-    ``repo:owner/name``, ``stance:challenges``) so one GIN index serves them all."""
+    (title A, body and a paper's extra words D) and its adjacent word pairs (``pairs``, no
+    positions: what narrows a phrase's candidates, see the comment above ``writes.UPSERT``).
+    ``facets`` holds every equality filter as ``name:value`` (``tag:rl``, ``author:ada``,
+    ``paper:2301.12345``, ``repo:owner/name``, ``stance:challenges``) so one GIN index
+    serves them all."""
 
     __tablename__ = "search_documents"
     __table_args__ = (
@@ -32,6 +34,9 @@ class SearchDocument(db.Model):
         # a pending list first, which every search reads through in full: a short one
         # (migration 0020p) is flushed long before it costs a search much.
         Index("ix_search_documents_tsv", "tsv", postgresql_using="gin",
+              postgresql_with={"gin_pending_list_limit": GIN_PENDING_KB}),
+        # a phrase's adjacent word pairs (``pairs``): its candidates before the exact test
+        Index("ix_search_documents_pairs", "pairs", postgresql_using="gin",
               postgresql_with={"gin_pending_list_limit": GIN_PENDING_KB}),
         Index("ix_search_documents_facets", "facets", postgresql_using="gin"),
         # papers are few: the box above the debates must not sift every matching reply
@@ -51,6 +56,7 @@ class SearchDocument(db.Model):
     created: Mapped[datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int] = mapped_column(Integer, default=0)
     tsv: Mapped[str] = mapped_column(TsVector)
+    pairs: Mapped[str] = mapped_column(TsVector)  # search_pairs(tsv), migration 0023pp
 
 
 class SearchText(db.Model):

@@ -16,10 +16,12 @@ Where the time goes, and what each step does about it:
 - The build tables are UNLOGGED while they fill (no WAL record per row, no
   full-page images after each checkpoint) and are switched to LOGGED in one
   pass before their indexes exist (a rewrite with indexes would build them twice).
-- The GIN index over the tsvectors is the longest index build; it gets
-  ``BUILD_MEMORY`` (a GIN build that fits in memory writes its posting lists
-  once instead of merging dumps) and runs on its own connection while another
-  builds the keys, the other indexes and the vocabulary. Writers that commit during the rebuild keep their outbox
+- The GIN indexes over the word pairs and over the tsvectors are the longest
+  index builds; they get ``BUILD_MEMORY`` (a GIN build that fits in memory
+  writes its posting lists once instead of merging dumps). The pairs' index
+  (a key per distinct pair: three times as long as the tsvectors') runs on its
+  own connection while another builds the tsvectors' index, the keys, the
+  other indexes and the vocabulary. Writers that commit during the rebuild keep their outbox
 rows (they cannot take ``REBUILD_LOCK`` shared); the final short transaction
 locks the live table, applies those rows to the new one, and swaps the tables.
 
@@ -56,7 +58,8 @@ BUILD = [
     # NOT NULL from the start (checked as rows arrive, not by a scan per column afterwards)
     """CREATE UNLOGGED TABLE search_documents_build (key varchar(64) NOT NULL,
        kind varchar(8) NOT NULL, thread_id int, post_id int, paper_id int,
-       facets text[] NOT NULL, created timestamptz, score int NOT NULL, tsv tsvector NOT NULL)""",
+       facets text[] NOT NULL, created timestamptz, score int NOT NULL, tsv tsvector NOT NULL,
+       pairs tsvector NOT NULL)""",
     """CREATE UNLOGGED TABLE search_texts_build (key varchar(64) NOT NULL, title text NOT NULL,
        body text NOT NULL)""",
     # what COPY writes to: a trigger files each row into the two tables and keeps nothing
@@ -65,11 +68,14 @@ BUILD = [
        score int)""",
     # The tsvectors are computed by the database as the rows arrive, while Python reads the
     # next batch of documents: the two halves of a rebuild run side by side.
+    # The adjacent word pairs (writes.UPSERT) from the same tsvector, computed once.
     f"""CREATE OR REPLACE FUNCTION search_build_file() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            tsv tsvector := {tsvector_sql('NEW.title', 'NEW.body', 'NEW.extra')};
         BEGIN
             INSERT INTO search_documents_build VALUES (NEW.key, NEW.kind, NEW.thread_id,
-                NEW.post_id, NEW.paper_id, NEW.facets, NEW.created, NEW.score,
-                {tsvector_sql('NEW.title', 'NEW.body', 'NEW.extra')});
+                NEW.post_id, NEW.paper_id, NEW.facets, NEW.created, NEW.score, tsv,
+                search_pairs(tsv));
             INSERT INTO search_texts_build VALUES (NEW.key, NEW.title, NEW.body);
             RETURN NULL;
         END $$""",
@@ -91,6 +97,8 @@ LOGGED = ["ALTER TABLE search_documents_build SET LOGGED",
 # wait for the GIN build.
 GIN_INDEX = [f"CREATE INDEX ix_search_documents_build_tsv ON search_documents_build USING gin (tsv) "
              f"WITH (gin_pending_list_limit = {GIN_PENDING_KB})"]
+PAIRS_INDEX = ("CREATE INDEX ix_search_documents_build_pairs ON search_documents_build "
+               f"USING gin (pairs) WITH (gin_pending_list_limit = {GIN_PENDING_KB})")
 INDEXES = [  # and the constraints, before the swap: only renames wait under its lock
     "CREATE UNIQUE INDEX pk_search_texts_build ON search_texts_build (key)",
     "ALTER TABLE search_texts_build ADD CONSTRAINT pk_search_texts_build "
@@ -118,8 +126,8 @@ SWAP = [
     *[f"ALTER TABLE {table} RENAME CONSTRAINT pk_{table}_build TO pk_{table}"
       for table in ("search_documents", "search_texts", "search_words")],
     *[f"ALTER INDEX ix_{table}_build_{name} RENAME TO ix_{table}_{name}"
-      for table, names in (("search_documents", ("tsv", "facets", "paper_tsv", "thread_id",
-                                                 "created")),
+      for table, names in (("search_documents", ("tsv", "pairs", "facets", "paper_tsv",
+                                                 "thread_id", "created")),
                            ("search_words", ("trgm", "prefix"))) for name in names],
     "DELETE FROM search_state",
 ]
@@ -149,7 +157,8 @@ def _build_and_swap(engine, progress) -> int:
             connection.execute(text(statement))
     count = _copy_documents(engine, progress)
     _run_side_by_side(engine, [LOGGED[:1], LOGGED[1:]])
-    _run_side_by_side(engine, [GIN_INDEX, INDEXES])
+    # the pairs' index is the longest build (a key per word pair): alone on its connection
+    _run_side_by_side(engine, [[PAIRS_INDEX], GIN_INDEX + INDEXES])
     with engine.begin() as connection:
         connection.execute(text(PRIMARY_KEY))
     with engine.begin() as connection:

@@ -40,6 +40,11 @@ def plain_words(sql: str) -> str:
 MIN_PREFIX = 2  # "a*" would be most of the vocabulary (as the Whoosh engine)
 PREFIX_WORDS = 64  # vocabulary words a prefix stands for, the most frequent first
 FACETS = ("author", "tag", "paper", "repo", "stance")
+# A phrase's pairs narrow its candidates only while they are few: the documents holding a
+# common pair ('neural network', a tenth of a forum) are read from their GIN index at a
+# cost the tsvector's index and the dates' range already pay, and ANDing that in made the
+# page slower. Past this many (the planner's estimate of the pairs alone) they are left out.
+PAIRS_UP_TO = 1000
 
 
 @dataclass
@@ -54,16 +59,25 @@ class Translated:
     nothing_to_search: bool = False
     owed_rebuild: bool = False  # the documents are incomplete (search_state)
     estimate: float | None = None  # the planner's estimate of the documents ``conditions`` match
+    pairs: str | None = None  # the adjacent word pairs every match holds (phrases; see PAIRS)
 
-    def where(self, alias: str = "d", *, indexed: bool = True) -> tuple[str, dict]:
+    def where(self, alias: str = "d", *, indexed: bool = True,
+              pairs: bool = True) -> tuple[str, dict]:
         """SQL conditions (joined by AND) and their parameters. ``indexed=False`` words the
         text and facet tests so no GIN index can answer them: for rows already narrowed
-        by another index, where building the GIN index's whole match set would cost more."""
+        by another index, where building the GIN index's whole match set would cost more.
+
+        A phrase's pairs are a test beside the tsvector's, never instead of it: they only
+        narrow the candidates. Their index is used even with ``indexed=False``: a phrase's
+        pairs are few documents, fewer than the rows of a page's threads."""
         parts, params = [], {}
         test = "{} IS TRUE" if not indexed else "{}"
         if self.tsquery is not None:
             parts.append(test.format(f"{alias}.tsv @@ CAST(:tsq AS tsquery)"))
             params["tsq"] = self.tsquery
+            if self.pairs is not None and pairs:
+                parts.append(f"{alias}.pairs @@ CAST(:pairs AS tsquery)")
+                params["pairs"] = self.pairs
         if self.facets:
             parts.append(test.format(f"{alias}.facets @> CAST(:facets AS text[])"))
             params["facets"] = self.facets
@@ -79,8 +93,9 @@ class Translated:
                    indexed: bool = True) -> tuple[str, dict]:
         """``where`` and the kind of document: papers (``papers``, or ``in:papers``), the
         ``in:`` filter's kind, or else threads and replies (papers have their own box)."""
-        where, params = self.where(alias, indexed=indexed)
         kind = "paper" if papers else self.kind
+        # papers: their own small GIN index (kind = 'paper') beats the pairs of every document
+        where, params = self.where(alias, indexed=indexed, pairs=kind != "paper")
         if kind is not None:
             where += f" AND {alias}.kind = :kind"
             params["kind"] = kind
@@ -123,8 +138,12 @@ def translate(connection, parsed) -> Translated:
     negative = [analyzer.add(term) for term in parsed.excluded]
     marks = _joined(positive)
     tsquery = _joined(positive + [f"'!' || {n}" for n in negative])
-    owed, out.marks, out.tsquery, out.estimate = analyzer.run(
-        connection, marks, tsquery, _estimate_sql(out, bool(parsed.filters)))
+    # the phrases every match holds (ANDed at the top of the tsquery), not those in an OR
+    pairs = _joined([analyzer.pairs(term) for term in parsed.terms if term.kind == "phrase"])
+    owed, out.marks, out.tsquery, out.estimate, out.pairs, paired = analyzer.run(
+        connection, marks, tsquery, pairs, _estimate_sql(out, bool(parsed.filters)))
+    if paired is None or paired > PAIRS_UP_TO:
+        out.pairs = None
     out.owed_rebuild = owed
     out.has_phrase = analyzer.has_phrase
     if out.marks is None and not parsed.filters:
@@ -152,6 +171,20 @@ def _estimate_sql(out: Translated, filters: bool) -> tuple[str, dict]:
     sql = ("search_estimate(:e_condition, m.tsq, CAST(:e_facets AS text[]), :e_kind, "
            "CAST(:e_after AS timestamptz), CAST(:e_before AS timestamptz))")
     return (sql if filters else f"CASE WHEN m.marks IS NULL THEN NULL ELSE {sql} END"), params
+
+
+# A phrase's adjacent word pairs as a tsquery text ('5e1f0' & '0c3ab', hashes of 'a b' and
+# 'b c'), NULL when it has none (one word, or only gaps): ``search_pairs`` (migration
+# 0023pp) over the phrase's own tsvector, whose positions are the phrase's ``<->`` and
+# ``<2>`` (``phraseto_tsquery`` analyzes alike), so a document matching the phrase holds
+# every one of these pairs.
+# Each pair is quoted as a one-lexeme tsvector prints it, which tsquery reads back as is.
+PAIRS = (f"(SELECT string_agg(array_to_tsvector(ARRAY[p])::text, ' & ') FROM "
+         f"unnest(tsvector_to_array(search_pairs(to_tsvector('{CONFIG}', :v)))) p)")
+
+PAIRS_ESTIMATE = ("search_estimate('d.pairs @@ CAST(%1$L AS tsquery)', m.pairs, "
+                  "CAST(NULL AS text[]), NULL, CAST(NULL AS timestamptz), "
+                  "CAST(NULL AS timestamptz))")
 
 
 class _Analyzer:
@@ -193,16 +226,22 @@ class _Analyzer:
             at = self._column(f"plainto_tsquery('{CONFIG}', {plain_words(':v')})::text", term.text)
         return _group(at)
 
-    def run(self, connection, marks: str, tsquery: str, estimate: tuple[str, dict]
-            ) -> tuple[bool, str | None, str | None, float | None]:
-        """(rebuild owed, marks, tsquery, the planner's estimate of the matches)."""
+    def pairs(self, term) -> str:
+        """SQL of a phrase's pairs as tsquery text (``PAIRS``), NULL if it has none."""
+        return self._column(PAIRS, term.text)
+
+    def run(self, connection, marks: str, tsquery: str, pairs: str, estimate: tuple[str, dict]
+            ) -> tuple[bool, str | None, str | None, float | None, str | None, float | None]:
+        """(rebuild owed, marks, tsquery, the planner's estimate of the matches, pairs, the
+        planner's estimate of the documents holding the pairs)."""
         columns = ", ".join(self.columns) or "NULL AS c"
         values = connection.execute(text(
-            f"SELECT {', '.join(STATE)}, m.marks, m.tsq, {estimate[0]} "
-            f"FROM (SELECT {columns}) a, LATERAL (SELECT {marks} AS marks, {tsquery} AS tsq) m"),
+            f"SELECT {', '.join(STATE)}, m.marks, m.tsq, {estimate[0]}, m.pairs, "
+            f"CASE WHEN m.pairs IS NULL THEN NULL ELSE {PAIRS_ESTIMATE} END "
+            f"FROM (SELECT {columns}) a, "
+            f"LATERAL (SELECT {marks} AS marks, {tsquery} AS tsq, {pairs} AS pairs) m"),
             {**self.params, **estimate[1]}).one()
-        owed, marks_text, tsquery_text, estimated = values[0], *values[len(STATE):]
-        return bool(owed), marks_text, tsquery_text, estimated
+        return bool(values[0]), *values[len(STATE):]
 
 
 def _like_prefix(prefix: str) -> str:

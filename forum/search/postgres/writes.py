@@ -69,16 +69,28 @@ ROWS = """unnest(CAST(:key AS text[]), CAST(:kind AS text[]), CAST(:thread_id AS
             CAST(:body AS text[]), CAST(:extra AS text[]), CAST(:facets AS text[]),
             CAST(:created AS timestamptz[]), CAST(:score AS int[]))
      AS d(key, kind, thread_id, post_id, paper_id, title, body, extra, facets, created, score)"""
+# ``search_pairs(tsv)`` (migration 0023pp): one lexeme per two ADJACENT positions of the
+# tsvector (a short hash of 'mixtur expert'), no positions of its own. A phrase
+# ``a <-> b <-> c`` can only match a document holding the pairs 'a b' and 'b c'; the
+# tsvector's GIN index has no positions, so without them every document holding the three
+# words anywhere is a candidate whose tsvector must be read to test the phrase. A stop word
+# leaves a gap in the positions and so makes no pair, as ``<2>`` in the phrase is no
+# ``<->``; both sides of a search use the same function (tsquery.PAIRS), so the pairs mean
+# what ``<->`` means.
 UPSERT = f"""
-INSERT INTO {{table}} (key, kind, thread_id, post_id, paper_id, facets, created, score, tsv)
+INSERT INTO {{table}} (key, kind, thread_id, post_id, paper_id, facets, created, score, tsv,
+                       pairs)
 SELECT key, kind, thread_id, post_id, paper_id,
        CASE WHEN facets = '' THEN ARRAY[]::text[] ELSE string_to_array(facets, E'\\x1f') END,
-       created, score, {tsvector_sql('title', 'body', 'extra')}
+       created, score, v.tsv, search_pairs(v.tsv)
 FROM {ROWS}
+CROSS JOIN LATERAL (SELECT {tsvector_sql('title', 'body', 'extra')} AS tsv
+                    OFFSET 0) v  -- OFFSET 0: computed once, not once per use
 ORDER BY key
 ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, thread_id = excluded.thread_id,
     post_id = excluded.post_id, paper_id = excluded.paper_id, facets = excluded.facets,
-    created = excluded.created, score = excluded.score, tsv = excluded.tsv
+    created = excluded.created, score = excluded.score, tsv = excluded.tsv,
+    pairs = excluded.pairs
 """
 UPSERT_TEXTS = f"""
 INSERT INTO {{table}} (key, title, body) SELECT key, title, body FROM {ROWS} ORDER BY key
