@@ -10,7 +10,11 @@ analysis's, so a stop word leaves a gap and makes no pair, exactly as the
 phrase's ``<2>`` is no ``<->``.
 
 Existing documents get their pairs here (an UPDATE of every document: on a big
-forum this migration takes about as long as computing them in a rebuild).
+forum this migration takes about as long as computing them in a rebuild). The
+same UPDATE gives replies and threads their tsvector anew, from the texts kept
+beside them, with words joined by dots, slashes and the like split apart
+(``tsquery.plain_words``, the same round); papers, whose extra words are not
+kept, are queued in the outbox, which the indexer applies.
 
 Revision ID: 0023pp
 Revises: 0022
@@ -47,6 +51,19 @@ BEGIN
 END
 $$
 """
+# ``writes.tsvector_sql`` as this revision wrote it (a thread's or reply's extra words are '')
+PLAIN = "'./:@&;~=?#+', '           '"
+TSV = (f"setweight(to_tsvector('english', translate(t.title, {PLAIN})), 'A') || "
+       f"setweight(to_tsvector('english', translate(t.body || ' ' || '', {PLAIN})), 'D')")
+REFILL = f"""
+UPDATE search_documents d SET tsv = v.tsv, pairs = search_pairs(v.tsv)
+FROM search_texts t, LATERAL (SELECT {TSV} AS tsv) v
+WHERE t.key = d.key AND d.kind <> 'paper'
+"""
+QUEUE_PAPERS = """
+INSERT INTO search_outbox (key, op, created_at)
+SELECT key, 'update', now() FROM search_documents WHERE kind = 'paper' ORDER BY key
+"""
 
 
 def upgrade():
@@ -54,7 +71,9 @@ def upgrade():
     if postgres:
         op.execute(FUNCTION)
         op.add_column('search_documents', sa.Column('pairs', TSVECTOR, nullable=True))
-        op.execute("UPDATE search_documents SET pairs = search_pairs(tsv)")
+        op.execute(REFILL)
+        op.execute("UPDATE search_documents SET pairs = search_pairs(tsv) WHERE kind = 'paper'")
+        op.execute(QUEUE_PAPERS)
         op.alter_column('search_documents', 'pairs', nullable=False)
     else:  # the tables stay empty on SQLite (see 0013p)
         with op.batch_alter_table('search_documents') as batch:

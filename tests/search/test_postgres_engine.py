@@ -369,3 +369,32 @@ def test_a_reply_whose_notifications_fail_still_gets_its_document(app):
             db.session.commit()
         assert db.session.scalar(select(func.count(SearchOutbox.id))) == 0
     assert keys(app, "ridge") == {f"post:{post.id}"}
+
+
+def test_the_pairs_migration_reanalyzes_existing_documents(app):
+    """0023pp: documents written before it get their pairs, and replies and threads their
+    words joined by dots or slashes split (from the texts kept beside them); papers, whose
+    extra words are not kept, are queued for the indexer."""
+    from flask_migrate import downgrade
+    with app.app_context():
+        thread_id = make_thread(make_user(), "Least squares", "We call torch.linalg.lstsq here.").id
+        db.session.remove()  # a migration's ALTER TABLE waits for every open transaction
+        downgrade(revision="0022")
+        db.session.execute(text(  # as 0022's engine wrote it: no plain_words
+            "UPDATE search_documents d SET tsv = setweight(to_tsvector('english', t.title), "
+            "'A') || setweight(to_tsvector('english', t.body || ' ' || ''), 'D') "
+            "FROM search_texts t WHERE t.key = d.key"))
+        db.session.execute(text(
+            "INSERT INTO search_documents (key, kind, paper_id, facets, created, score, tsv) "
+            "VALUES ('paper:7', 'paper', 7, '{}', now(), 0, to_tsvector('english', 'x'))"))
+        db.session.commit()
+        found_before = db.session.scalar(text(
+            "SELECT count(*) FROM search_documents WHERE tsv @@ plainto_tsquery('english', 'linalg')"))
+        db.session.remove()
+        upgrade()
+        assert found_before == 0
+        assert keys(app, "linalg") == {f"thread:{thread_id}"}
+        assert keys(app, '"linalg lstsq here"') == {f"thread:{thread_id}"}
+        assert db.session.scalar(text("SELECT pairs <> '' FROM search_documents WHERE key = :k"),
+                                 {"k": f"thread:{thread_id}"})
+        assert set(db.session.scalars(select(SearchOutbox.key))) == {"paper:7"}

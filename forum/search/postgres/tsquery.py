@@ -179,8 +179,8 @@ def _estimate_sql(out: Translated, filters: bool) -> tuple[str, dict]:
 # ``<2>`` (``phraseto_tsquery`` analyzes alike), so a document matching the phrase holds
 # every one of these pairs.
 # Each pair is quoted as a one-lexeme tsvector prints it, which tsquery reads back as is.
-PAIRS = (f"(SELECT string_agg(array_to_tsvector(ARRAY[p])::text, ' & ') FROM "
-         f"unnest(tsvector_to_array(search_pairs(to_tsvector('{CONFIG}', :v)))) p)")
+PAIRS = (f"(SELECT string_agg(array_to_tsvector(ARRAY[p])::text, ' & ') FROM unnest("
+         f"tsvector_to_array(search_pairs(to_tsvector('{CONFIG}', {plain_words(':v')})))) p)")
 
 PAIRS_ESTIMATE = ("search_estimate('d.pairs @@ CAST(%1$L AS tsquery)', m.pairs, "
                   "CAST(NULL AS text[]), NULL, CAST(NULL AS timestamptz), "
