@@ -97,6 +97,11 @@ def test_snippet_marks_phrases_as_one_and_only_where_the_words_follow(text, term
     assert "<fast>" not in html  # escaped
 
 
+def _random_text(rng, vocabulary, longest: int) -> str:
+    """Up to ``longest`` words of ``vocabulary``, joined by one kind of separator."""
+    return rng.choice([" ", ", ", "-", ".\n"]).join(rng.choices(vocabulary, k=rng.randint(1, longest)))
+
+
 def test_the_phrase_check_on_ascii_text_agrees_with_analyzing_the_whole_text():
     """``has_phrase`` stems only the words that start like the phrase; it must answer as the
     whole analyzed text does, stop words between the words, hyphens and odd forms included."""
@@ -108,7 +113,7 @@ def test_the_phrase_check_on_ascii_text_agrees_with_analyzing_the_whole_text():
     rng = random.Random(3)
     checked = 0
     for _ in range(3000):
-        text = rng.choice([" ", ", ", "-", ".\n"]).join(rng.choices(vocabulary, k=rng.randint(1, 12)))
+        text = _random_text(rng, vocabulary, 12)
         words = analyzed(" ".join(rng.choices(vocabulary, k=rng.randint(1, 3))))
         if words:
             checked += 1
@@ -141,7 +146,7 @@ def test_highlighting_ascii_text_marks_what_stemming_every_word_marks():
                   "Gradient-descent descent x_1 GRADIENT 2301 self-attention O'Neil early").split()
     rng = random.Random(5)
     for _ in range(2000):
-        text = rng.choice([" ", ", ", "-", ".\n"]).join(rng.choices(vocabulary, k=rng.randint(1, 15)))
+        text = _random_text(rng, vocabulary, 15)
         terms = frozenset(w for word in rng.choices(vocabulary, k=3) for w in analyzed(word))
         every_word = [m.span() for m in TOKEN.finditer(text) if (w := m.group(0).lower())
                       not in STOP_WORDS and stem_word(w) in terms]
@@ -179,7 +184,7 @@ def test_highlighting_phrases_in_ascii_text_marks_what_stemming_every_word_marks
     rng = random.Random(7)
     marked = 0
     for _ in range(2000):
-        text = rng.choice([" ", ", ", "-", ".\n"]).join(rng.choices(vocabulary, k=rng.randint(1, 15)))
+        text = _random_text(rng, vocabulary, 15)
         terms = frozenset(w for word in rng.choices(vocabulary, k=rng.randint(0, 2))
                           for w in analyzed(word))
         words = text.replace(",", " ").replace("-", " ").replace(".", " ").split()
