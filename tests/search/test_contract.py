@@ -166,6 +166,10 @@ def test_words_joined_by_dots_slashes_and_at_signs_are_each_found(app):
     for word in ("openaccess", "thecvf", "lab"):
         assert titles(app, word) == ["A workshop"], word
     assert titles(app, '"linalg lstsq"') == ["Least squares"]
+    assert outcome(app, "./:@&;~=?#+").results == []  # nothing left to search: no error
+    assert titles(app, '"./." linalg*') == ["Least squares"]
+    assert titles(app, "lstsq.torch") == []  # a word of several parts: its parts in a row
+    assert titles(app, "torch." * 300) == []
 
 
 # ---------------------------------------------------------------------------

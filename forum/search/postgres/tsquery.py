@@ -222,8 +222,9 @@ class _Analyzer:
         if term.kind == "phrase":
             self.has_phrase = self.has_phrase or len(term.text.split()) > 1
             at = self._column(f"phraseto_tsquery('{CONFIG}', {plain_words(':v')})::text", term.text)
-        else:
-            at = self._column(f"plainto_tsquery('{CONFIG}', {plain_words(':v')})::text", term.text)
+        else:  # a word of several parts ("torch.linalg", "2301.12345"): its parts in a row,
+            # as the Whoosh engine reads it (``phraseto_tsquery`` of one word is ``plainto``'s)
+            at = self._column(f"phraseto_tsquery('{CONFIG}', {plain_words(':v')})::text", term.text)
         return _group(at)
 
     def pairs(self, term) -> str:
