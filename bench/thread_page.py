@@ -147,7 +147,7 @@ def _arguments() -> argparse.Namespace:
                         help="also time the thread page with all 1,000 replies on one page")
     parser.add_argument("--skip-gunicorn", action="store_true", help="in-process figures only")
     parser.add_argument("--profile", action="store_true",
-                        help="cProfile the thread page and print where the time goes")
+                        help="cProfile the thread page and the front page drawn for a member")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args()
 
@@ -343,19 +343,20 @@ def _ms(samples: list[float], quantile: float) -> float:
 
 
 def _profile(app, thread_path: str) -> None:
+    """cProfile of the two pages a member gets drawn: the thread page and the front page."""
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = "bench-session-2"  # profiled as a member: the page is drawn
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(30):
-        _get(app, client, thread_path)
-    profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).strip_dirs()
-    stats.sort_stats("cumulative").print_stats(35)
-    stats.sort_stats("tottime").print_stats(25)
-    print("\ncProfile of 30 thread-page requests:\n" + out.getvalue())
+    _log_in_test_client(client)
+    for label, path, times in (("thread-page", thread_path, 30), ("front-page", "/", 300)):
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(times):
+            _get(app, client, path)
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs()
+        stats.sort_stats("cumulative").print_stats(35)
+        stats.sort_stats("tottime").print_stats(25)
+        print(f"\ncProfile of {times} {label} requests drawn for a member:\n" + out.getvalue())
 
 
 # -- under gunicorn --------------------------------------------------------

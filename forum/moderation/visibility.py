@@ -10,7 +10,7 @@ again for itself.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, exists, or_
 
 from forum.threads.models import Post, Thread
 
@@ -25,10 +25,20 @@ def public_post():
     return and_(Post.public(), Post.deleted_at.is_(None))
 
 
-def public_source(post_id_column):
+def public_source(thread_id_column, post_id_column):
     """SQL for a row written by a thread body or a reply (``post_id_column`` null for the thread
-    body) that is joined to ``Thread`` and outer-joined to ``Post``: its source is public."""
-    return and_(public_thread(), or_(post_id_column.is_(None), public_post()))
+    body): its source is public.
+
+    Each test is an EXISTS on the thread's (and the reply's) primary key, not a join the
+    caller makes: the statements that use this narrow their own rows first (a listing's
+    thread ids, one paper), and with ``threads`` joined SQLite's planner, which keeps no
+    statistics, started instead from every live thread (``deleted_at IS NULL`` looks
+    selective to it): 140 ms for a front page's cited titles at 100,000 threads, where
+    the lookups take 0.01 ms. PostgreSQL plans these as semi-joins.
+    """
+    thread = exists().where(Thread.id == thread_id_column, public_thread())
+    post = exists().where(Post.id == post_id_column, public_post())
+    return and_(thread, or_(post_id_column.is_(None), post))
 
 
 def public(entity: type[Thread] | type[Post]):

@@ -35,10 +35,8 @@ def repo_by_name(full_name: str) -> Repository | None:
 
 
 def _public(query, mention):
-    """``query`` over ``mention`` rows, joined to their source and limited to public ones."""
-    return (query.join(Thread, Thread.id == mention.thread_id)
-            .outerjoin(Post, Post.id == mention.post_id)
-            .where(public_source(mention.post_id)))
+    """``query`` over ``mention`` rows, limited to those whose source is public."""
+    return query.where(public_source(mention.thread_id, mention.post_id))
 
 
 def _citations(mention, target_column, target_id: int) -> list:

@@ -252,9 +252,8 @@ def _paper_results(snippets: list[Snippet]) -> dict[str, PaperResult]:
     rows = {p.id: p for p in db.session.scalars(select(Paper).where(Paper.id.in_(ids)))}
     counts = dict(db.session.execute(
         select(PaperMention.paper_id, func.count(func.distinct(PaperMention.thread_id)))
-        .join(Thread, Thread.id == PaperMention.thread_id)
-        .outerjoin(Post, Post.id == PaperMention.post_id)
-        .where(PaperMention.paper_id.in_(ids), public_source(PaperMention.post_id))
+        .where(PaperMention.paper_id.in_(ids),
+               public_source(PaperMention.thread_id, PaperMention.post_id))
         .group_by(PaperMention.paper_id)).all())
     return {s.key: PaperResult(rows[i], counts.get(i, 0), s)
             for i, s in zip(ids, snippets) if i in rows}

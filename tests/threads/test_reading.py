@@ -7,7 +7,7 @@ from forum.extensions import db
 from forum.threads.models import Post
 from forum.threads.reading import ThreadRead
 from tests.factories import make_reply, make_thread, make_user
-from tests.querycount import count_queries, statements_of
+from tests.querycount import count_queries, query_plan, statements_of
 
 
 def _backdate_visit(app, user, thread, minutes=10):
@@ -103,15 +103,6 @@ def test_unread_counts_read_only_the_replies_after_the_visit(app):
     from forum.database import id_values, ids_arity
     from forum.threads.reading import _unread_counts
     with app.app_context():
-        connection = db.session.connection()
         ids = list(range(1, ids_arity(2) + 1))  # a full list: literal NULLs would warn
-        sql = str(_unread_counts(ids_arity(2)).params(user_id=1, **id_values(ids))
-                  .compile(connection, compile_kwargs={"literal_binds": True}))
-        if connection.dialect.name == "sqlite":
-            explain = "EXPLAIN QUERY PLAN "
-        else:  # empty tables: PostgreSQL would rightly scan them; ask for the indexed plan
-            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            explain = "EXPLAIN "
-        plan = " ".join(str(row) for row in connection.exec_driver_sql(explain + sql).all())
-        db.session.rollback()
+        plan = query_plan(_unread_counts(ids_arity(2)).params(user_id=1, **id_values(ids)))
     assert "ix_posts_thread_created" in plan, plan
