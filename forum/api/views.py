@@ -76,8 +76,9 @@ def threads():
     offset, ranked_at = params.read_cursor(request.args.get("cursor"), listing)
     ranked_at = ranked_at or utcnow()
     rows = db.session.scalars(
-        thread_queries.front_page(tab, now=ranked_at, period=period, tag=tag)
-        .options(selectinload(Thread.tags)).where(Thread.deleted_at.is_(None)).offset(offset).limit(limit + 1)).unique().all()
+        thread_queries.front_page(tab, now=ranked_at, period=period, tag=tag, limit=limit + 1,
+                                  offset=offset, deleted=False)
+        .options(selectinload(Thread.tags))).unique().all()
     next_url = None
     if len(rows) > limit:
         next_url = _next(params.make_cursor(listing, offset + limit, ranked_at))

@@ -54,9 +54,9 @@ def reply_entry(post: Post, thread: Thread, author) -> Entry:
 
 def front_page(tab: str, period: str, tag: str | None = None) -> Feed:
     threads = db.session.scalars(
-        thread_queries.front_page(tab, now=utcnow(), period=period, tag=tag)
-        .options(selectinload(Thread.tags))
-        .where(Thread.deleted_at.is_(None)).limit(FEED_SIZE)).unique().all()
+        thread_queries.front_page(tab, now=utcnow(), period=period, tag=tag, limit=FEED_SIZE,
+                                  deleted=False)
+        .options(selectinload(Thread.tags))).unique().all()
     args = {"tab": tab, **({"period": period} if tab == "top" else {})}
     if tag is None:
         title = f"{_site()}: {tab} debates"

@@ -108,7 +108,9 @@ class Authored:
 
 class Thread(Authored, Moderated, db.Model):
     __tablename__ = "threads"
-    __table_args__ = (Index("ix_threads_listing", "deleted_at", "last_activity_at"),)
+    # Every column a listing's order and filter read (migration 0024 says why).
+    __table_args__ = (Index("ix_threads_listed", "pinned", "last_activity_at", "created_at", "score",
+                            "reply_count", "deleted_at", "held_at", "hidden_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))

