@@ -3,8 +3,11 @@
 Run by ``make bench`` (or ``.venv/bin/python bench/front_page_tabs.py``). It
 builds a throw-away SQLite database with the real migrations (or uses
 ``--database-url``, e.g. a scratch PostgreSQL database, which it fills), seeds
-50 members, 5,000 threads spread over two years with scores, reply counts and
-up to three tags each, then times ``/healthz`` and each tab in process
+50 members, 5,000 threads (``--threads``: 100,000 shows how the listings grow
+with the forum) spread over two years with scores, reply counts and up to
+three tags each, titled and written with real arXiv titles and abstracts
+where ``../shared/data`` has them (``--papers``; a listing must not read
+them), then times ``/healthz`` and each tab in process
 through ``app.test_client()``, with the page cache off so every request draws
 the page, and prints p50/p95 in ms, the SQL statements per request and each
 p50's ratio to ``/healthz``'s. Hot is computed in SQL at query time, so this
@@ -14,6 +17,7 @@ is its worst case: every live thread is scored on every request. Imports only
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -30,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _report as report  # noqa: E402
 from flask import current_app  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
+from markupsafe import escape  # noqa: E402
 from sqlalchemy import event, insert, select  # noqa: E402
 
 from forum import create_app  # noqa: E402
@@ -46,25 +51,36 @@ SPAN = timedelta(days=730)
 TABS = [("hot", None), ("active", None), ("new", None), ("top", "day"), ("top", "week"),
         ("top", "month"), ("top", "year"), ("top", "all")]
 SECRET_KEY = "bench-secret-not-for-production"
+PAPERS = ROOT.parent / "shared" / "data" / "arxiv_cs_2603_500_papers.json"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=40, help="timed requests per tab")
     parser.add_argument("--database-url", help="fill and use this (empty) database instead of SQLite")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads to seed")
+    parser.add_argument("--papers", type=Path, default=PAPERS,
+                        help="arXiv metadata (JSON) whose titles and abstracts the threads take")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="forum-bench-tabs-") as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY,
                           "SEARCH_INDEX_DIR": str(Path(folder) / "index"),
                           "MAIL_BACKEND": "console", "RATELIMIT_ENABLED": False,
-                          "PAGE_CACHE_SECONDS": 0})  # every request draws the page
+                          "PAGE_CACHE_SECONDS": 0,  # every request draws the page
+                          # no page timed searches: the background indexer would index every
+                          # thread meanwhile, in this process, its time counted against each tab
+                          "SEARCH_INDEXER": "off"})
         started = time.perf_counter()
         with app.app_context():
             upgrade(revision="heads")
-            _seed(random.Random(3))
+            _seed(random.Random(3), args.threads, _texts(args.papers))
             dialect = db.engine.dialect.name
-        print(f"Front page tabs, {THREADS:,} threads on {dialect} "
+            if dialect == "postgresql":  # as autovacuum leaves a table soon after a bulk load:
+                with db.engine.connect() as connection:  # statistics, and the visibility map
+                    connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                        "VACUUM ANALYZE")  # index-only scans need
+        print(f"Front page tabs, {args.threads:,} threads on {dialect} "
               f"(seeded in {time.perf_counter() - started:.1f} s), {args.requests} requests each")
         baseline = _time_path(app, "/healthz", args.requests)
         rows = [_time_tab(app, tab, period, args.requests) for tab, period in TABS]
@@ -74,7 +90,7 @@ def main() -> int:
     print(f"{'/healthz':<12} {baseline:>8.1f} {'':>8} {0:>8} {1:>9.1f}x")
     for name, p50, p95, queries in rows:
         print(f"{name:<12} {p50:>8.1f} {p95:>8.1f} {queries:>8} {p50 / baseline:>9.1f}x")
-        report.row("front_page_tabs", f"{name} tab, {THREADS:,} threads, drawn: p50, queries",
+        report.row("front_page_tabs", f"{name} tab, {args.threads:,} threads, drawn: p50, queries",
                    f"{p50:.1f} ms = {p50 / baseline:.0f}x /healthz, {queries} queries")
     print(f"Load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")
     return 0
@@ -93,7 +109,15 @@ def _time_path(app, path: str, requests: int) -> float:
     return statistics.median(timings)
 
 
-def _seed(rng: random.Random) -> None:
+def _texts(path: Path) -> list[tuple[str, str]]:
+    """(title, body) pairs: real arXiv titles and abstracts, or generated ones without the file."""
+    if path.is_file():
+        return [(paper["title"][:200], paper["abstract"]) for paper in json.loads(path.read_text())]
+    print(f"({path} not found: generated titles and bodies)")
+    return [(f"does scaling explain emergent ability {n}?", "Body text. " * 120) for n in range(50)]
+
+
+def _seed(rng: random.Random, count: int, texts: list[tuple[str, str]]) -> None:
     hasher_hash = password_hasher(current_app).hash("bench-password")  # one hash: argon2 is slow on purpose
     now = datetime.now(timezone.utc)
     db.session.execute(insert(User), [
@@ -103,12 +127,13 @@ def _seed(rng: random.Random) -> None:
         for n in range(USERS)])
     user_ids = list(db.session.scalars(select(User.id)))
     threads = []
-    for n in range(THREADS):
+    for n in range(count):
         created = now - SPAN * rng.random() ** 2  # more recent threads than old ones
         replies = int(rng.paretovariate(1.5)) - 1
+        title, body = texts[n % len(texts)]
         threads.append({
-            "title": f"Thread {n}: does scaling explain emergent ability {n}?", "body": "Body",
-            "body_html": "<p>Body</p>", "author_id": rng.choice(user_ids), "created_at": created,
+            "title": f"Thread {n}: {title}"[:200], "body": body, "body_html": f"<p>{escape(body)}</p>",
+            "author_id": rng.choice(user_ids), "created_at": created,
             "last_activity_at": created + (now - created) * rng.random() * (replies > 0),
             "score": int(rng.gauss(3, 6)), "reply_count": replies, "locked": False,
             "pinned": n < 2, "deleted_at": now if rng.random() < 0.01 else None})

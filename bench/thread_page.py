@@ -73,7 +73,7 @@ from forum.threads.rendering import render_post_body  # noqa: E402
 
 USERS = 50
 REPLIES = 1_000
-OTHER_THREADS = 200  # --other-threads: 100,000 shows how the listings grow with the forum
+OTHER_THREADS = 200
 TOP_LEVEL_SHARE = 0.3  # the rest answer an earlier reply, mostly a recent one
 THREAD_P50_TARGET_MS = 35.0
 FRONT_THROUGHPUT_TARGET = 0.25  # of /healthz's requests per second, drawn for a member
@@ -102,8 +102,8 @@ def main() -> int:
         started = time.perf_counter()
         with app.app_context():
             upgrade(revision="heads")
-            thread_id, slug, page_one_rows = _seed(rng, args.other_threads)
-        print(f"Seeded {USERS} users, 1 thread with {REPLIES} replies and {args.other_threads} other "
+            thread_id, slug, page_one_rows = _seed(rng)
+        print(f"Seeded {USERS} users, 1 thread with {REPLIES} replies and {OTHER_THREADS} other "
               f"threads in {time.perf_counter() - started:.1f} s ({database_url}).")
         thread_path = f"/t/{thread_id}/{slug}"
         print(f"The thread page draws {page_one_rows} of the {REPLIES} replies on page 1 "
@@ -145,8 +145,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=4, help="load generator connections")
     parser.add_argument("--all-on-one-page", action="store_true",
                         help="also time the thread page with all 1,000 replies on one page")
-    parser.add_argument("--other-threads", type=int, default=OTHER_THREADS,
-                        help="threads besides the long one (listings read them all)")
     parser.add_argument("--skip-gunicorn", action="store_true", help="in-process figures only")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the thread page and the front page drawn for a member")
@@ -156,7 +154,7 @@ def _arguments() -> argparse.Namespace:
 
 # -- seeding ---------------------------------------------------------------
 
-def _seed(rng: random.Random, other_threads: int = OTHER_THREADS) -> tuple[int, str, int]:
+def _seed(rng: random.Random) -> tuple[int, str, int]:
     """Rows inserted directly (one argon2 hash for all), bodies rendered as the services do."""
     password_hash = hash_password("bench password")
     now = datetime.now(timezone.utc)
@@ -193,7 +191,7 @@ def _seed(rng: random.Random, other_threads: int = OTHER_THREADS) -> tuple[int, 
             "deleted_at": start + timedelta(seconds=n * 2500 + 90) if n % 97 == 0 else None,
         })
     db.session.execute(insert(Post), replies)
-    _seed_other_threads(rng, now, REPLIES + 1, other_threads)
+    _seed_other_threads(rng, now, first_post_id=REPLIES + 1)
     db.session.commit()
 
     from forum.threads import queries
@@ -203,14 +201,14 @@ def _seed(rng: random.Random, other_threads: int = OTHER_THREADS) -> tuple[int, 
     return 1, slug, len(tree.rows)
 
 
-def _seed_other_threads(rng: random.Random, now: datetime, first_post_id: int, count: int) -> None:
-    """``count`` other threads with a few replies each; bodies from a small rendered pool."""
+def _seed_other_threads(rng: random.Random, now: datetime, first_post_id: int) -> None:
+    """About 200 other threads with a few replies each; bodies from a small rendered pool."""
     pool = []
     for _ in range(40):
         body = _body(rng)
         pool.append((body, render_post_body(body)))
     threads, posts, post_id = [], [], first_post_id
-    for n in range(2, count + 2):
+    for n in range(2, OTHER_THREADS + 2):
         created = now - timedelta(days=rng.uniform(1, 90))
         reply_total = rng.choice([0, 0, 1, 2, 3, 5, 8, 13])
         body, html = rng.choice(pool)
