@@ -3,8 +3,7 @@
 Every front-page tab and tag listing orders the listed threads by a value made
 of a few columns (pinned, then hotness, latest activity, creation or score)
 and counts them all. Read from the table, each of those reads every thread's
-whole row, title and body included: 100 ms a page at 100,000 threads, on
-every page a member opens. ``ix_threads_listed`` holds every column the order
+whole row, title and body included, on every page a member opens. ``ix_threads_listed`` holds every column the order
 and the listing's filter read, so the listing picks its page's ids from the
 index alone and reads only those rows (``forum/threads/queries.py``,
 ``_listing_page``); led by ``pinned`` and ``last_activity_at``, it also walks
@@ -12,8 +11,8 @@ the Active tab in order and stops at the page's end.
 
 ``ix_threads_listing`` (deleted_at, last_activity_at) goes: no listing could
 use it (each orders by ``pinned`` first), and SQLite's planner, which keeps no
-statistics, took ``deleted_at IS NULL`` on it for a selective filter and
-started other statements from every live thread.
+statistics, took ``deleted_at IS NULL`` on it for a selective filter and could
+start other statements from every live thread.
 
 Revision ID: 0024
 Revises: 0023pp

@@ -138,9 +138,9 @@ def test_public_citations_start_from_the_rows_asked_for(app, narrowed_by):
     """The public test looks each source up by its primary key; it never walks the threads.
 
     With ``threads`` joined, SQLite's planner (which keeps no statistics) started from every
-    live thread, as ``deleted_at IS NULL`` looked selective to it: a member's front page
-    spent 140 ms on its cited titles at 100,000 threads. The plan, not a timing, is what
-    this checks: a listing's cited titles (narrowed by thread ids) and a paper's page."""
+    live thread, as ``deleted_at IS NULL`` looked selective to it, so a member's front page
+    read the whole forum for its cited titles. The plan, not a timing, is what this
+    checks: a listing's cited titles (narrowed by thread ids) and a paper's page."""
     from sqlalchemy import select
 
     from forum.database import id_values, ids_arity

@@ -67,7 +67,7 @@ def test_a_listing_reads_only_its_pages_rows(app, tab, tagged):
     """The page's ids come from ``ix_threads_listed`` alone, and the count too (a tag's
     listing starts from the tag's threads); only the page's own rows are read from the
     table, by primary key. Ordered from the table, every thread's whole row was read,
-    body included: 100 ms a page at 100,000 threads.
+    body included, on every listing page.
 
     The plan is SQLite's: PostgreSQL plans by its statistics, and on the test's empty
     tables any order is as cheap (its statements still run here, on both databases)."""
