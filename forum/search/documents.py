@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from forum.accounts.models import User
 from forum.moderation import visibility
 from forum.papers.models import Paper, PaperMention, RepoMention, Repository
+from forum.search.query import canonical
 from forum.threads.models import Post, Tag, Thread, thread_tags
 
 BATCH = 1000
@@ -52,7 +53,7 @@ def plain_text(html: str | None) -> str:
         text = _SPACES.sub(" ", text)
     if "\n" in text:
         text = "\n".join(filter(None, map(str.strip, text.split("\n"))))
-    return text.strip()
+    return canonical(text.strip())
 
 
 def _extras_of(session: Session, thread_ids: set[int]) -> tuple[dict, dict, dict]:
@@ -107,7 +108,8 @@ def _thread_fields(thread_id: int, title: str, body_html: str | None, username: 
                    created, score: int, papers: dict, repos: dict) -> dict:
     """A thread's document, from its values: one shape for ORM rows and a rebuild's plain rows."""
     return {"key": f"thread:{thread_id}", "kind": "thread", "thread_id": thread_id,
-            "title": title, "body": plain_text(body_html), "authors": [username], "tags": tags,
+            "title": canonical(title), "body": plain_text(body_html), "authors": [username],
+            "tags": tags,
             "papers": papers.get((thread_id, None), []), "repos": repos.get((thread_id, None), []),
             "created": created, "score": score}
 
@@ -126,8 +128,9 @@ def paper_document(paper) -> dict | None:
     if paper.fetched_at is None or not paper.title:
         return None
     extra = [paper.arxiv_id, *(paper.authors or []), *(paper.categories or [])]
-    return {"key": f"paper:{paper.id}", "kind": "paper", "title": paper.title,
-            "body": paper.abstract or "", "extra": "\n".join(extra), "authors": [], "tags": [],
+    return {"key": f"paper:{paper.id}", "kind": "paper", "title": canonical(paper.title),
+            "body": canonical(paper.abstract or ""), "extra": canonical("\n".join(extra)),
+            "authors": [], "tags": [],
             "papers": [paper.arxiv_id.lower()], "repos": [],
             "created": paper.published_at or paper.created_at, "score": 0}
 

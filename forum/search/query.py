@@ -18,6 +18,7 @@ words, with a note.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -85,8 +86,20 @@ class ParsedQuery:
         return suggested if suggested != text else None
 
 
+def canonical(text: str) -> str:
+    """``text`` as search compares it, in Unicode's composed form (NFC).
+
+    An accented letter is one character ("ö", U+00F6) or a letter and a combining mark
+    ("o" and U+0308), as text pasted from a PDF or typed on some keyboards has it:
+    readers see one word, and the engines' tokenizers split the second form at the
+    mark. Documents (``documents``) and queries both go through this, so either form
+    finds the other. Almost all text is ASCII, which has one form: it is returned as is.
+    """
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def parse(text: str | None) -> ParsedQuery:
-    text = " ".join((text or "").split())
+    text = canonical(" ".join((text or "").split()))
     parsed = ParsedQuery(text=text)
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS]

@@ -172,6 +172,22 @@ def test_words_joined_by_dots_slashes_and_at_signs_are_each_found(app):
     assert titles(app, "torch." * 300) == []
 
 
+def test_an_accent_typed_either_way_finds_the_same_word(app):
+    """"ö" is one character (U+00F6) or two ("o" and U+0308, the combining diaeresis), as
+    text pasted from a PDF or typed on a Mac often has it; readers see the same word, and
+    every engine finds it either way, in the title and the body."""
+    composed, decomposed = "Sch\u00f6lkopf", "Scho\u0308lkopf"
+    with app.app_context():
+        author = make_user()
+        make_thread(author, f"Kernels after {decomposed}", "Typed with a combining accent.")
+        make_thread(author, "Causal inference", f"As {composed} and Jan\u00e7ing argued.")
+    for query in (composed, decomposed, f"{composed}*"[:-3] + "*"):
+        assert set(titles(app, query)) == {"Kernels after " + decomposed, "Causal inference"}, query
+    assert titles(app, f'"kernels after {composed}"') == ["Kernels after " + decomposed]
+    assert titles(app, "Jan\u0303cing") == []  # another accent is another word
+    assert titles(app, "Janc\u0327ing") == ["Causal inference"]
+
+
 # ---------------------------------------------------------------------------
 # Grouping per thread, exact counts, pagination, sorting
 

@@ -71,3 +71,35 @@ def test_plain_text_collapses_whitespace_as_the_regular_expressions_did():
     for _ in range(20_000):
         html = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
         assert plain_text(html) == reference(html), repr(html)
+
+
+def test_documents_are_in_composed_form_and_the_migration_requeues_older_ones(app):
+    """Documents hold their text in NFC, whatever form it was typed in (``query.canonical``).
+    Migration 0025 queues the rows indexed before that whose text is in another form, and
+    only those: not ASCII text, not text already composed."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import delete
+
+    from forum.search.models import SearchOutbox
+    path = Path(__file__).resolve().parents[2] / "migrations/versions/0025_search_composed_text.py"
+    spec = importlib.util.spec_from_file_location("composed_text", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with app.app_context():
+        member = make_user()
+        decomposed = threads.start_thread(member, "Kernels after Scho\u0308lkopf", "Plain body.")
+        composed = threads.start_thread(member, "Causal work of Sch\u00f6lkopf", "Jan\u00e7ing too.")
+        ascii_only = threads.start_thread(member, "Plain", "Nothing special.")
+        reply = make_reply(ascii_only, member, "Cafe\u0301 au lait")
+        built = dict(documents.for_keys(db.session, [(f"thread:{decomposed.id}", "update"),
+                                                     (f"post:{reply.id}", "update")]))
+        assert built[f"thread:{decomposed.id}"]["title"] == "Kernels after Sch\u00f6lkopf"
+        assert built[f"post:{reply.id}"]["body"] == "Caf\u00e9 au lait"
+        db.session.execute(delete(SearchOutbox))
+        assert migration.queue_documents(db.session.connection()) == 2
+        queued = set(db.session.scalars(select(SearchOutbox.key)))
+        expected = {f"thread:{decomposed.id}", f"post:{reply.id}"}  # not composed.id, ascii_only.id
+        db.session.commit()
+    assert queued == expected
