@@ -151,11 +151,12 @@ class Thread(Authored, Moderated, db.Model):
 class Post(Authored, Moderated, db.Model):
     __tablename__ = "posts"
     # A thread's replies after a moment: what a member has not read yet (reading.unread_counts,
-    # on every list page a member opens) reads only those, however long the thread.
+    # on every list page a member opens) reads only those, however long the thread. It is
+    # also the index of every lookup by thread_id alone (migration 0026).
     __table_args__ = (Index("ix_posts_thread_created", "thread_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     body: Mapped[str] = mapped_column(Text)
