@@ -170,6 +170,10 @@ def test_words_joined_by_dots_slashes_and_at_signs_are_each_found(app):
     assert titles(app, '"./." linalg*') == ["Least squares"]
     assert titles(app, "lstsq.torch") == []  # a word of several parts: its parts in a row
     assert titles(app, "torch." * 300) == []
+    # The snippet marks the word found, and shows the text as written, dots and slashes kept.
+    for word, marked in (("linalg", "torch.<mark>linalg</mark>.lstsq"),
+                         ("cifar", "mint/<mark>cifar</mark> splits")):
+        assert marked in outcome(app, word).results[0].group.snippets[0].html, word
 
 
 def test_an_accent_typed_either_way_finds_the_same_word(app):

@@ -15,7 +15,9 @@ match can be ranked and counted exactly, or, for a common word on a big forum,
 only the newest matches (see ``EXACT_UP_TO``), with an "about" count.
 
 Snippets: ``ts_headline`` marks with two private-use characters (stripped from
-documents when written), the text is escaped and the marks become ``<mark>``;
+documents when written) in the text as the tsvector reads it (dots and slashes
+made spaces, so "linalg" is marked in "torch.linalg"), the text's own
+characters are put back, it is escaped and the marks become ``<mark>``;
 words of a phrase next to one another are marked as one, as the Whoosh engine
 does. A hit that matched only by its title shows the title, else the start of
 its text.
@@ -31,7 +33,7 @@ from datetime import datetime
 from markupsafe import escape
 from sqlalchemy import text
 
-from forum.search.postgres.tsquery import CONFIG, Translated
+from forum.search.postgres.tsquery import CONFIG, PLAIN_WORDS, Translated, plain_words
 
 RANK_WEIGHTS = "{0.25, 0.25, 0.25, 1.0}"  # D, C, B, A: a title match counts four body matches
 START, STOP = "\ue000", "\ue001"
@@ -192,10 +194,15 @@ def _histogram(connection) -> tuple[str | None, float]:
     return bounds, rows
 
 
+# The body's and the title's excerpts, marked. They are taken of the texts as the tsvector
+# reads them (``plain_words``: "torch.linalg" is two words), or a word found inside a
+# dotted name would not be marked; ``_in_original`` puts the dots back.
+HEADLINES = ", ".join(f"ts_headline('{CONFIG}', {plain_words(f't.{column}')}, "
+                      "CAST(:marks AS tsquery), :options)" for column in ("body", "title"))
+
+
 def _headline(q: Translated) -> str:
-    return (f"ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options), "
-            f"ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)"
-            if q.marks is not None else "NULL, NULL")
+    return HEADLINES if q.marks is not None else "NULL, NULL"
 
 
 def _page_sql(q: Translated, sort: str, where: str, group: str, papers: bool, *,
@@ -298,6 +305,7 @@ _PHRASE_GAP = re.compile(r"</mark>((?:\s+|\s+(?:a|an|and|are|as|at|be|by|for|fro
 
 
 def _marked(source: str, marked: str, phrase: bool) -> str:
+    marked = _in_original(source, marked)
     plain = marked.replace(START, "").replace(STOP, "").strip()
     html = str(escape(marked.strip())).replace(START, "<mark>").replace(STOP, "</mark>")
     html = _HYPHENATED.sub(r"\1", html)
@@ -307,6 +315,17 @@ def _marked(source: str, marked: str, phrase: bool) -> str:
     before = "" if stripped.startswith(plain) else ELLIPSIS
     after = "" if stripped.endswith(plain) else ELLIPSIS
     return before + html + after
+
+
+def _in_original(source: str, marked: str) -> str:
+    """``marked`` (an excerpt of ``source`` as ``plain_words`` reads it, marks added) with
+    the source's own characters back: the translation keeps every character's place."""
+    plain = marked.replace(START, "").replace(STOP, "")
+    at = source.translate(PLAIN_WORDS).find(plain)
+    if at < 0:  # not an exact excerpt: shown as it came
+        return marked
+    original = iter(source[at:at + len(plain)])
+    return "".join(c if c in (START, STOP) else next(original) for c in marked)
 
 
 def best_papers(connection, q: Translated, limit: int) -> tuple[list[Hit], bool]:
@@ -326,14 +345,11 @@ def _papers_sql(q: Translated, where: str, *, part: bool) -> str:
         return f"""
     SELECT 1, row_number() OVER (ORDER BY x.rank DESC, x.created DESC NULLS LAST, x.key), 0,
            x.paper_id, NULL, x.key, 'paper', NULL, NULL, t.title, t.body,
-           ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options),
-           ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options), NULL
+           {HEADLINES}, NULL
     FROM ({_best_papers_sql(q, where)}) x
     JOIN search_texts t ON t.key = x.key"""
     return f"""
-    SELECT x.paper_id, NULL, x.key, 'paper', NULL, NULL, t.title, t.body,
-           ts_headline('{CONFIG}', t.body, CAST(:marks AS tsquery), :options),
-           ts_headline('{CONFIG}', t.title, CAST(:marks AS tsquery), :options)
+    SELECT x.paper_id, NULL, x.key, 'paper', NULL, NULL, t.title, t.body, {HEADLINES}
     FROM ({_best_papers_sql(q, where)}) x
     JOIN search_texts t ON t.key = x.key
     ORDER BY x.rank DESC, x.created DESC NULLS LAST, x.key"""

@@ -37,6 +37,9 @@ def plain_words(sql: str) -> str:
     return f"translate({sql}, '{JOINERS}', '{' ' * len(JOINERS)}')"
 
 
+PLAIN_WORDS = str.maketrans(JOINERS, " " * len(JOINERS))  # ``plain_words`` in Python
+
+
 MIN_PREFIX = 2  # "a*" would be most of the vocabulary (as the Whoosh engine)
 PREFIX_WORDS = 64  # vocabulary words a prefix stands for, the most frequent first
 FACETS = ("author", "tag", "paper", "repo", "stance")
