@@ -38,14 +38,15 @@ class ListingPage(Pagination):
     """One page of a front-page tab or tag listing, and the tag names of its threads.
 
     Members always get these pages drawn, so the statements are built once per
-    process (``_listing``) with the time, period and tag as bound parameters:
+    process (``_listing_page``) with the time, period and tag as bound parameters:
     SQLAlchemy then reuses its compiled form without walking the hotness
     expression again on each request. Tags come as plain names in one
     statement for the whole page, not as ORM objects. The threads themselves
     are plain rows too (``LISTED_COLUMNS``: what a row shows, its author's name
     and affiliation), not ``Thread`` and ``User`` objects: building those cost
     more than the statement, and bodies, emails and a dozen dates were read
-    and converted for nothing (narrower rows also sort faster).
+    and converted for nothing. The page's ids are picked from an index before
+    any row is read (``_page_ids``).
     The total is not ``count(*) over ()`` on the page's rows: a window makes
     SQLite sort every thread instead of keeping the top few. It is the count
     as an uncorrelated scalar subquery in the page's statement (its last
