@@ -68,10 +68,11 @@ SAMPLE_VALUE = 9081726354  # values no link will hold: each marks where a real v
 def quick_url(endpoint: str, **values) -> str:
     """``url_for`` for links that differ only in their values, cheap enough for a loop.
 
-    The first call in a request for an endpoint and set of names builds the link
-    with marker values and keeps the text between them; every later call only
-    fills in the values. A thread page draws several links per reply and the
-    front page one per thread, and ``url_for`` costs many times more than this.
+    The text around the values is worked out once per process
+    (``_kept_link_pieces``) and found again through ``g`` with one lookup per
+    call; each call only fills in the values. A thread page draws several links
+    per reply and the front page one per thread, and ``url_for`` costs many
+    times more than this.
     Values must not be None (``url_for`` leaves those out of the link).
     """
     built = g.setdefault("quick_urls", {})

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import (Integer, and_, bindparam, cast, func, literal_column, null, or_,
+from sqlalchemy import (Integer, bindparam, cast, func, literal_column, null, or_,
                         select, union_all)
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forum.extensions import db
-from forum.moderation.visibility import public_source
+from forum.moderation.visibility import public_post, public_source
 from forum.papers.models import Paper, PaperMention
 from forum.search import indexer
 from forum.search.backend import (SORTS, ResultGroup, SearchUnavailable, Snippet, State,
@@ -190,8 +190,7 @@ def _page_statement():
     mentions = (select(PaperMention.thread_id, PaperMention.paper_id)
                 .outerjoin(Post, Post.id == PaperMention.post_id)
                 .where(PaperMention.thread_id.in_(ids()),
-                       or_(PaperMention.post_id.is_(None),
-                           and_(Post.deleted_at.is_(None), Post.public())))
+                       or_(PaperMention.post_id.is_(None), public_post()))
                 .distinct().subquery())
     ranked = (select(mentions.c.thread_id, mentions.c.paper_id, func.row_number().over(
         partition_by=mentions.c.thread_id, order_by=Paper.arxiv_id).label("place"))

@@ -12,7 +12,6 @@ are both built from it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Float, cast, func, literal
@@ -67,35 +66,13 @@ def hotness_sql(thread_model, now, dialect: str):
                    power=lambda base, exponent: func.power(base, exponent, type_=Float))
 
 
-@dataclass
-class RankExplanation:
-    score: int
-    replies: int
-    age_hours: float
-    value: float
-
-    def __str__(self) -> str:
-        return _explained(self.score, self.replies, self.age_hours, self.value)
-
-
-def explain_hotness(thread, now: datetime) -> RankExplanation:
-    age = max((now - thread.created_at).total_seconds() / 3600, 0.0)
-    return RankExplanation(thread.score, thread.reply_count, age,
-                           hotness(thread.score, thread.reply_count, age))
-
-
 def hotness_explained(score: int, replies: int, created_at: datetime, now: datetime) -> str:
-    """``str(explain_hotness(thread, now))`` from the values themselves: the front page
-    explains every row it lists, and building the record for each cost more than the text."""
-    age = max((now - created_at).total_seconds() / 3600, 0.0)
-    return _explained(score, replies, age, hotness(score, replies, age))
-
-
-def _explained(score: int, replies: int, age_hours: float, value: float) -> str:
+    """The "Why here?" of a thread on the Hot tab, from its values: the formula with them."""
+    age_hours = max((now - created_at).total_seconds() / 3600, 0.0)
     age = f"{age_hours:.1f}"
     return (f"score {score}, {replies} replies, {age} h old: "
             f"({score} + {REPLY_WEIGHT} × {replies} + 1) / "
-            f"({age} + {AGE_OFFSET_HOURS:g})^{GRAVITY} = {value:.4f}")
+            f"({age} + {AGE_OFFSET_HOURS:g})^{GRAVITY} = {hotness(score, replies, age_hours):.4f}")
 
 
 def wilson_lower_bound(up: int, down: int, z: float = WILSON_Z) -> float:

@@ -326,7 +326,8 @@ def test_did_you_mean_offers_a_real_different_word(app):
 BAD_QUERIES = ['"unbalanced', "((broken", "x" * 2000, "a\x00b", "before:0001-01-01",
                "after:9999-12-31", "after:2024-13-45", "before:-1", "*", "-", "OR", "author:",
                "in:nowhere", "paper:notanid", "repo:/", "a* b*", '""', "-zebrafish",
-               "zebra* " * 40, '"' + "word " * 300 + '"']
+               "zebra* " * 40, '"' + "word " * 300 + '"',
+               "\u0308" * 500, "zebrafi\u0308sh*", '"\u0301 \u0301"']  # combining marks alone
 BAD_PAGES = ["0", "-1", "abc", "99999999999999999999", "1e3", "\x00"]
 
 

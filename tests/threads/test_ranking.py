@@ -144,11 +144,13 @@ def test_replies_sort_best_oldest_newest_and_the_choice_survives_pagination(app,
 
 
 @pytest.mark.parametrize("score, replies, hours", [(0, 0, 0.0), (3, 4, 5.26), (-2, 1, 700.0), (40, 13, -1.0)])
-def test_the_listing_explains_hotness_as_explain_hotness_does(score, replies, hours):
-    """listing.py draws the sentence from a row's values (ranking.hotness_explained)."""
-    from types import SimpleNamespace
+def test_the_listing_explains_hotness_with_its_formula(score, replies, hours):
+    """listing.py draws the sentence from a row's values (ranking.hotness_explained): the
+    inputs, the formula with them, and its value; a clock ahead never makes the age negative."""
     now = utcnow()
     created = now - timedelta(hours=hours)
-    thread = SimpleNamespace(score=score, reply_count=replies, created_at=created)
-    assert ranking.hotness_explained(score, replies, created, now) == str(ranking.explain_hotness(thread, now))
-    assert f"{max(hours, 0.0):.1f} h old" in ranking.hotness_explained(score, replies, created, now)
+    age = max(hours, 0.0)
+    value = ranking.hotness(score, replies, age)
+    assert ranking.hotness_explained(score, replies, created, now) == (
+        f"score {score}, {replies} replies, {age:.1f} h old: "
+        f"({score} + 0.5 × {replies} + 1) / ({age:.1f} + 2)^1.8 = {value:.4f}")
